@@ -1,0 +1,58 @@
+"""The `posecheck` command line: a click group whose commands each live in their own module.
+
+Every command turns `PosecheckError` into a one-line message on stderr and a non-zero exit
+(see `posecheck.cli._common.run_command`); only bugs produce tracebacks.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from posecheck import __version__
+from posecheck.cli._common import AliasedGroup
+
+# command name -> (module, attribute). Modules are imported lazily so `posecheck --help`
+# stays fast and a broken optional command cannot take the others down.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("posecheck.cli.models_cmd", "models"),
+    "pose": ("posecheck.cli.pose_cmd", "pose"),
+    "exercises": ("posecheck.cli.exercises_cmd", "exercises"),
+    "analyse": ("posecheck.cli.analyse_cmd", "analyse"),
+    "batch": ("posecheck.cli.batch_cmd", "batch"),
+    "live": ("posecheck.cli.live_cmd", "live"),
+    "render": ("posecheck.cli.render_cmd", "render"),
+}
+ALIASES: dict[str, str] = {"analyze": "analyse"}
+
+
+class LazyGroup(AliasedGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(ALIASES.get(cmd_name, cmd_name))
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, attr = COMMANDS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # command not written yet
+                return None
+            raise
+        return getattr(module, attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="posecheck")
+def main() -> None:
+    """Pose-estimation form checker for hip exercises (glute bridges first).
+
+    Counts reps and times the pause at the top from a video, a stream or a webcam,
+    tells hip flexion from extension, and coaches form.
+    """
