@@ -11,7 +11,6 @@ import importlib
 import click
 
 from posecheck import __version__
-from posecheck.cli._common import AliasedGroup
 
 # command name -> (module, attribute). Modules are imported lazily so `posecheck --help`
 # stays fast and a broken optional command cannot take the others down.
@@ -23,11 +22,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("posecheck.cli.batch_cmd", "batch"),
     "live": ("posecheck.cli.live_cmd", "live"),
     "render": ("posecheck.cli.render_cmd", "render"),
+    "routine": ("posecheck.cli.routine_cmd", "routine"),
+    "history": ("posecheck.cli.history_cmd", "history"),
 }
 ALIASES: dict[str, str] = {"analyze": "analyse"}
 
 
-class LazyGroup(AliasedGroup):
+class LazyGroup(click.Group):
+    """Loads each command's module on first use; spelling aliases resolve to one command."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if self._load(name) is not None)
 

@@ -14,10 +14,6 @@ from posecheck.errors import PosecheckError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class AliasedGroup(click.Group):
-    """A click group that shows aliases (e.g. `analyze`) in errors but not in the listing."""
-
-
 def run_command(func: F) -> F:
     """Turn user errors into `posecheck: error: ...` on stderr and exit code 2, Ctrl-C into 130."""
 
