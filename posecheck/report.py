@@ -1,0 +1,439 @@
+"""What an analysis leaves behind: the session report, the per-frame timeline and the angle plot.
+
+Everything here is fed `FrameResult`s one at a time and keeps only per-frame scalars (never
+frames), so memory stays flat however long the input: the timeline is streamed to disk row by
+row and the plot keeps four floats per frame.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from array import array
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import IO, Any
+
+from posecheck import __version__
+from posecheck.core.results import Cue, FrameResult, Hold, Rep, SetSummary
+from posecheck.errors import OutputError
+
+
+def shown_side(result: FrameResult) -> str | None:
+    """The side a person looks at: the core's choice, the more confident one when it used both."""
+    side = result.side_used
+    if side == "both":
+        conf = result.measures.side_confidence if result.measures else {}
+        side = max(("left", "right"), key=lambda s: conf.get(s, 0.0))
+    return side if side in ("left", "right") else None
+
+
+def shown_angle(result: FrameResult, side: str | None = None) -> float:
+    """Signed clinical hip flexion of the shown side (smoothed when known), NaN when unknown."""
+    side = shown_side(result) if side is None else side
+    if side is None:
+        return math.nan
+    value = result.hip_smoothed_deg.get(side, math.nan)
+    if not math.isfinite(value) and result.measures is not None:
+        value = result.measures.hip_flexion_deg.get(side, math.nan)
+    return float(value)
+
+
+def _round(value: float | None, nd: int = 3) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), nd)
+
+
+def hold_to_dict(hold: Hold) -> dict[str, Any]:
+    return {
+        "rep_index": hold.rep_index,
+        "start_s": _round(hold.start_ms / 1000.0),
+        "end_s": _round(hold.end_ms / 1000.0),
+        "duration_s": _round(hold.duration_s),
+        "target_s": hold.target_s,
+        "target_met": hold.met,
+    }
+
+
+def cue_to_dict(cue: Cue) -> dict[str, Any]:
+    return {
+        "rule": cue.rule,
+        "message": cue.message,
+        "severity": str(cue.severity),
+        "t_s": _round(cue.t_ms / 1000.0),
+        "rep_index": cue.rep_index,
+        "value": _round(cue.value, 2),
+    }
+
+
+def rep_to_dict(rep: Rep) -> dict[str, Any]:
+    return {
+        "index": rep.index,
+        "side": rep.side,
+        "partial": rep.partial,
+        "start_s": _round(rep.start_ms / 1000.0),
+        "top_s": _round(rep.top_ms / 1000.0),
+        "end_s": _round(rep.end_ms / 1000.0),
+        "duration_s": _round((rep.end_ms - rep.start_ms) / 1000.0),
+        "rom_deg": _round(rep.rom_deg, 1),
+        "peak_deg": _round(rep.peak_deg, 1),
+        "peak_extension_deg": _round(max(0.0, -rep.peak_deg), 1),
+        "concentric_s": _round(rep.concentric_ms / 1000.0),
+        "eccentric_s": _round(rep.eccentric_ms / 1000.0),
+        "extension_phase_s": _round(rep.extension_phase_ms / 1000.0),
+        "flexion_phase_s": _round(rep.flexion_phase_ms / 1000.0),
+        "hold": hold_to_dict(rep.hold) if rep.hold is not None else None,
+        "cues": [cue_to_dict(c) for c in rep.cues],
+    }
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """The outcome of analysing one source: counts, events and how the analysis went.
+
+    `reps`, `partials`, `holds` and `cues` are the core's own records (times in ms);
+    `to_dict()`/`to_json()` give the report.json form (times in seconds).
+    """
+
+    exercise: str
+    exercise_auto_detected: bool
+    model: str
+    source: str
+    reps: tuple[Rep, ...]
+    partials: tuple[Rep, ...]
+    holds: tuple[Hold, ...]
+    cues: tuple[Cue, ...]
+    detection_rate: float
+    side_used: str | None
+    fps: float | None  # the source's frame rate
+    frames: int  # frames analysed (after stride)
+    frames_with_pose: int = 0
+    duration_s: float = 0.0  # source time covered by the analysed frames
+    stride: int = 1
+    processing_fps: float | None = None  # analysed frames per second of wall time
+    side_counts: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+    software_version: str = __version__
+    outputs: dict[str, str] = field(default_factory=dict)  # kind -> path of files written
+    exercise_scores: dict[str, float] = field(default_factory=dict)  # auto-detection evidence
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.reps)
+
+    @property
+    def partial_count(self) -> int:
+        return len(self.partials)
+
+    @property
+    def hold_count(self) -> int:
+        return len(self.holds)
+
+    @property
+    def holds_met(self) -> int:
+        return sum(1 for h in self.holds if h.met)
+
+    @classmethod
+    def from_summary(cls, summary: SetSummary, **kwargs: Any) -> SessionReport:
+        """Build from the core's `SetSummary` plus what only the caller knows (source, model...)."""
+        return cls(
+            exercise=summary.exercise,
+            reps=tuple(summary.reps),
+            partials=tuple(summary.partials),
+            holds=tuple(summary.holds),
+            cues=tuple(summary.cues),
+            detection_rate=summary.detection_rate,
+            side_used=summary.side_used,
+            frames=summary.frames,
+            frames_with_pose=summary.frames_with_pose,
+            side_counts=dict(summary.side_counts),
+            **kwargs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("reps", "partials"):
+                value = [rep_to_dict(r) for r in value]
+            elif f.name == "holds":
+                value = [hold_to_dict(h) for h in value]
+            elif f.name == "cues":
+                value = [cue_to_dict(c) for c in value]
+            elif isinstance(value, float):
+                value = _round(value, 4)
+            out[f.name] = value
+        out["rep_count"] = self.rep_count
+        out["partial_count"] = self.partial_count
+        out["hold_count"] = self.hold_count
+        out["holds_met"] = self.holds_met
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def summary_line(self) -> str:
+        """One human line: what a person wants to know first."""
+        auto = " (auto-detected)" if self.exercise_auto_detected else ""
+        parts = [f"{self.exercise}{auto}: {self.rep_count} reps"]
+        if self.partials:
+            parts.append(f"{self.partial_count} partial")
+        if self.holds:
+            parts.append(f"{self.hold_count} holds ({self.holds_met} met target)")
+        parts.append(f"pose in {self.detection_rate:.0%} of frames")
+        return ", ".join(parts)
+
+    def write_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        try:
+            path.write_text(self.to_json() + "\n")
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return path
+
+
+# ---------------------------------------------------------------- timeline.csv
+
+TIMELINE_COLUMNS = (
+    "t_s",
+    "frame",
+    "pose_present",
+    "side_used",
+    "raw_left_deg",
+    "raw_right_deg",
+    "smoothed_left_deg",
+    "smoothed_right_deg",
+    "primary_deg",
+    "bridged",
+    "class",
+    "direction",
+    "phase",
+    "posture_ok",
+    "rep_count",
+    "partial_count",
+    "rep_index",
+    "holding",
+    "hold_elapsed_s",
+)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else ""
+
+
+def timeline_row(result: FrameResult) -> list[str]:
+    """One CSV row of scalars from one FrameResult (empty cell = unknown)."""
+    raw = result.measures.hip_flexion_deg if result.measures is not None else {}
+    sm = result.hip_smoothed_deg
+    return [
+        f"{result.t_ms / 1000.0:.3f}",
+        str(result.index),
+        "1" if result.pose_present else "0",
+        result.side_used or "",
+        _fmt(raw.get("left", math.nan)),
+        _fmt(raw.get("right", math.nan)),
+        _fmt(sm.get("left", math.nan)),
+        _fmt(sm.get("right", math.nan)),
+        _fmt(result.primary_deg),
+        "1" if result.bridged else "0",
+        str(result.position),
+        str(result.direction),
+        str(result.phase),
+        "1" if result.posture_ok else "0",
+        str(result.rep_count),
+        str(result.partial_count),
+        "" if result.rep_in_progress is None else str(result.rep_in_progress),
+        "1" if result.holding else "0",
+        f"{result.hold_elapsed_s:.2f}",
+    ]
+
+
+class TimelineWriter:
+    """Streams one CSV row per frame to disk (flushes as it goes; holds nothing per frame)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.rows = 0
+        try:
+            self._fh: IO[str] | None = self.path.open("w", newline="")
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(TIMELINE_COLUMNS)
+
+    def write(self, result: FrameResult) -> None:
+        assert self._fh is not None, "TimelineWriter is closed"
+        self._csv.writerow(timeline_row(result))
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> TimelineWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------- angle.png
+
+
+class AngleTrace:
+    """Per-frame scalars for the angle plot: time, shown angle, per-side smoothed angles, pose."""
+
+    def __init__(self) -> None:
+        self.t_s = array("d")
+        self.shown = array("f")
+        self.left = array("f")
+        self.right = array("f")
+        self.present = array("b")
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def add(self, result: FrameResult) -> None:
+        self.t_s.append(result.t_ms / 1000.0)
+        self.shown.append(shown_angle(result))
+        self.left.append(result.hip_smoothed_deg.get("left", math.nan))
+        self.right.append(result.hip_smoothed_deg.get("right", math.nan))
+        self.present.append(1 if result.pose_present else 0)
+
+
+def write_angle_plot(path: str | Path, trace: AngleTrace, report: SessionReport) -> Path:
+    """Hip angle over time with reps (shaded), partials, holds (green) and cues (markers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    path = Path(path)
+    t = np.frombuffer(trace.t_s, dtype=np.float64) if len(trace) else np.zeros(0)
+    fig, ax = plt.subplots(figsize=(12, 4.2), dpi=110)
+    try:
+        if len(trace):
+            ax.plot(
+                t,
+                np.frombuffer(trace.left, dtype=np.float32),
+                color="#6fa8dc",
+                lw=0.8,
+                alpha=0.5,
+                label="left (smoothed)",
+            )
+            ax.plot(
+                t,
+                np.frombuffer(trace.right, dtype=np.float32),
+                color="#e69138",
+                lw=0.8,
+                alpha=0.5,
+                label="right (smoothed)",
+            )
+            ax.plot(
+                t,
+                np.frombuffer(trace.shown, dtype=np.float32),
+                color="black",
+                lw=1.6,
+                label=f"hip flexion, side used ({report.side_used or '-'})",
+            )
+            absent = np.frombuffer(trace.present, dtype=np.int8) == 0
+            if absent.any():
+                ax.plot(
+                    t[absent],
+                    np.full(int(absent.sum()), 0.0),
+                    "|",
+                    color="grey",
+                    ms=6,
+                    alpha=0.6,
+                    label="no pose",
+                )
+        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+        ymin, ymax = ax.get_ylim()
+        for rep in report.reps:
+            ax.axvspan(rep.start_ms / 1000, rep.end_ms / 1000, color="#cfe2f3", alpha=0.6, lw=0)
+            ax.axvline(rep.top_ms / 1000, color="#3d85c6", lw=0.8)
+            ax.text(
+                rep.top_ms / 1000,
+                ymax,
+                f"R{rep.index}",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="#3d85c6",
+            )
+        for rep in report.partials:
+            ax.axvspan(
+                rep.start_ms / 1000,
+                rep.end_ms / 1000,
+                facecolor="none",
+                edgecolor="#e69138",
+                hatch="//",
+                lw=0,
+            )
+            ax.text(
+                rep.top_ms / 1000,
+                ymax,
+                f"P{rep.index}",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="#e69138",
+            )
+        for hold in report.holds:
+            colour = "#6aa84f" if hold.met else "#f1c232"
+            ax.axvspan(hold.start_ms / 1000, hold.end_ms / 1000, color=colour, alpha=0.45, lw=0)
+            ax.text(
+                (hold.start_ms + hold.end_ms) / 2000,
+                ymin,
+                f"{hold.duration_s:.1f}s",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color="#274e13",
+            )
+        for cue in report.cues:
+            ax.plot(cue.t_ms / 1000, ymax, "v", color="#cc0000", ms=6, clip_on=False)
+        if report.cues:
+            ax.plot([], [], "v", color="#cc0000", label="form cue")
+        ax.set_ylim(ymin, ymax)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("hip angle (deg)   + flexion / - extension")
+        auto = " (auto-detected)" if report.exercise_auto_detected else ""
+        ax.set_title(
+            f"{Path(report.source).name}: {report.exercise}{auto}, "
+            f"{report.rep_count} reps, {report.partial_count} partial, "
+            f"{report.hold_count} holds",
+            fontsize=10,
+            pad=14,
+        )
+        ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+        ax.grid(alpha=0.25)
+        fig.tight_layout()
+        try:
+            fig.savefig(path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(fig)
+    return path
+
+
+def report_fields() -> list[str]:
+    """Names of SessionReport's fields (for docs and tests)."""
+    return [f.name for f in fields(SessionReport)]
+
+
+__all__ = [
+    "AngleTrace",
+    "SessionReport",
+    "TimelineWriter",
+    "rep_to_dict",
+    "shown_angle",
+    "shown_side",
+    "timeline_row",
+    "write_angle_plot",
+]
