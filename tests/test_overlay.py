@@ -42,14 +42,14 @@ def lying_pose(w: int, h: int, lift: float = 0.0, t_ms: float = 0.0) -> PoseFram
     hip = np.array([cx, floor - 15 * s - lift * s])
     knee = np.array([cx + 170 * s, floor - 170 * s])
     ankle = np.array([cx + 270 * s, floor])
-    xy = np.tile(sh + [-80 * s, -20 * s], (33, 1))
+    xy = np.tile(sh + np.array([-80 * s, -20 * s]), (33, 1))
     for side in ("LEFT", "RIGHT"):
         xy[L[f"{side}_SHOULDER"]] = sh
         xy[L[f"{side}_HIP"]] = hip
         xy[L[f"{side}_KNEE"]] = knee
         xy[L[f"{side}_ANKLE"]] = ankle
-        xy[L[f"{side}_HEEL"]] = ankle + [-15 * s, 5 * s]
-        xy[L[f"{side}_FOOT_INDEX"]] = ankle + [30 * s, 0]
+        xy[L[f"{side}_HEEL"]] = ankle + np.array([-15 * s, 5 * s])
+        xy[L[f"{side}_FOOT_INDEX"]] = ankle + np.array([30 * s, 0])
     return PoseFrame(
         index=int(t_ms // 33),
         timestamp_ms=t_ms,
