@@ -138,19 +138,20 @@ class SessionReport:
     @classmethod
     def from_summary(cls, summary: SetSummary, **kwargs: Any) -> SessionReport:
         """Build from the core's `SetSummary` plus what only the caller knows (source, model...)."""
-        return cls(
-            exercise=summary.exercise,
-            reps=tuple(summary.reps),
-            partials=tuple(summary.partials),
-            holds=tuple(summary.holds),
-            cues=tuple(summary.cues),
-            detection_rate=summary.detection_rate,
-            side_used=summary.side_used,
-            frames=summary.frames,
-            frames_with_pose=summary.frames_with_pose,
-            side_counts=dict(summary.side_counts),
-            **kwargs,
-        )
+        base: dict[str, Any] = {
+            "exercise": summary.exercise,
+            "reps": tuple(summary.reps),
+            "partials": tuple(summary.partials),
+            "holds": tuple(summary.holds),
+            "cues": tuple(summary.cues),
+            "detection_rate": summary.detection_rate,
+            "side_used": summary.side_used,
+            "frames": summary.frames,
+            "frames_with_pose": summary.frames_with_pose,
+            "side_counts": dict(summary.side_counts),
+        }
+        base.update(kwargs)
+        return cls(**base)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
