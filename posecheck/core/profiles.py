@@ -1,0 +1,378 @@
+"""Exercise profiles: each exercise is one small declarative object, not a copied script.
+
+A profile names the signal that drives the rep counter, the rest and top zones on that signal
+(degrees, in the signal's own sign convention), the posture the exercise needs, the hold target
+and the form rules (by name + parameters; the rules themselves live in `posecheck.core.cues`).
+
+Sign conventions. Hip flexion is clinical: 0 = thigh in line with the trunk, positive = flexion,
+negative = extension. Clinical hip range is about 120° flexion to 30° extension. An *extension*
+exercise has its top zone at lower flexion than its rest zone (a bridge: 50° -> 0°); a
+*flexion* exercise has its top zone at higher flexion (a knee raise: 5° -> 90°). The counter
+works on `progress = direction * signal`, so "towards the top" is always "increasing".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from posecheck.errors import ProfileError
+
+KINDS = ("extension", "flexion")
+POSTURES = ("supine", "prone", "quadruped", "standing", "seated")
+# Which per-frame signal drives the counter (see `posecheck.core.analyzer.primary_signal`).
+SIGNALS = (
+    "hip_flexion",  # the trusted side's hip flexion (or the mean of both when both are trusted)
+    "hip_flexion_min",  # the less flexed / more extended hip: the working leg of one-leg extension
+    "hip_flexion_max",  # the more flexed hip: the working leg of one-leg flexion
+    "knee_flexion_min",  # the straighter knee: both knees bend only in a lunge, not in a knee drive
+)
+# bilateral: both legs move together, one counter.
+# per_leg: legs take turns; one counter per leg on that leg's hip flexion, total = sum.
+# one_leg: one counter on a combined signal; each rep is credited to the leg named by `side_by`.
+LATERALITIES = ("bilateral", "per_leg", "one_leg")
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A form rule attached to a profile: the rule's name plus its parameters."""
+
+    name: str
+    params: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def kwargs(self) -> dict[str, float]:
+        return dict(self.params)
+
+    def describe(self) -> str:
+        if not self.params:
+            return self.name
+        inner = ", ".join(f"{k}={v:g}" for k, v in self.params)
+        return f"{self.name}({inner})"
+
+
+def rule(name: str, **params: float) -> RuleRef:
+    """Build a `RuleRef` (keyword parameters, kept in a hashable, ordered form)."""
+    return RuleRef(name, tuple(sorted((k, float(v)) for k, v in params.items())))
+
+
+@dataclass(frozen=True)
+class ExerciseProfile:
+    """One exercise as data.
+
+    Zones are on the profile's `signal` in degrees. `rest_deg` and `top_deg` are the zone
+    boundaries: the counter is at rest once the signal is at or beyond `rest_deg` (on the rest
+    side) and reaches the top once it is at or beyond `top_deg` (on the top side). Leaving a zone
+    takes `hysteresis_deg` more, so jitter at a boundary never flips the state twice.
+    """
+
+    name: str
+    title: str
+    kind: str
+    posture: str
+    signal: str
+    rest_deg: float
+    top_deg: float
+    hysteresis_deg: float = 4.0
+    min_rom_deg: float = 20.0  # a completed rep must cover at least this range
+    partial_min_rom_deg: float = 10.0  # smaller excursions out of rest are noise, not partials
+    hold_target_s: float = 0.0  # 0 = no hold expected
+    hold_still_deg_s: float = 20.0  # |angular velocity| below this at the top counts as holding
+    laterality: str = "bilateral"
+    side_by: str | None = None  # one_leg: "hip_min" / "hip_max" credits the rep to that leg
+    also_postures: tuple[str, ...] = ()  # other posture labels accepted (e.g. a hinge's bottom)
+    knee_gate_deg: tuple[float, float] | None = None  # max knee flexion must lie in this range
+    position_deg: tuple[float, float] = (-10.0, 20.0)  # hip flexion: < a extended, > b flexed
+    rules: tuple[RuleRef, ...] = ()
+    max_lost_s: float = 0.6  # pose missing longer than this abandons a rep in progress
+    posture_grace_s: float = 0.3  # posture mismatch longer than this abandons a rep
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ProfileError(f"profile {self.name!r}: kind must be one of {KINDS}")
+        if self.posture not in POSTURES:
+            raise ProfileError(f"profile {self.name!r}: posture must be one of {POSTURES}")
+        if self.signal not in SIGNALS:
+            raise ProfileError(f"profile {self.name!r}: signal must be one of {SIGNALS}")
+        if self.laterality not in LATERALITIES:
+            raise ProfileError(f"profile {self.name!r}: laterality must be one of {LATERALITIES}")
+        if self.laterality == "per_leg" and self.signal != "hip_flexion":
+            raise ProfileError(f"profile {self.name!r}: per_leg counting needs signal hip_flexion")
+        if self.laterality == "one_leg" and self.side_by not in ("hip_min", "hip_max"):
+            raise ProfileError(f"profile {self.name!r}: one_leg needs side_by hip_min|hip_max")
+        gap = self.direction * (self.top_deg - self.rest_deg)
+        if gap <= 2 * self.hysteresis_deg:
+            raise ProfileError(
+                f"profile {self.name!r}: top zone must lie beyond the rest zone by more than "
+                f"twice the hysteresis"
+            )
+
+    @property
+    def direction(self) -> int:
+        """+1 when the top zone is at higher signal values than the rest zone, else -1."""
+        return 1 if self.top_deg > self.rest_deg else -1
+
+    @property
+    def postures(self) -> tuple[str, ...]:
+        return (self.posture, *self.also_postures)
+
+    def progress(self, value: float) -> float:
+        """The signal in "towards the top is larger" form."""
+        return self.direction * value
+
+    def zones_text(self) -> str:
+        op_rest, op_top = (">=", "<=") if self.direction < 0 else ("<=", ">=")
+        return f"rest {op_rest} {self.rest_deg:g}°, top {op_top} {self.top_deg:g}°"
+
+
+_BRIDGE_RULES = (
+    rule("incomplete_lockout", lockout_deg=10.0),
+    rule("hold_short"),
+    rule("over_arch", min_deg=-15.0),
+    rule("feet_placement", knee_min_deg=70.0, knee_max_deg=110.0),
+    rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
+    rule("hips_drop", max_drop_deg=8.0),
+    rule("asymmetry", max_deg=12.0),
+)
+
+# Glute bridge thresholds (degrees of hip flexion). Clinical hip range is ≈120° flexion to ≈30°
+# extension; a bridge uses a small slice of it: lying with knees bent the bottom is ≈45-55°
+# flexion, the top (shoulders-hips-knees in a line) ≈0°. Rest zone >= 35° and top zone <= 15°
+# leave >= 10° between each zone and where a real bottom/top sits, because the model reads a
+# partial bridge a few degrees low and smoothing lags fast motion by up to ~10°
+# (shared/notes/rendering.md). Hysteresis 4° is ~2-3x the smoothed landmark jitter. Full lockout
+# is <= 10° (cue otherwise); extension past -15° is over-arching the lower back, not more glute.
+GLUTE_BRIDGE = ExerciseProfile(
+    name="glute_bridge",
+    title="Glute bridge",
+    kind="extension",
+    posture="supine",
+    signal="hip_flexion",
+    rest_deg=35.0,
+    top_deg=15.0,
+    hysteresis_deg=4.0,
+    min_rom_deg=25.0,
+    partial_min_rom_deg=12.0,
+    hold_target_s=2.0,  # the seeds' "pause for a count of 1-1000, 2-1000"
+    hold_still_deg_s=20.0,
+    knee_gate_deg=(40.0, 140.0),  # knees bent: lying flat with straight legs is not a bridge
+    position_deg=(-10.0, 20.0),
+    rules=_BRIDGE_RULES,
+    notes="Supine, knees bent, feet flat; drive the hips up to a straight shoulder-knee line.",
+)
+
+PROFILE_LIST: tuple[ExerciseProfile, ...] = (
+    GLUTE_BRIDGE,
+    ExerciseProfile(
+        name="single_leg_bridge",
+        title="Single-leg glute bridge",
+        kind="extension",
+        posture="supine",
+        # The raised leg stays flexed (≈60-90°); the working leg is the less flexed hip.
+        signal="hip_flexion_min",
+        rest_deg=35.0,
+        top_deg=15.0,
+        min_rom_deg=25.0,
+        partial_min_rom_deg=12.0,
+        hold_target_s=2.0,
+        laterality="one_leg",
+        side_by="hip_min",
+        knee_gate_deg=(40.0, 150.0),
+        rules=(
+            rule("incomplete_lockout", lockout_deg=10.0),
+            rule("hold_short"),
+            rule("over_arch", min_deg=-15.0),
+            rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
+            rule("hips_drop", max_drop_deg=8.0),
+        ),
+    ),
+    ExerciseProfile(
+        name="hip_thrust",
+        title="Hip thrust (shoulders on a bench)",
+        kind="extension",
+        posture="supine",
+        also_postures=("seated",),  # the bottom, shoulders on the bench, reads as reclined sitting
+        signal="hip_flexion",
+        # Bottom ≈70-90° flexion (hips near the floor, back on the bench), top ≈0°.
+        rest_deg=45.0,
+        top_deg=15.0,
+        min_rom_deg=30.0,
+        partial_min_rom_deg=15.0,
+        hold_target_s=1.0,
+        knee_gate_deg=(40.0, 140.0),
+        rules=(
+            rule("incomplete_lockout", lockout_deg=10.0),
+            rule("hold_short"),
+            rule("over_arch", min_deg=-15.0),
+            rule("feet_placement", knee_min_deg=70.0, knee_max_deg=110.0),
+            rule("tempo_fast", min_concentric_s=0.5, min_eccentric_s=0.6),
+            rule("hips_drop", max_drop_deg=8.0),
+        ),
+    ),
+    ExerciseProfile(
+        name="frog_pump",
+        title="Frog pump (soles together, knees out)",
+        kind="extension",
+        posture="supine",
+        # Knees out shortens the range: bottom ≈35-45° flexion, top ≈0°; short pulses, no hold.
+        signal="hip_flexion",
+        rest_deg=28.0,
+        top_deg=12.0,
+        hysteresis_deg=3.0,
+        min_rom_deg=18.0,
+        partial_min_rom_deg=9.0,
+        hold_target_s=0.0,
+        knee_gate_deg=(40.0, 160.0),
+        rules=(
+            rule("incomplete_lockout", lockout_deg=8.0),
+            rule("over_arch", min_deg=-15.0),
+        ),
+    ),
+    ExerciseProfile(
+        name="standing_knee_raise",
+        title="Standing knee raise / marching",
+        kind="flexion",
+        posture="standing",
+        # Standing ≈0-10°, knee at hip height ≈90°. Zones leave a wide margin at both ends.
+        signal="hip_flexion",
+        rest_deg=25.0,
+        top_deg=60.0,
+        min_rom_deg=35.0,
+        partial_min_rom_deg=15.0,
+        hold_target_s=0.0,
+        laterality="per_leg",
+        rules=(
+            rule("incomplete_lockout", lockout_deg=80.0),
+            rule("tempo_fast", min_concentric_s=0.25, min_eccentric_s=0.25),
+            rule("asymmetry_sides", max_ratio=1.5),
+        ),
+    ),
+    ExerciseProfile(
+        name="seated_march",
+        title="Seated march",
+        kind="flexion",
+        posture="seated",
+        # Sitting upright the hip is ≈90° flexed; lifting a knee adds ≈20-30° (clinical max ≈120°).
+        signal="hip_flexion",
+        rest_deg=100.0,
+        top_deg=110.0,
+        hysteresis_deg=2.5,
+        min_rom_deg=12.0,
+        partial_min_rom_deg=6.0,
+        hold_target_s=0.0,
+        laterality="per_leg",
+        position_deg=(-10.0, 20.0),
+        rules=(
+            rule("tempo_fast", min_concentric_s=0.25, min_eccentric_s=0.25),
+            rule("asymmetry_sides", max_ratio=1.5),
+        ),
+    ),
+    ExerciseProfile(
+        name="lying_leg_raise",
+        title="Lying leg raise",
+        kind="flexion",
+        posture="supine",
+        # Legs straight on the floor ≈0°, raised to vertical ≈90°.
+        signal="hip_flexion",
+        rest_deg=20.0,
+        top_deg=60.0,
+        min_rom_deg=40.0,
+        partial_min_rom_deg=15.0,
+        hold_target_s=0.0,
+        rules=(
+            rule("incomplete_lockout", lockout_deg=75.0),
+            rule("tempo_fast", min_concentric_s=0.5, min_eccentric_s=0.8),
+        ),
+    ),
+    ExerciseProfile(
+        name="romanian_deadlift",
+        title="Romanian deadlift (hip hinge)",
+        kind="extension",
+        posture="standing",
+        also_postures=("quadruped", "prone", "seated"),  # a deep hinge has a horizontal trunk
+        # Hinged bottom ≈70-100° flexion, lockout standing ≈0°.
+        signal="hip_flexion",
+        rest_deg=50.0,
+        top_deg=15.0,
+        min_rom_deg=35.0,
+        partial_min_rom_deg=15.0,
+        hold_target_s=0.0,
+        rules=(
+            rule("incomplete_lockout", lockout_deg=10.0),
+            rule("over_arch", min_deg=-15.0),
+            rule("tempo_fast", min_concentric_s=0.5, min_eccentric_s=0.8),
+        ),
+    ),
+    ExerciseProfile(
+        name="back_lunge",
+        title="Back (reverse) lunge",
+        kind="extension",
+        posture="standing",
+        # Only a lunge bends both knees (≈90° each at the bottom); a knee drive bends one.
+        # The leg that stepped back is the more extended hip.
+        signal="knee_flexion_min",
+        rest_deg=25.0,
+        top_deg=60.0,
+        min_rom_deg=35.0,
+        partial_min_rom_deg=15.0,
+        hold_target_s=0.0,
+        laterality="one_leg",
+        side_by="hip_min",
+        rules=(rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.4),),
+    ),
+    ExerciseProfile(
+        name="prone_leg_lift",
+        title='Prone leg lift ("reach for the sky")',
+        kind="extension",
+        posture="prone",
+        # Lying face down, knee bent, the thigh lifts off the floor into ≈10-20° extension.
+        signal="hip_flexion",
+        rest_deg=-3.0,
+        top_deg=-12.0,
+        hysteresis_deg=2.0,
+        min_rom_deg=8.0,
+        partial_min_rom_deg=5.0,
+        hold_target_s=2.0,
+        hold_still_deg_s=15.0,
+        laterality="per_leg",
+        position_deg=(-8.0, 20.0),
+        rules=(rule("hold_short"), rule("asymmetry_sides", max_ratio=1.5)),
+    ),
+    ExerciseProfile(
+        name="quadruped_hip_extension",
+        title="Quadruped hip extension (donkey kick / speed skater)",
+        kind="extension",
+        posture="quadruped",
+        # Hands and knees: thigh vertical ≈90° flexion at rest, kicked back to ≈0 to -10°.
+        signal="hip_flexion_min",
+        rest_deg=60.0,
+        top_deg=20.0,
+        min_rom_deg=40.0,
+        partial_min_rom_deg=15.0,
+        hold_target_s=2.0,  # the seeds' speed skaters: "pause for a count of 1-1000, 2-1000"
+        laterality="one_leg",
+        side_by="hip_min",
+        rules=(
+            rule("incomplete_lockout", lockout_deg=5.0),
+            rule("hold_short"),
+            rule("over_arch", min_deg=-20.0),
+            rule("tempo_fast", min_concentric_s=0.3, min_eccentric_s=0.4),
+        ),
+    ),
+)
+
+PROFILES: Mapping[str, ExerciseProfile] = {p.name: p for p in PROFILE_LIST}
+
+
+def get_profile(name: str | ExerciseProfile) -> ExerciseProfile:
+    """Look a profile up by name (dashes and case forgiven); a profile passes through."""
+    if isinstance(name, ExerciseProfile):
+        return name
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return PROFILES[key]
+    except KeyError:
+        raise ProfileError(
+            f"unknown exercise {name!r}; choose from: {', '.join(PROFILES)}"
+        ) from None
