@@ -1,0 +1,443 @@
+"""Orientation-aware pose estimation: mediapipe's PoseLandmarker wrapped to return `PoseFrame`s.
+
+Bridges and other floor exercises film a *lying* body, which BlazePose's detector (trained on
+mostly upright people) often misses as filmed. With `orientation="auto"` the estimator rotates
+the frame by 0/90/180/270 degrees, keeps the rotation that finds an upright body, sticks with it
+while the landmarker tracks, and searches again (a bounded number of extra inferences per frame)
+once the pose has been lost for a few frames. Landmarks are mapped back to the pixels of the
+original frame exactly.
+
+VIDEO-mode landmarkers track across frames and need strictly increasing integer timestamps, so
+each rotation gets its own landmarker (created lazily) with its own clock and tracking state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+# mediapipe's C++ side logs INFO/WARNING lines (TFLite delegate, feedback tensors) to stderr.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2
+
+from posecheck.core.landmarks import NUM_LANDMARKS, Landmark, PoseFrame
+from posecheck.errors import PosecheckError
+from posecheck.models import create_landmarker, quiet_native_stderr, resolve_model
+
+ROTATIONS: tuple[int, ...] = (0, 90, 180, 270)
+RunningMode = Literal["video", "image"]
+Orientation = Literal["auto", 0, 90, 180, 270]
+
+_CV2_ROTATE = {
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
+
+
+# -- rotation geometry (pure numpy; exact inverses of cv2.rotate) -------------------------------
+
+
+def rotate_image(image: np.ndarray, rotation_deg: int) -> np.ndarray:
+    """Rotate clockwise by 0/90/180/270 degrees (what the detector sees)."""
+    code = _CV2_ROTATE.get(rotation_deg % 360)
+    return image if code is None else cv2.rotate(image, code)
+
+
+def rotated_wh(frame_wh: tuple[int, int], rotation_deg: int) -> tuple[int, int]:
+    """(width, height) of a (width, height) frame after a clockwise rotation."""
+    w, h = frame_wh
+    return (h, w) if rotation_deg % 180 else (w, h)
+
+
+def rotate_points(xy: np.ndarray, frame_wh: tuple[int, int], rotation_deg: int) -> np.ndarray:
+    """Map continuous pixel coordinates of the original frame into the rotated frame.
+
+    Coordinates are continuous (pixel i spans [i, i+1)), so the map is exact for any point.
+    """
+    w, h = frame_wh
+    x, y = np.asarray(xy, dtype=np.float64).T
+    r = rotation_deg % 360
+    if r == 0:
+        out = (x, y)
+    elif r == 90:
+        out = (h - y, x)
+    elif r == 180:
+        out = (w - x, h - y)
+    elif r == 270:
+        out = (y, w - x)
+    else:
+        raise ValueError(f"rotation must be 0, 90, 180 or 270, got {rotation_deg}")
+    return np.stack(out, axis=-1)
+
+
+def unrotate_points(xy: np.ndarray, frame_wh: tuple[int, int], rotation_deg: int) -> np.ndarray:
+    """Map continuous pixel coordinates of the rotated frame back to the original frame.
+
+    `frame_wh` is the size of the ORIGINAL frame.
+    """
+    w, h = frame_wh
+    xr, yr = np.asarray(xy, dtype=np.float64).T
+    r = rotation_deg % 360
+    if r == 0:
+        out = (xr, yr)
+    elif r == 90:
+        out = (yr, h - xr)
+    elif r == 180:
+        out = (w - xr, h - yr)
+    elif r == 270:
+        out = (w - yr, xr)
+    else:
+        raise ValueError(f"rotation must be 0, 90, 180 or 270, got {rotation_deg}")
+    return np.stack(out, axis=-1)
+
+
+# -- one detected person ------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    """One person from one landmarker call, already in original-frame pixels."""
+
+    rotation: int
+    image_xy: np.ndarray
+    image_z: np.ndarray
+    world_xyz: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    rotated_xy: np.ndarray  # pixels in the rotated frame the model saw
+
+    def bbox(self) -> np.ndarray:
+        """(x0, y0, x1, y1) of the landmarks that are likely in frame."""
+        pts = self.image_xy[self.presence > 0.5]
+        if len(pts) < 4:
+            pts = self.image_xy
+        return np.concatenate([pts.min(axis=0), pts.max(axis=0)])
+
+    def area(self) -> float:
+        x0, y0, x1, y1 = self.bbox()
+        return float(max(0.0, x1 - x0) * max(0.0, y1 - y0))
+
+    def uprightness(self) -> float:
+        """Cosine between the hip->shoulder direction and 'up' in the frame the model saw.
+
+        BlazePose is most reliable on upright people, so among rotations that find a body the
+        one that shows it head-up is preferred.
+        """
+        shoulders = self.rotated_xy[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]].mean(axis=0)
+        hips = self.rotated_xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(axis=0)
+        v = shoulders - hips
+        n = float(np.hypot(*v))
+        return float(-v[1] / n) if n > 1e-6 else 0.0
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def choose_person(candidates: list[_Candidate], previous_bbox: np.ndarray | None) -> int:
+    """Index of the person to keep: the one overlapping the previous choice, else the largest."""
+    if previous_bbox is not None:
+        overlaps = [_iou(c.bbox(), previous_bbox) for c in candidates]
+        best = int(np.argmax(overlaps))
+        if overlaps[best] > 0.1:
+            return best
+    return int(np.argmax([c.area() for c in candidates]))
+
+
+@dataclass
+class PoseStats:
+    """What the estimator did: frames seen, frames with a pose, and where it found them."""
+
+    frames: int = 0
+    frames_with_pose: int = 0
+    per_rotation: dict[int, int] = field(default_factory=lambda: dict.fromkeys(ROTATIONS, 0))
+    inferences: int = 0
+    searches: int = 0
+    max_people: int = 0
+
+    @property
+    def detection_rate(self) -> float:
+        return self.frames_with_pose / self.frames if self.frames else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "frames": self.frames,
+            "frames_with_pose": self.frames_with_pose,
+            "detection_rate": self.detection_rate,
+            "per_rotation": dict(self.per_rotation),
+            "inferences": self.inferences,
+            "searches": self.searches,
+            "max_people": self.max_people,
+        }
+
+
+def _parse_orientation(orientation: object) -> int | None:
+    if isinstance(orientation, str):
+        if orientation.strip().lower() == "auto":
+            return None
+        if orientation.strip().isdigit():
+            orientation = int(orientation)
+    if (isinstance(orientation, int) and not isinstance(orientation, bool)
+            and orientation in ROTATIONS):
+        return orientation
+    raise PosecheckError(f"orientation must be auto, 0, 90, 180 or 270, got {orientation!r}")
+
+
+class PoseEstimator:
+    """Find one person's 33 BlazePose landmarks per frame, whatever way up they lie.
+
+    Args:
+        model: bundled model name ("lite", "full", "heavy") or a path to a .task bundle.
+        running_mode: "video" tracks across frames (needs increasing timestamps); "image" treats
+            every frame alone.
+        orientation: "auto" to search rotations, or a fixed clockwise rotation in degrees.
+        min_pose_detection_confidence, min_tracking_confidence: mediapipe thresholds.
+        num_poses: people the landmarker may report; one is kept (see `choose_person`).
+        lost_after: frames without a pose at the current rotation before searching again.
+        search_budget: rotations tried per frame while a search goes on (the first frame of a
+            search tries all four); bounds the extra cost on frames where nobody is visible.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = "full",
+        *,
+        running_mode: RunningMode = "video",
+        orientation: Orientation | str = "auto",
+        min_pose_detection_confidence: float = 0.5,
+        min_pose_presence_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        num_poses: int = 2,
+        lost_after: int = 2,
+        search_budget: int = 2,
+    ) -> None:
+        if running_mode not in ("video", "image"):
+            raise PosecheckError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
+        if num_poses < 1:
+            raise PosecheckError(f"num_poses must be >= 1, got {num_poses}")
+        self.running_mode: RunningMode = running_mode
+        self.fixed_rotation = _parse_orientation(orientation)
+        self.orientation = "auto" if self.fixed_rotation is None else self.fixed_rotation
+        self.num_poses = int(num_poses)
+        self.min_pose_detection_confidence = float(min_pose_detection_confidence)
+        self.min_pose_presence_confidence = float(min_pose_presence_confidence)
+        self.min_tracking_confidence = float(min_tracking_confidence)
+        self.lost_after = max(1, int(lost_after))
+        self.search_budget = max(1, min(len(ROTATIONS), int(search_budget)))
+
+        self.bundle = resolve_model(model)  # verified: ModelError if missing or corrupt
+        self.model_name = self.bundle.name
+        self.model_path = Path(self.bundle.path)
+        self._landmarkers: dict[int, object] = {}
+        self._last_ts: dict[int, int] = {}
+        self._warmed: set[int] = set()
+        self._rotation: int | None = self.fixed_rotation
+        self._preferred: int = self.fixed_rotation or 0
+        self._misses = 0
+        self._search_cursor = 0
+        self._searching_since: int | None = None
+        self._prev_bbox: np.ndarray | None = None
+        self._closed = False
+        self.stats = PoseStats()
+        # Fail now, with a ModelError, if the bundle does not load.
+        self._landmarker(self._preferred)
+
+    # -- landmarkers ---
+
+    def _landmarker(self, rotation: int) -> object:
+        if self._closed:
+            raise PosecheckError("PoseEstimator is closed")
+        lm = self._landmarkers.get(rotation)
+        if lm is not None:
+            return lm
+        lm = create_landmarker(
+            self.bundle,
+            self.running_mode,
+            num_poses=self.num_poses,
+            min_pose_detection_confidence=self.min_pose_detection_confidence,
+            min_pose_presence_confidence=self.min_pose_presence_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+            output_segmentation_masks=False,
+        )
+        self._landmarkers[rotation] = lm
+        return lm
+
+    def _infer(self, image_bgr: np.ndarray, timestamp_ms: float, rotation: int) -> list[_Candidate]:
+        """Run the landmarker of one rotation; people found, mapped to original pixels."""
+        import mediapipe as mp
+
+        h, w = image_bgr.shape[:2]
+        rotated = rotate_image(image_bgr, rotation)
+        rgb = cv2.cvtColor(rotated, cv2.COLOR_BGR2RGB)
+        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        landmarker = self._landmarker(rotation)
+        self.stats.inferences += 1
+        ts = 0
+        if self.running_mode == "video":
+            ts = round(timestamp_ms)
+            last = self._last_ts.get(rotation)
+            if last is not None and ts <= last:
+                ts = last + 1
+            self._last_ts[rotation] = ts
+
+        def call() -> Any:
+            if self.running_mode == "video":
+                return landmarker.detect_for_video(mp_image, ts)  # type: ignore[attr-defined]
+            return landmarker.detect(mp_image)  # type: ignore[attr-defined]
+
+        if rotation in self._warmed:
+            result = call()
+        else:
+            # The first inference logs one-off native warnings (tensor alignment, ROI projection)
+            # straight to fd 2; keep them out of the CLI's output.
+            with quiet_native_stderr():
+                result = call()
+            self._warmed.add(rotation)
+        rw, rh = rotated.shape[1], rotated.shape[0]
+        people: list[_Candidate] = []
+        worlds = result.pose_world_landmarks or []
+        for i, lms in enumerate(result.pose_landmarks or []):
+            if len(lms) != NUM_LANDMARKS:
+                continue
+            arr = np.array(
+                [(lm.x, lm.y, lm.z, _num(lm.visibility), _num(lm.presence)) for lm in lms],
+                dtype=np.float64,
+            )
+            rotated_xy = arr[:, :2] * (rw, rh)
+            world = (np.array([(p.x, p.y, p.z) for p in worlds[i]], dtype=np.float64)
+                     if i < len(worlds) and len(worlds[i]) == NUM_LANDMARKS
+                     else np.full((NUM_LANDMARKS, 3), np.nan))
+            people.append(_Candidate(
+                rotation=rotation,
+                image_xy=unrotate_points(rotated_xy, (w, h), rotation),
+                image_z=arr[:, 2],
+                world_xyz=world,
+                visibility=arr[:, 3],
+                presence=arr[:, 4],
+                rotated_xy=rotated_xy,
+            ))
+        return people
+
+    # -- per frame ---
+
+    def _search_order(self, first_frame: bool) -> list[int]:
+        """Rotations to try this frame while searching: all on the first, then a rotating subset."""
+        order = [self._preferred] + [r for r in (0, 90, 270, 180) if r != self._preferred]
+        if first_frame:
+            return order
+        k = self.search_budget
+        start = self._search_cursor % len(order)
+        self._search_cursor += k
+        picked = [order[(start + j) % len(order)] for j in range(k)]
+        return list(dict.fromkeys(picked))
+
+    def detect(self, image_bgr: np.ndarray, timestamp_ms: float, index: int) -> PoseFrame:
+        """Estimate the pose in one BGR frame. Timestamps must increase in video mode."""
+        if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+            raise PosecheckError("detect() needs a BGR image of shape (H, W, 3)")
+        if image_bgr.dtype != np.uint8:
+            image_bgr = np.clip(image_bgr, 0, 255).astype(np.uint8)
+        h, w = image_bgr.shape[:2]
+        frame_wh = (int(w), int(h))
+        self.stats.frames += 1
+
+        chosen: list[_Candidate] = []
+        if self._rotation is not None:
+            chosen = self._infer(image_bgr, timestamp_ms, self._rotation)
+            if not chosen and self.fixed_rotation is None:
+                self._misses += 1
+                if self._misses >= self.lost_after:
+                    self._rotation = None  # lost: search from the next frame on
+                    self._searching_since = None
+            else:
+                self._misses = 0
+        elif self.fixed_rotation is None:
+            chosen = self._search(image_bgr, timestamp_ms, index)
+
+        if not chosen:
+            return PoseFrame.missing(index, float(timestamp_ms), frame_wh)
+        pick = choose_person(chosen, self._prev_bbox)
+        person = chosen[pick]
+        self._prev_bbox = person.bbox()
+        self.stats.frames_with_pose += 1
+        self.stats.per_rotation[person.rotation] += 1
+        self.stats.max_people = max(self.stats.max_people, len(chosen))
+        return PoseFrame(
+            index=index,
+            timestamp_ms=float(timestamp_ms),
+            frame_wh=frame_wh,
+            image_xy=person.image_xy,
+            image_z=person.image_z,
+            world_xyz=person.world_xyz,
+            visibility=person.visibility,
+            presence=person.presence,
+            rotation_deg=person.rotation,
+            num_people=len(chosen),
+        )
+
+    def _search(self, image_bgr: np.ndarray, timestamp_ms: float, index: int) -> list[_Candidate]:
+        first = self._searching_since is None
+        if first:
+            self._searching_since = index
+            self._search_cursor = 0
+            self.stats.searches += 1
+        found: dict[int, list[_Candidate]] = {}
+        for rotation in self._search_order(first):
+            people = self._infer(image_bgr, timestamp_ms, rotation)
+            if people:
+                found[rotation] = people
+        if not found:
+            return []
+
+        def score(rotation: int) -> tuple[float, float]:
+            best = found[rotation][choose_person(found[rotation], self._prev_bbox)]
+            return (round(best.uprightness(), 1), float(np.mean(best.visibility)))
+
+        rotation = max(found, key=score)
+        self._rotation = rotation
+        self._preferred = rotation
+        self._misses = 0
+        self._searching_since = None
+        return found[rotation]
+
+    def run(self, frames: Iterable[object]) -> Iterable[PoseFrame]:
+        """Detect on `posecheck.sources.Frame`s (anything with index, timestamp_ms, image)."""
+        for frame in frames:
+            yield self.detect(frame.image, frame.timestamp_ms, frame.index)  # type: ignore[attr-defined]
+
+    @property
+    def rotation(self) -> int | None:
+        """The rotation currently tracked (None while searching)."""
+        return self._rotation
+
+    def close(self) -> None:
+        """Release every landmarker. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        with quiet_native_stderr():  # close() logs an INFO line per accelerator
+            for lm in self._landmarkers.values():
+                lm.close()  # type: ignore[attr-defined]
+        self._landmarkers.clear()
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _num(value: float | None) -> float:
+    return float(value) if value is not None else float("nan")
