@@ -1,0 +1,797 @@
+"""Scripted exercise motions on the kinematic body, with the exact truth of every frame.
+
+A `MotionScript` says what happens (reps with their tempo, depth, holds and deliberate mistakes);
+`animate` turns it into a `Motion`: one `BodyState` per frame plus a `Truth` (per-frame phase, rep
+index and hip angles; per-clip reps, partials, holds and the cues a coach would give).
+
+Every exercise is driven by an *activation* per leg, a(t): 0 = the exercise's rest position,
+1 = its full-range end position (the profile's "top": hips up in a bridge, knee up in a knee
+raise, the hinge in a Romanian deadlift). Values above 1 overshoot (over-arching), a < 1 at the peak
+is an incomplete rep. Between keyframes a(t) is cosine-eased (zero velocity at the ends, like a
+controlled human movement), so holds are truly still and tempo is exactly the script's.
+
+Phases in the truth are named in activation terms: "bottom" (at rest), "rising" (rest -> peak),
+"top" (at the peak, held), "lowering" (peak -> rest).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from posecheck.core.landmarks import Landmark
+from posecheck.synthetic.kinematics import BodyShape, BodyState, anchored, solve_bridge
+
+SIDES = ("left", "right")
+PHASES = ("bottom", "rising", "top", "lowering")
+MISTAKES = ("incomplete_lockout", "over_arch", "short_hold", "hips_drop", "fast_tempo")
+
+# How a mistake changes a rep (applied by `RepSpec.effective`).
+INCOMPLETE_LOCKOUT_PEAK = 0.7  # bridge: peak 15 deg of flexion instead of 0
+OVER_ARCH_PEAK = 1.26  # bridge: peak -13 deg (extension beyond neutral)
+SHORT_HOLD_S = 0.5
+FAST_TEMPO_S = 0.35  # per half rep
+HIPS_DROP = 0.2  # fraction of the range lost, linearly, during the hold (bridge: 10 deg)
+
+
+@dataclass(frozen=True)
+class RepSpec:
+    """One repetition: rise for `up_s`, stay at the peak for `top_hold_s`, return in `down_s`.
+
+    depth: peak activation as a fraction of the exercise's full range (1 = full).
+    partial: the rep is *meant* to be a partial rep (truth: counted as partial, not as a rep).
+    mistakes: names from `MISTAKES`; they alter the motion (see `effective`) and become expected
+        cues in the truth.
+    side: for alternating exercises, the working leg of this rep (None = alternate automatically).
+    """
+
+    up_s: float = 1.0
+    top_hold_s: float = 0.5
+    down_s: float = 1.0
+    depth: float = 1.0
+    partial: bool = False
+    mistakes: tuple[str, ...] = ()
+    side: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.mistakes) - set(MISTAKES)
+        if unknown:
+            raise ValueError(f"unknown mistakes {sorted(unknown)}; known: {MISTAKES}")
+        if self.up_s <= 0 or self.down_s <= 0 or self.top_hold_s < 0:
+            raise ValueError("up_s and down_s must be > 0, top_hold_s >= 0")
+        if not 0.0 <= self.depth <= 1.5:
+            raise ValueError("depth must be within 0..1.5")
+
+    @property
+    def peak(self) -> float:
+        """Activation reached at the top, after mistakes."""
+        peak = self.depth
+        if "incomplete_lockout" in self.mistakes:
+            peak = min(peak, INCOMPLETE_LOCKOUT_PEAK)
+        if "over_arch" in self.mistakes:
+            peak = max(peak, OVER_ARCH_PEAK)
+        return peak
+
+    def effective(self) -> RepSpec:
+        """The rep as performed: tempo and hold shortened by the corresponding mistakes."""
+        up, down, hold = self.up_s, self.down_s, self.top_hold_s
+        if "fast_tempo" in self.mistakes:
+            up, down = min(up, FAST_TEMPO_S), min(down, FAST_TEMPO_S)
+        if "short_hold" in self.mistakes:
+            hold = min(hold, SHORT_HOLD_S)
+        return replace(self, up_s=up, down_s=down, top_hold_s=hold)
+
+    @property
+    def duration_s(self) -> float:
+        e = self.effective()
+        return e.up_s + e.top_hold_s + e.down_s
+
+
+@dataclass(frozen=True)
+class MotionScript:
+    """What the synthetic person does.
+
+    side: working leg for single-leg exercises ("left"/"right"); first leg for alternating ones;
+        ignored for bilateral ones.
+    """
+
+    exercise: str
+    reps: tuple[RepSpec, ...] | list[RepSpec] = ()
+    rest_s: float = 0.8
+    lead_in_s: float = 1.0
+    lead_out_s: float = 1.0
+    side: str = "left"
+
+    @property
+    def duration_s(self) -> float:
+        reps = list(self.reps)
+        return (
+            self.lead_in_s
+            + sum(r.duration_s for r in reps)
+            + self.rest_s * max(len(reps) - 1, 0)
+            + self.lead_out_s
+        )
+
+
+@dataclass(frozen=True)
+class TruthRep:
+    """One scripted repetition as performed (times in seconds from the clip start)."""
+
+    index: int  # 1-based position in the script (full and partial reps together)
+    side: str  # "left", "right" or "both"
+    start_s: float  # leaves rest
+    top_s: float  # reaches the peak (start of the hold)
+    top_end_s: float  # leaves the peak
+    end_s: float  # back at rest
+    partial: bool
+    peak_hip_deg: dict[str, float]  # hip flexion at the peak, per side
+    mistakes: tuple[str, ...] = ()
+
+    @property
+    def hold_s(self) -> float:
+        return self.top_end_s - self.top_s
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Exact labels of a generated motion."""
+
+    exercise: str
+    negative: bool  # the motion is not the exercise any profile should count
+    t: np.ndarray  # (n,) seconds
+    phase: tuple[str, ...]  # per frame, one of PHASES
+    rep_index: np.ndarray  # (n,) int, 0 = between reps, else TruthRep.index
+    partial: np.ndarray  # (n,) bool, frame belongs to a partial rep
+    hip_flexion_deg: dict[str, np.ndarray]  # per side, (n,)
+    knee_flexion_deg: dict[str, np.ndarray]
+    trunk_pitch_deg: np.ndarray
+    reps: tuple[TruthRep, ...] = ()
+
+    @property
+    def full_reps(self) -> tuple[TruthRep, ...]:
+        return tuple(r for r in self.reps if not r.partial)
+
+    @property
+    def partials(self) -> tuple[TruthRep, ...]:
+        return tuple(r for r in self.reps if r.partial)
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.full_reps)
+
+    @property
+    def partial_count(self) -> int:
+        return len(self.partials)
+
+    @property
+    def side_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.full_reps:
+            counts[r.side] = counts.get(r.side, 0) + 1
+        return counts
+
+    @property
+    def holds(self) -> tuple[tuple[float, float], ...]:
+        """(start_s, end_s) of every still top of a full rep that lasts > 0 s."""
+        return tuple(
+            (r.top_s, r.top_end_s)
+            for r in self.full_reps
+            if r.top_end_s > r.top_s and "hips_drop" not in r.mistakes
+        )
+
+    @property
+    def expected_cues(self) -> tuple[tuple[int, str], ...]:
+        """(rep index, mistake name) for every deliberate mistake."""
+        return tuple((r.index, m) for r in self.reps for m in r.mistakes)
+
+
+@dataclass(frozen=True)
+class Motion:
+    exercise: str
+    times_s: np.ndarray
+    states: list[BodyState]
+    truth: Truth
+    shape: BodyShape = field(default_factory=BodyShape)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise poses: activation per leg -> BodyState
+
+
+PoseFn = Callable[[BodyShape, dict[str, float], str], BodyState]
+
+
+@dataclass(frozen=True)
+class ExerciseMotion:
+    name: str
+    laterality: str  # "bilateral", "single" or "alternating"
+    pose: PoseFn
+    negative: bool = False
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    return a + (b - a) * t
+
+
+def _flat_feet(state: BodyState, sides: tuple[str, ...] = SIDES) -> BodyState:
+    """Ankles set so that the soles are parallel to the floor (body facing +x, no yaw)."""
+    ankle = dict(state.ankle_deg)
+    for s in sides:
+        shank_world = state.trunk_pitch_deg + state.hip_flexion_deg[s] - state.knee_flexion_deg[s]
+        ankle[s] = -shank_world
+    return state.with_(ankle_deg=ankle)
+
+
+def _head_level(pitch: float) -> float:
+    """Neck flexion keeping a lying head on the floor while the trunk tilts beyond supine."""
+    if pitch > 60:
+        return pitch - 90.0
+    if pitch < -60:
+        return -(pitch + 90.0) - 15.0  # prone: chin slightly up, face towards the floor
+    return 0.0
+
+
+def _on_floor(shape: BodyShape, state: BodyState, floor_z: float = 0.0) -> BodyState:
+    """Translate vertically so that the lowest landmark touches the floor."""
+    from posecheck.synthetic.kinematics import lowest_point
+
+    dz = floor_z - lowest_point(shape, state)
+    x, y, z = state.pelvis
+    return state.with_(pelvis=(x, y, z + dz))
+
+
+# Glute bridge family ---------------------------------------------------------------------
+
+BRIDGE_BOTTOM_DEG = 50.0  # pelvis on the floor, knees ~105 deg bent, feet flat
+BRIDGE_TOP_DEG = 0.0  # shoulders, hips and knees in line
+
+
+def _bridge_geometry(shape: BodyShape, bottom_deg: float, shoulder_z: float | None = None):
+    """Fixed shoulder and ankle (x, z) for a bridge whose pelvis rests on the floor at bottom."""
+    L = shape.L
+    sz = L["back_depth"] if shoulder_z is None else shoulder_z
+    shoulder = (-L["trunk"], sz)
+    # At the bottom the trunk is horizontal with the pelvis at (0, back_depth).
+    phi = np.radians(bottom_deg)
+    knee = np.array([L["thigh"] * np.cos(phi), L["back_depth"] + L["thigh"] * np.sin(phi)])
+    dz = knee[1] - L["ankle_height"]
+    ankle = (float(knee[0] + np.sqrt(L["shank"] ** 2 - dz**2)), L["ankle_height"])
+    return shoulder, ankle
+
+
+def _bridge_state(
+    shape: BodyShape,
+    hip_deg: float,
+    shoulder: tuple[float, float],
+    ankle: tuple[float, float],
+    *,
+    thigh_scale: float = 1.0,
+) -> BodyState:
+    pitch, pelvis, knee = solve_bridge(shape, shoulder, ankle, hip_deg, thigh_scale=thigh_scale)
+    state = BodyState(
+        pelvis=(float(pelvis[0]), 0.0, float(pelvis[1])),
+        trunk_pitch_deg=pitch,
+        head_pitch_deg=_head_level(pitch),
+        hip_flexion_deg={"left": hip_deg, "right": hip_deg},
+        knee_flexion_deg={"left": knee, "right": knee},
+        shoulder_flexion_deg=90.0 - pitch,  # arms lie flat on the floor towards the feet
+        shoulder_abduction_deg=8.0,
+    )
+    return _flat_feet(state)
+
+
+def _bridge_hip(a: float, bottom: float = BRIDGE_BOTTOM_DEG, top: float = BRIDGE_TOP_DEG) -> float:
+    return _lerp(bottom, top, a)
+
+
+def _glute_bridge(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    shoulder, ankle = _bridge_geometry(shape, BRIDGE_BOTTOM_DEG)
+    act = max(a.values())
+    return _bridge_state(shape, _bridge_hip(act), shoulder, ankle)
+
+
+def _single_leg_bridge(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Working leg planted; the free leg straight, in line with the working thigh."""
+    other = "right" if side == "left" else "left"
+    state = _glute_bridge(shape, {side: a[side]}, side)
+    return state.with_(
+        hip_flexion_deg={other: state.hip_flexion_deg[side]},
+        knee_flexion_deg={other: 0.0},
+        ankle_deg={other: 10.0},
+    )
+
+
+HIP_THRUST_BOTTOM_DEG = 75.0
+
+
+def _hip_thrust(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Upper back on a ~0.4 m bench; at the top the trunk is horizontal and the shins vertical."""
+    L = shape.L
+    sz = L["ankle_height"] + L["shank"]  # shoulder joint height (bench ~0.4 m + back)
+    shoulder = (-L["trunk"], sz)
+    ankle = (L["thigh"], L["ankle_height"])
+    hip = _lerp(HIP_THRUST_BOTTOM_DEG, 0.0, max(a.values()))
+    state = _bridge_state(shape, hip, shoulder, ankle)
+    head = max(0.0, state.trunk_pitch_deg - 90.0)
+    return state.with_(shoulder_flexion_deg=25.0, elbow_flexion_deg=70.0, head_pitch_deg=head)
+
+
+FROG_ABDUCTION_DEG = 45.0
+FROG_BOTTOM_DEG = 40.0
+
+
+def _frog_pump(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Soles together, knees out: a bridge of the legs' sagittal projection (feet approximate)."""
+    scale = float(np.cos(np.radians(FROG_ABDUCTION_DEG)))
+    L = shape.L
+    phi = np.radians(FROG_BOTTOM_DEG)
+    thigh = L["thigh"] * scale
+    knee = np.array([thigh * np.cos(phi), L["back_depth"] + thigh * np.sin(phi)])
+    dz = knee[1] - L["ankle_height"]
+    ankle = (float(knee[0] + np.sqrt(max(L["shank"] ** 2 - dz**2, 0.0)) * 0.6), L["ankle_height"])
+    shoulder = (-L["trunk"], L["back_depth"])
+    hip = _lerp(FROG_BOTTOM_DEG, 0.0, max(a.values()))
+    state = _bridge_state(shape, hip, shoulder, ankle, thigh_scale=scale)
+    ankle = {k: v + 12.0 for k, v in state.ankle_deg.items()}  # soles together, toes up a bit
+    return state.with_(hip_abduction_deg=FROG_ABDUCTION_DEG, ankle_deg=ankle)
+
+
+def _pelvic_tilt(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Bridge start position, pelvis only tilting: the hip opens a few degrees, hips stay down."""
+    shoulder, ankle = _bridge_geometry(shape, BRIDGE_BOTTOM_DEG)
+    return _bridge_state(shape, _lerp(BRIDGE_BOTTOM_DEG, 43.0, max(a.values())), shoulder, ankle)
+
+
+def _lying_still(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    shoulder, ankle = _bridge_geometry(shape, BRIDGE_BOTTOM_DEG)
+    return _bridge_state(shape, BRIDGE_BOTTOM_DEG, shoulder, ankle)
+
+
+# Standing family ----------------------------------------------------------------------------
+
+
+def _standing(shape: BodyShape) -> BodyState:
+    return BodyState(
+        pelvis=(0.0, 0.0, shape.hip_height),
+        shoulder_flexion_deg=5.0,
+        shoulder_abduction_deg=6.0,
+        elbow_flexion_deg=10.0,
+    )
+
+
+def _anchor_ankle(shape: BodyShape, state: BodyState, side: str) -> BodyState:
+    idx = Landmark.LEFT_ANKLE if side == "left" else Landmark.RIGHT_ANKLE
+    y = shape.L["hip_width"] / 2 * (1 if side == "left" else -1)
+    return anchored(shape, state, idx, np.array([0.0, y, shape.L["ankle_height"]]))
+
+
+def _standing_knee_raise(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Alternating knee raise to a horizontal thigh (hip 90, knee 90)."""
+    hip = {s: 90.0 * a[s] for s in SIDES}
+    knee = {s: 90.0 * a[s] for s in SIDES}
+    state = _standing(shape).with_(
+        hip_flexion_deg=hip, knee_flexion_deg=knee, ankle_deg={s: -25.0 * a[s] for s in SIDES}
+    )
+    stance = "right" if a["left"] >= a["right"] else "left"
+    return _anchor_ankle(shape, state, stance)
+
+
+SEATED_HIP_DEG = 90.0
+MARCH_PEAK_DEG = 120.0
+
+
+def _seated_march(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Upright on a chair, thighs horizontal, shins vertical; a march lifts one knee ~30 deg."""
+    L = shape.L
+    hip = {s: _lerp(SEATED_HIP_DEG, MARCH_PEAK_DEG, a[s]) for s in SIDES}
+    state = BodyState(
+        pelvis=(0.0, 0.0, L["ankle_height"] + L["shank"]),
+        trunk_pitch_deg=-5.0,
+        hip_flexion_deg=hip,
+        knee_flexion_deg={s: 90.0 - 5.0 for s in SIDES},
+        shoulder_flexion_deg=20.0,
+        elbow_flexion_deg=70.0,
+    )
+    return _on_floor(shape, _flat_feet(state))
+
+
+LEG_RAISE_PEAK_DEG = 80.0
+
+
+def _lying_leg_raise(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Supine, legs straight, both legs raised together to ~80 deg."""
+    L = shape.L
+    act = max(a.values())
+    return BodyState(
+        pelvis=(0.0, 0.0, L["back_depth"] + 0.005),
+        trunk_pitch_deg=90.0,
+        hip_flexion_deg=LEG_RAISE_PEAK_DEG * act,
+        knee_flexion_deg=3.0,
+        ankle_deg=-20.0,
+        shoulder_flexion_deg=0.0,
+        shoulder_abduction_deg=10.0,
+    )
+
+
+RDL_TRUNK_DEG = -75.0  # trunk pitch at the bottom of the hinge
+
+
+def _romanian_deadlift(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Hip hinge: trunk to ~75 deg forward, knees soft (20 deg), shins nearly vertical."""
+    act = max(a.values())
+    pitch = RDL_TRUNK_DEG * act
+    knee = 5.0 + 15.0 * act
+    thigh_world = 12.0 * act  # hips travel back: thigh leans (hip behind knee)
+    hip = thigh_world - pitch
+    state = _standing(shape).with_(
+        trunk_pitch_deg=pitch,
+        hip_flexion_deg=hip,
+        knee_flexion_deg=knee,
+        shoulder_flexion_deg=-pitch,  # arms hang vertically holding the weight
+        shoulder_abduction_deg=4.0,
+        elbow_flexion_deg=0.0,
+        head_pitch_deg=0.3 * pitch,  # keeps looking slightly ahead
+    )
+    state = _flat_feet(state)
+    return _anchor_ankle(shape, state, "left")
+
+
+BACK_LUNGE_STRIDE = 0.5  # back ankle lands this many body heights behind the front ankle
+
+
+def _two_link(l1: float, l2: float, d_xz: np.ndarray) -> tuple[float, float]:
+    """(thigh world angle, knee flexion) in degrees reaching `d_xz` (hip -> ankle), knee forward.
+
+    World angles are measured from straight down towards +x. Out-of-reach targets are clamped
+    (the foot hovers along the line to the target)."""
+    d = float(np.clip(np.linalg.norm(d_xz), abs(l1 - l2) + 1e-6, (l1 + l2) * 0.999))
+    delta = np.arctan2(d_xz[0], -d_xz[1])
+    alpha = np.arccos(np.clip((l1 * l1 + d * d - l2 * l2) / (2 * l1 * d), -1.0, 1.0))
+    inner = np.arccos(np.clip((l1 * l1 + l2 * l2 - d * d) / (2 * l1 * l2), -1.0, 1.0))
+    return float(np.degrees(delta + alpha)), float(180.0 - np.degrees(inner))
+
+
+def _back_lunge(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """The working leg steps back onto the ball of its foot while the body lowers; at the bottom
+    the front thigh is ~horizontal and the back knee hovers ~0.1 m above the floor. The front
+    hip flexes (to ~88 deg), the back hip extends (to ~-10 deg)."""
+    L = shape.L
+    back = "left" if a["left"] >= a["right"] else "right"
+    front = "right" if back == "left" else "left"
+    act = a[back]
+    pitch = -5.0 * act
+    state = _standing(shape).with_(
+        trunk_pitch_deg=pitch,
+        hip_flexion_deg={front: 95.0 * act},  # thigh ~horizontal with the 5 deg lean
+        knee_flexion_deg={front: 90.0 * act},
+        shoulder_flexion_deg=10.0,
+    )
+    state = _anchor_ankle(shape, _flat_feet(state, (front,)), front)
+    # Back leg: reach for a target behind, on the ball of the foot.
+    step = 0.5 - 0.5 * np.cos(np.pi * min(act / 0.5, 1.0))
+    target = np.array([-BACK_LUNGE_STRIDE * shape.height_m * step, L["ankle_height"] + 0.06 * step])
+    target[1] += 0.05 * np.sin(np.pi * step)  # the foot clears the floor while it travels
+    hip = np.array([state.pelvis[0], state.pelvis[2]])
+    thigh_world, knee = _two_link(L["thigh"], L["shank"], target - hip)
+    shank_world = thigh_world - knee
+    foot_world = 90.0 - 20.0 * step  # heel lifts: the sole tilts onto the ball of the foot
+    return state.with_(
+        hip_flexion_deg={back: thigh_world - pitch},
+        knee_flexion_deg={back: knee},
+        ankle_deg={back: foot_world - 90.0 - shank_world},
+    )
+
+
+def _squat(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    act = max(a.values())
+    pitch = -35.0 * act
+    state = _standing(shape).with_(
+        trunk_pitch_deg=pitch,
+        hip_flexion_deg=100.0 * act,
+        knee_flexion_deg=115.0 * act,
+        shoulder_flexion_deg=80.0 * act - pitch,  # arms reach forwards for balance
+    )
+    return _anchor_ankle(shape, _flat_feet(state), "left")
+
+
+# Floor, face down ---------------------------------------------------------------------------
+
+PRONE_LIFT_DEG = -20.0
+
+
+def _prone_leg_lift(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Face down, knee bent 90 deg (sole to the sky), the thigh lifted off the floor."""
+    L = shape.L
+    return BodyState(
+        pelvis=(0.0, 0.0, L["back_depth"]),
+        trunk_pitch_deg=-90.0,
+        head_pitch_deg=_head_level(-90.0),
+        hip_flexion_deg={s: PRONE_LIFT_DEG * a[s] for s in SIDES},
+        knee_flexion_deg={s: 90.0 * a[s] + 5.0 for s in SIDES},
+        ankle_deg=-30.0,
+        shoulder_flexion_deg=170.0,  # arms overhead along the floor
+        elbow_flexion_deg=30.0,
+    )
+
+
+QUAD_PEAK_HIP_DEG = -10.0  # thigh just above horizontal behind the body
+QUAD_KNEE_Z = 0.05  # knee landmark height when kneeling (knee-cap thickness)
+
+
+def quadruped_pitch(shape: BodyShape) -> float:
+    """Trunk pitch on hands and knees: straight vertical arms and thighs, hands flat."""
+    L = shape.L
+    reach = L["upper_arm"] + L["forearm"] + 0.05 - (QUAD_KNEE_Z + L["thigh"])
+    return -float(np.degrees(np.arccos(np.clip(reach / L["trunk"], -1.0, 1.0))))
+
+
+def _quadruped_hip_extension(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """On hands and knees (trunk ~15 deg above horizontal), one leg kicks back (donkey kick),
+    knee kept at 90 deg. Rest hip flexion keeps the thigh vertical (= -pitch, ~75 deg)."""
+    pitch = quadruped_pitch(shape)
+    hip = {s: _lerp(-pitch, QUAD_PEAK_HIP_DEG, a[s]) for s in SIDES}
+    state = BodyState(
+        trunk_pitch_deg=pitch,
+        head_pitch_deg=-20.0,
+        hip_flexion_deg=hip,
+        knee_flexion_deg=90.0,
+        ankle_deg=-80.0,
+        shoulder_flexion_deg=-pitch,  # arms vertical
+        wrist_deg=90.0,  # hands flat, fingers forwards
+    )
+    stance = "right" if a["left"] >= a["right"] else "left"
+    knee_idx = Landmark.LEFT_KNEE if stance == "left" else Landmark.RIGHT_KNEE
+    y = shape.L["hip_width"] / 2 * (1 if stance == "left" else -1)
+    return anchored(shape, state, knee_idx, np.array([0.0, y, QUAD_KNEE_Z]))
+
+
+# Transitions ----------------------------------------------------------------------------------
+
+
+def _get_down_and_up(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
+    """Standing -> crouch -> sitting on the floor -> lying in the bridge start position.
+
+    Activation 0 = standing, 1 = lying; keyframes are interpolated joint by joint."""
+    act = float(np.clip(max(a.values()), 0.0, 1.0))
+    L = shape.L
+    # (a, pitch, hip, knee, pelvis_x, pelvis_z)
+    keys = [
+        (0.0, 0.0, 0.0, 0.0, 0.0, shape.hip_height),
+        (0.35, -30.0, 100.0, 120.0, -0.15, 0.42),
+        (0.65, 0.0, 90.0, 110.0, -0.35, L["back_depth"] + 0.02),
+        (1.0, 89.8, BRIDGE_BOTTOM_DEG, 105.1, -0.40, L["back_depth"]),
+    ]
+    for (a0, *v0), (a1, *v1) in itertools.pairwise(keys):
+        if act <= a1:
+            t = (act - a0) / (a1 - a0)
+            t = 0.5 - 0.5 * np.cos(np.pi * t)
+            pitch, hip, knee, px, pz = (_lerp(p, q, t) for p, q in zip(v0, v1, strict=True))
+            break
+    state = BodyState(
+        pelvis=(px, 0.0, pz),
+        trunk_pitch_deg=pitch,
+        head_pitch_deg=_head_level(pitch),
+        hip_flexion_deg=hip,
+        knee_flexion_deg=knee,
+        shoulder_flexion_deg=max(5.0, 90.0 - pitch) if pitch > 45 else 30.0,
+        elbow_flexion_deg=20.0,
+    )
+    return _on_floor(shape, _flat_feet(state))
+
+
+EXERCISES: dict[str, ExerciseMotion] = {
+    m.name: m
+    for m in (
+        ExerciseMotion("glute_bridge", "bilateral", _glute_bridge),
+        ExerciseMotion("single_leg_bridge", "single", _single_leg_bridge),
+        ExerciseMotion("hip_thrust", "bilateral", _hip_thrust),
+        ExerciseMotion("frog_pump", "bilateral", _frog_pump),
+        ExerciseMotion("standing_knee_raise", "alternating", _standing_knee_raise),
+        ExerciseMotion("seated_march", "alternating", _seated_march),
+        ExerciseMotion("lying_leg_raise", "bilateral", _lying_leg_raise),
+        ExerciseMotion("romanian_deadlift", "bilateral", _romanian_deadlift),
+        ExerciseMotion("back_lunge", "alternating", _back_lunge),
+        ExerciseMotion("prone_leg_lift", "single", _prone_leg_lift),
+        ExerciseMotion("quadruped_hip_extension", "single", _quadruped_hip_extension),
+        ExerciseMotion("squat", "bilateral", _squat, negative=True),
+        ExerciseMotion("pelvic_tilt", "bilateral", _pelvic_tilt, negative=True),
+        ExerciseMotion("lying_still", "bilateral", _lying_still, negative=True),
+        ExerciseMotion("get_down_and_up", "bilateral", _get_down_and_up, negative=True),
+    )
+}
+
+
+def pose_at(shape: BodyShape, exercise: str, activation: float, side: str = "left") -> BodyState:
+    """A single posture of an exercise (handy for tests and renderer previews)."""
+    ex = _exercise(exercise)
+    a = _activations(ex, activation, side)
+    return ex.pose(shape, a, side)
+
+
+def _exercise(name: str) -> ExerciseMotion:
+    try:
+        return EXERCISES[name]
+    except KeyError:
+        raise ValueError(f"no motion for exercise {name!r}; known: {sorted(EXERCISES)}") from None
+
+
+def _activations(ex: ExerciseMotion, act: float, side: str) -> dict[str, float]:
+    if ex.laterality == "bilateral":
+        return {"left": act, "right": act}
+    return {s: (act if s == side else 0.0) for s in SIDES}
+
+
+# --------------------------------------------------------------------------------------------
+# Timeline
+
+
+@dataclass(frozen=True)
+class _Segment:
+    t0: float
+    t1: float
+    phase: str
+    rep: int  # 0 = none
+    side: str
+    a0: float
+    a1: float
+    partial: bool
+    linear: bool = False  # hips_drop: a slow linear sag instead of an eased move
+
+
+def _rep_side(ex: ExerciseMotion, script: MotionScript, i: int, spec: RepSpec) -> str:
+    if ex.laterality == "bilateral":
+        return "both"
+    if ex.laterality == "single":
+        return script.side
+    if spec.side is not None:
+        return spec.side
+    first = script.side if script.side in SIDES else "left"
+    second = "right" if first == "left" else "left"
+    return first if i % 2 == 0 else second
+
+
+def _timeline(ex: ExerciseMotion, script: MotionScript) -> tuple[list[_Segment], list[TruthRep]]:
+    segs: list[_Segment] = []
+    reps: list[TruthRep] = []
+    t = 0.0
+    specs = list(script.reps)
+    first_side = _rep_side(ex, script, 0, specs[0]) if specs else "both"
+    segs.append(_Segment(t, t + script.lead_in_s, "bottom", 0, first_side, 0.0, 0.0, False))
+    t += script.lead_in_s
+    for i, spec in enumerate(specs):
+        e = spec.effective()
+        side = _rep_side(ex, script, i, spec)
+        peak = spec.peak
+        idx = i + 1
+        start = t
+        segs.append(_Segment(t, t + e.up_s, "rising", idx, side, 0.0, peak, spec.partial))
+        t += e.up_s
+        top = t
+        end_peak = peak - HIPS_DROP if "hips_drop" in spec.mistakes else peak
+        segs.append(
+            _Segment(t, t + e.top_hold_s, "top", idx, side, peak, end_peak, spec.partial, True)
+        )
+        t += e.top_hold_s
+        top_end = t
+        segs.append(_Segment(t, t + e.down_s, "lowering", idx, side, end_peak, 0.0, spec.partial))
+        t += e.down_s
+        reps.append(
+            TruthRep(
+                index=idx,
+                side=side,
+                start_s=start,
+                top_s=top,
+                top_end_s=top_end,
+                end_s=t,
+                partial=spec.partial,
+                peak_hip_deg={},
+                mistakes=tuple(spec.mistakes),
+            )
+        )
+        rest = script.rest_s if i < len(specs) - 1 else script.lead_out_s
+        segs.append(_Segment(t, t + rest, "bottom", 0, side, 0.0, 0.0, False))
+        t += rest
+    if not specs:
+        segs.append(_Segment(t, t + script.lead_out_s, "bottom", 0, "both", 0.0, 0.0, False))
+    return segs, reps
+
+
+def _activation(seg: _Segment, t: float) -> float:
+    span = seg.t1 - seg.t0
+    u = 1.0 if span <= 0 else min(max((t - seg.t0) / span, 0.0), 1.0)
+    if not seg.linear:
+        u = 0.5 - 0.5 * np.cos(np.pi * u)
+    return seg.a0 + (seg.a1 - seg.a0) * u
+
+
+def animate(script: MotionScript, shape: BodyShape, fps: float, *, seed: int = 0) -> Motion:
+    """Sample the script at `fps` (regular clock from t = 0). `seed` drives small natural sway
+    of the arms and head only (never the hips), so the truth stays exact."""
+    if not 1.0 <= fps <= 240.0:
+        raise ValueError("fps must be within 1..240")
+    ex = _exercise(script.exercise)
+    segs, reps = _timeline(ex, script)
+    total = segs[-1].t1
+    n = max(int(np.floor(total * fps)) + 1, 1)
+    times = np.arange(n) / fps
+    rng = np.random.default_rng(seed)
+    sway_phase = rng.uniform(0, 2 * np.pi, size=2)
+    sway_amp = rng.uniform(0.5, 2.0, size=2)
+
+    states: list[BodyState] = []
+    phases: list[str] = []
+    rep_index = np.zeros(n, dtype=int)
+    partial = np.zeros(n, dtype=bool)
+    k = 0
+    for i, t in enumerate(times):
+        while k < len(segs) - 1 and t >= segs[k].t1:
+            k += 1
+        seg = segs[k]
+        act = _activation(seg, t)
+        if seg.side in SIDES:
+            work_side = seg.side
+            a = {s: (act if s == seg.side else 0.0) for s in SIDES}
+        else:
+            work_side = script.side if script.side in SIDES else "left"
+            a = _activations(ex, act, work_side)
+        state = ex.pose(shape, a, work_side)
+        sway = sway_amp * np.sin(2 * np.pi * 0.23 * t + sway_phase)
+        state = state.with_(
+            elbow_flexion_deg={
+                s: state.elbow_flexion_deg[s] + abs(float(sway[j])) for j, s in enumerate(SIDES)
+            },
+        )
+        states.append(state)
+        phases.append(seg.phase)
+        rep_index[i] = seg.rep
+        partial[i] = seg.partial
+
+    hip = {s: np.array([st.hip_flexion_deg[s] for st in states]) for s in SIDES}
+    knee = {s: np.array([st.knee_flexion_deg[s] for st in states]) for s in SIDES}
+    pitch = np.array([st.trunk_pitch_deg for st in states])
+    # Peak hip angle per rep, from the exact state at the top time.
+    done: list[TruthRep] = []
+    for r in reps:
+        seg = next(s for s in segs if s.rep == r.index and s.phase == "rising")
+        a = {x: (seg.a1 if r.side in (x, "both") else 0.0) for x in SIDES}
+        if ex.laterality == "bilateral":
+            a = {"left": seg.a1, "right": seg.a1}
+        st = ex.pose(shape, a, r.side if r.side in SIDES else script.side)
+        done.append(replace(r, peak_hip_deg=dict(st.hip_flexion_deg)))
+    if ex.negative:
+        done = []
+        rep_index[:] = 0
+        partial[:] = False
+    truth = Truth(
+        exercise=script.exercise,
+        negative=ex.negative,
+        t=times,
+        phase=tuple(phases),
+        rep_index=rep_index,
+        partial=partial,
+        hip_flexion_deg=hip,
+        knee_flexion_deg=knee,
+        trunk_pitch_deg=pitch,
+        reps=tuple(done),
+    )
+    return Motion(script.exercise, times, states, truth, shape)
+
+
+def bridge_script(
+    reps: int = 5,
+    *,
+    hold_s: float = 2.0,
+    up_s: float = 1.0,
+    down_s: float = 1.0,
+    rest_s: float = 0.8,
+    exercise: str = "glute_bridge",
+) -> MotionScript:
+    """A plain set of identical full reps (the common test case)."""
+    spec = RepSpec(up_s=up_s, top_hold_s=hold_s, down_s=down_s)
+    return MotionScript(exercise=exercise, reps=tuple([spec] * reps), rest_s=rest_s)
