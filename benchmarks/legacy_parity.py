@@ -85,7 +85,9 @@ def run_legacy(frames: np.ndarray, python: Path, workdir: Path) -> tuple[np.ndar
     np.save(frames_path, frames)
     proc = subprocess.run(
         [str(python), "-c", LEGACY_SCRIPT, str(frames_path), str(out_path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"legacy run failed:\n{proc.stderr[-2000:]}")
@@ -122,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("clips", nargs="*", type=Path, help="clips (default: two real clips)")
     parser.add_argument("--frames", type=int, default=30, help="frames sampled per clip")
     parser.add_argument("--model", default="full")
-    parser.add_argument("--legacy-python", type=Path,
-                        default=next((p for p in LEGACY_PYTHONS if p.exists()), None),
-                        help="python of a venv with mediapipe==0.10.21")
+    parser.add_argument(
+        "--legacy-python",
+        type=Path,
+        default=next((p for p in LEGACY_PYTHONS if p.exists()), None),
+        help="python of a venv with mediapipe==0.10.21",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if args.legacy_python is None:
@@ -140,10 +145,18 @@ def main(argv: list[str] | None = None) -> int:
             legacy, legacy_version = run_legacy(frames, args.legacy_python, Path(tmp))
             stats = compare(ours, legacy, width, height) | {"tasks_ms_per_frame": seconds * 1e3}
             results[clip.name] = stats
-            print(f"{clip.name} ({width}x{height}): " + ", ".join(
-                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in stats.items()))
-    summary = {"model": args.model, "runtime": mp.__version__, "legacy": legacy_version,
-               "clips": results}
+            print(
+                f"{clip.name} ({width}x{height}): "
+                + ", ".join(
+                    f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in stats.items()
+                )
+            )
+    summary = {
+        "model": args.model,
+        "runtime": mp.__version__,
+        "legacy": legacy_version,
+        "clips": results,
+    }
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
     return 0

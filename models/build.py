@@ -97,8 +97,9 @@ def sha256_file(path: Path) -> str:
 
 
 # -- SHA256SUMS (the single source of truth for output hashes) -----------------------------------
-def read_sums(path: Path = SUMS_FILE) -> dict[str, str]:
+def read_sums(path: Path | None = None) -> dict[str, str]:
     """Parse `sha256sum` format: '<hex>  <file name>' per line."""
+    path = SUMS_FILE if path is None else path
     sums: dict[str, str] = {}
     if not path.exists():
         return sums
@@ -109,7 +110,8 @@ def read_sums(path: Path = SUMS_FILE) -> dict[str, str]:
     return sums
 
 
-def write_sums(sums: dict[str, str], path: Path = SUMS_FILE) -> None:
+def write_sums(sums: dict[str, str], path: Path | None = None) -> None:
+    path = SUMS_FILE if path is None else path
     path.write_text("".join(f"{sums[name]}  {name}\n" for name in sorted(sums)))
 
 
@@ -196,14 +198,28 @@ def ensure_venv(python: str) -> Path:
     if VENV_DIR.exists():
         shutil.rmtree(VENV_DIR)
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    run([python, "-m", "venv", str(VENV_DIR)], "creating the build venv",
-        f"does {python} have the venv module (apt-get install python3-venv)?")
+    run(
+        [python, "-m", "venv", str(VENV_DIR)],
+        "creating the build venv",
+        f"does {python} have the venv module (apt-get install python3-venv)?",
+    )
     pip_hint = (
         "is PyPI reachable, and does mediapipe "
         f"{MEDIAPIPE_VERSION} have a wheel for this Python (3.9-3.12)? Try --python python3.11"
     )
-    run([str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-         *BUILD_REQUIREMENTS], f"pip install {' '.join(BUILD_REQUIREMENTS)}", pip_hint)
+    run(
+        [
+            str(venv_python()),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            *BUILD_REQUIREMENTS,
+        ],
+        f"pip install {' '.join(BUILD_REQUIREMENTS)}",
+        pip_hint,
+    )
     marker.write_text(wanted)
     return venv_python()
 
@@ -214,10 +230,23 @@ def fetch_wheel(py: Path, wheel: Path | None) -> dict[str, bytes]:
         DOWNLOADS.mkdir(parents=True, exist_ok=True)
         found = sorted(DOWNLOADS.glob(f"mediapipe-{MEDIAPIPE_VERSION}-*.whl"))
         if not found:
-            run([str(py), "-m", "pip", "download", "--disable-pip-version-check", "-q",
-                 "--no-deps", "--only-binary=:all:", "-d", str(DOWNLOADS),
-                 f"mediapipe=={MEDIAPIPE_VERSION}"],
-                "pip download of the mediapipe wheel", "is PyPI reachable?")
+            run(
+                [
+                    str(py),
+                    "-m",
+                    "pip",
+                    "download",
+                    "--disable-pip-version-check",
+                    "-q",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "-d",
+                    str(DOWNLOADS),
+                    f"mediapipe=={MEDIAPIPE_VERSION}",
+                ],
+                "pip download of the mediapipe wheel",
+                "is PyPI reachable?",
+            )
             found = sorted(DOWNLOADS.glob(f"mediapipe-{MEDIAPIPE_VERSION}-*.whl"))
         if not found:
             raise BuildError(f"pip download left no mediapipe-{MEDIAPIPE_VERSION} wheel")
@@ -236,10 +265,16 @@ def fetch_npm(tarball: Path | None) -> dict[str, bytes]:
         tarball = DOWNLOADS / NPM_TARBALL
         if not tarball.exists() or sha256_file(tarball) != NPM_TARBALL_SHA256:
             if shutil.which("npm") is None:
-                raise BuildError("npm is not installed (apt-get install npm); it fetches "
-                                 f"{NPM_SPEC}, or pass --npm-tarball PATH")
-            run(["npm", "pack", NPM_SPEC], f"npm pack {NPM_SPEC}",
-                "is the npm registry reachable? (or pass --npm-tarball PATH)", cwd=DOWNLOADS)
+                raise BuildError(
+                    "npm is not installed (apt-get install npm); it fetches "
+                    f"{NPM_SPEC}, or pass --npm-tarball PATH"
+                )
+            run(
+                ["npm", "pack", NPM_SPEC],
+                f"npm pack {NPM_SPEC}",
+                "is the npm registry reachable? (or pass --npm-tarball PATH)",
+                cwd=DOWNLOADS,
+            )
     check_hash(NPM_TARBALL, sha256_file(tarball), NPM_TARBALL_SHA256)
     with tarfile.open(tarball, "r:gz") as tf:
         out = {}
@@ -273,8 +308,11 @@ def add_metadata(py: Path, landmark: bytes, variant: str) -> bytes:
     work.mkdir(parents=True, exist_ok=True)
     src, dst = work / f"{variant}_in.tflite", work / f"{variant}_meta.tflite"
     src.write_bytes(landmark)
-    run([str(py), str(METADATA_HELPER), str(src), str(dst), variant],
-        f"writing metadata into the {variant} landmark model", "see the error above")
+    run(
+        [str(py), str(METADATA_HELPER), str(src), str(dst), variant],
+        f"writing metadata into the {variant} landmark model",
+        "see the error above",
+    )
     return dst.read_bytes()
 
 
@@ -287,8 +325,9 @@ def build(variants: list[str], args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     for variant in variants:
         landmark = add_metadata(py, inputs[LANDMARK_SOURCE[variant]], variant)
-        bundle = write_bundle([(DETECTOR_MEMBER, inputs[WHEEL_DETECTOR]),
-                               (LANDMARKS_MEMBER, landmark)])
+        bundle = write_bundle(
+            [(DETECTOR_MEMBER, inputs[WHEEL_DETECTOR]), (LANDMARKS_MEMBER, landmark)]
+        )
         name = bundle_path(variant).name
         staged = out_dir / name
         staged.write_bytes(bundle)
@@ -298,8 +337,11 @@ def build(variants: list[str], args: argparse.Namespace) -> int:
         if args.update_sums:
             sums[name] = digest
         elif sums.get(name) != digest:
-            print(f"MISMATCH {name}: built {digest}, SHA256SUMS pins {sums.get(name)}; "
-                  f"left it in {staged} (use --update-sums to accept)", file=sys.stderr)
+            print(
+                f"MISMATCH {name}: built {digest}, SHA256SUMS pins {sums.get(name)}; "
+                f"left it in {staged} (use --update-sums to accept)",
+                file=sys.stderr,
+            )
             failed = True
             continue
         shutil.copyfile(staged, bundle_path(variant))
@@ -336,14 +378,25 @@ def check(variants: list[str]) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variant", action="append", choices=(*VARIANTS, "all"),
-                        help="bundle to build (repeatable; default: lite and full)")
-    parser.add_argument("--check", action="store_true",
-                        help="only verify existing bundles against SHA256SUMS")
-    parser.add_argument("--update-sums", action="store_true",
-                        help="write the built hashes into SHA256SUMS instead of failing")
-    parser.add_argument("--python", default=sys.executable,
-                        help="interpreter for the build venv (default: this one)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        choices=(*VARIANTS, "all"),
+        help="bundle to build (repeatable; default: lite and full)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only verify existing bundles against SHA256SUMS"
+    )
+    parser.add_argument(
+        "--update-sums",
+        action="store_true",
+        help="write the built hashes into SHA256SUMS instead of failing",
+    )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter for the build venv (default: this one)",
+    )
     parser.add_argument("--wheel", type=Path, help=f"a local mediapipe-{MEDIAPIPE_VERSION} wheel")
     parser.add_argument("--npm-tarball", type=Path, help=f"a local {NPM_TARBALL}")
     return parser.parse_args(argv)

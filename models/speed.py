@@ -49,8 +49,10 @@ def measure(name: str, frames: list[np.ndarray], fps: float) -> str:
         found += bool(landmarker.detect_for_video(image, int(i * 1000 / fps)).pose_landmarks)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     landmarker.close()
-    return (f"{name}: load {load:.2f} s, {len(frames) / wall:.1f} fps, cpu/wall {cpu / wall:.2f}, "
-            f"pose in {found}/{len(frames)} frames")
+    return (
+        f"{name}: load {load:.2f} s, {len(frames) / wall:.1f} fps, cpu/wall {cpu / wall:.2f}, "
+        f"pose in {found}/{len(frames)} frames"
+    )
 
 
 def main() -> int:

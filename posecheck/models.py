@@ -65,12 +65,20 @@ def expected_sha256s(directory: Path | None = None) -> dict[str, str]:
     }
 
 
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """sha256 of a file, remembered per (path, size, mtime) so repeated verifies cost nothing."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        _HASHES[key] = digest.hexdigest()
+    return _HASHES[key]
 
 
 @dataclass(frozen=True)
@@ -104,12 +112,15 @@ class ModelBundle:
             with zipfile.ZipFile(self.path) as zf:
                 members = set(zf.namelist())
         except (zipfile.BadZipFile, OSError) as exc:
-            raise ModelError(f"model '{self.name}' at {self.path} is not a .task bundle "
-                             f"(not a zip: {exc})") from exc
+            raise ModelError(
+                f"model '{self.name}' at {self.path} is not a .task bundle (not a zip: {exc})"
+            ) from exc
         missing = [m for m in BUNDLE_MEMBERS if m not in members]
         if missing:
-            raise ModelError(f"model '{self.name}' at {self.path} is not a pose landmarker "
-                             f"bundle: missing {', '.join(missing)}")
+            raise ModelError(
+                f"model '{self.name}' at {self.path} is not a pose landmarker "
+                f"bundle: missing {', '.join(missing)}"
+            )
         if self.expected_sha256 is not None:
             actual = self.sha256()
             if actual != self.expected_sha256:
@@ -126,8 +137,9 @@ def named_bundle(name: str) -> ModelBundle:
     if name not in MODEL_NAMES:
         raise ModelError(f"unknown model '{name}': expected one of {'|'.join(MODEL_NAMES)}")
     directory = models_dir()
-    return ModelBundle(name, directory / bundle_file_name(name),
-                       expected_sha256s(directory).get(name))
+    return ModelBundle(
+        name, directory / bundle_file_name(name), expected_sha256s(directory).get(name)
+    )
 
 
 def resolve_model(spec: str | Path | None, verify: bool = True) -> ModelBundle:
