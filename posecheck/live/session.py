@@ -1,0 +1,653 @@
+"""The live coaching loop: newest frame -> pose -> core -> overlay + panel -> window, speech, files.
+
+One loop serves a webcam, a network stream and a replayed file alike; only the `FrameGrabber`'s
+opener differs. Inference always runs on the newest captured frame (see `capture.py`), on the
+main thread, which also owns the window (Qt wants that).
+
+The session ends on q/Esc, window close, Ctrl-C, end of a file, `max_seconds`, or a camera that
+stayed away longer than `reconnect_timeout_s`; whichever it is, the report, timeline, angle plot
+and (with a record dir) the raw and annotated videos are written, through the same writers
+`analyse` uses. A camera that drops out mid-set is reopened with back-off while the set's
+count stays where it was.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import cv2
+import numpy as np
+
+from posecheck.core.landmarks import PoseFrame
+from posecheck.core.results import EventKind, FrameResult, SetSummary
+from posecheck.live.capture import CapturedFrame, CaptureState, FrameGrabber
+from posecheck.live.hints import HintTracker, pose_hint
+from posecheck.live.hud import (
+    AMBER,
+    CANVAS_WH,
+    RED,
+    HudState,
+    SummaryState,
+    draw_hud,
+    draw_summary,
+)
+from posecheck.live.keys import KEY_HELP, Action, KeySource, action_for
+from posecheck.live.recorder import VideoRecorder
+from posecheck.live.speech import Coach, Speaker
+from posecheck.live.window import Display
+from posecheck.overlay import (
+    AnglePlotAnnotator,
+    HipAngleAnnotator,
+    Overlay,
+    SkeletonAnnotator,
+    Style,
+)
+from posecheck.report import (
+    AngleTrace,
+    SessionReport,
+    TimelineWriter,
+    shown_angle,
+    shown_side,
+    write_angle_plot,
+)
+
+
+class Estimator(Protocol):
+    def detect(self, image_bgr: np.ndarray, timestamp_ms: float, index: int) -> PoseFrame: ...
+
+
+class Analyzer(Protocol):
+    def update(self, pose: PoseFrame) -> FrameResult: ...
+
+    def summary(self) -> SetSummary: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass
+class LiveSettings:
+    """What the person chose on the command line (minus the source and the model)."""
+
+    exercise: str = "glute_bridge"
+    exercises: tuple[str, ...] = ("glute_bridge",)  # the 'e' key cycles through these
+    out_dir: Path | None = None
+    record_dir: Path | None = None
+    countdown_s: float = 0.0
+    mirror: bool = False
+    fullscreen: bool = False
+    reconnect_timeout_s: float = 30.0
+    summary_s: float = 0.0  # how long the summary screen waits for a key (0 = not shown)
+    max_seconds: float | None = None
+    source_name: str = ""
+    source_fps: float | None = None
+    model_name: str = ""
+    canvas_wh: tuple[int, int] = CANVAS_WH
+    progress_every_s: float = 10.0
+
+
+@dataclass
+class FrameTiming:
+    """Per shown frame: how old the picture was when drawn, and what it cost."""
+
+    seq: int
+    age_ms: float  # capture -> overlay drawn
+    infer_ms: float
+    loop_ms: float  # whole iteration: take -> shown
+    dropped_before: int
+
+
+@dataclass
+class LatencyStats:
+    timings: list[FrameTiming] = field(default_factory=list)
+    captured: int = 0
+    dropped: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+
+    def add(self, timing: FrameTiming) -> None:
+        self.timings.append(timing)
+
+    def summary(self) -> dict[str, float | int]:
+        ages = [t.age_ms for t in self.timings]
+        infer = [t.infer_ms for t in self.timings]
+        out: dict[str, float | int] = {
+            "frames_shown": len(self.timings),
+            "frames_captured": self.captured,
+            "frames_dropped": self.dropped,
+            "disconnects": self.disconnects,
+            "reconnects": self.reconnects,
+        }
+        if ages:
+            out["age_ms_median"] = statistics.median(ages)
+            out["age_ms_p95"] = percentile(ages, 95)
+            out["infer_ms_median"] = statistics.median(infer)
+            out["infer_ms_p95"] = percentile(infer, 95)
+        return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else math.nan
+
+
+@dataclass
+class SetRecord:
+    """A finished set: its summary and the files written for it."""
+
+    number: int
+    exercise: str
+    summary: SetSummary
+    report: SessionReport
+    outputs: dict[str, str]
+
+
+@dataclass
+class LiveOutcome:
+    reason: str
+    interrupted: bool
+    sets: list[SetRecord]
+    latency: LatencyStats
+    snapshots: list[Path]
+    spoken: list[str]
+
+    @property
+    def report(self) -> SessionReport | None:
+        """The last set's report (the one written as report.json)."""
+        return self.sets[-1].report if self.sets else None
+
+    @property
+    def rep_count(self) -> int:
+        return self.report.rep_count if self.report is not None else 0
+
+
+class ProgressPrinter:
+    """Headless progress lines: one per event worth knowing, plus a status line now and then."""
+
+    def __init__(self, stream: TextIO | None = None, every_s: float = 10.0) -> None:
+        self.stream = stream or sys.stdout
+        self.every_s = every_s
+        self._last_status_ms = 0.0
+
+    def line(self, t_ms: float | None, msg: str) -> None:
+        stamp = "" if t_ms is None else f"[{_clock_text(t_ms)}] "
+        print(f"{stamp}{msg}", file=self.stream, flush=True)
+
+    def on_result(self, result: FrameResult) -> None:
+        for ev in result.events:
+            if ev.kind is EventKind.REP_COMPLETED:
+                self.line(result.t_ms, f"rep {result.rep_count}")
+            elif ev.kind is EventKind.PARTIAL_REP:
+                self.line(result.t_ms, f"partial rep ({result.partial_count})")
+            elif ev.kind is EventKind.HOLD_TARGET_MET:
+                self.line(result.t_ms, f"hold target {result.hold_target_s:g}s met")
+            elif ev.kind is EventKind.CUE and ev.message:
+                self.line(result.t_ms, f"cue: {ev.message}")
+        if self.every_s and result.t_ms - self._last_status_ms >= self.every_s * 1000:
+            self._last_status_ms = result.t_ms
+            pose = "pose" if result.pose_present else "no pose"
+            self.line(result.t_ms, f"status: {result.rep_count} reps, {result.phase}, {pose}")
+
+
+def _clock_text(t_ms: float) -> str:
+    s = max(0.0, t_ms) / 1000.0
+    return f"{int(s // 60)}:{s % 60:04.1f}"
+
+
+class _SetOutputs:
+    """The files of one set, written with analyse's writers: timeline.csv streams as we go."""
+
+    def __init__(self, out_dir: Path | None, suffix: str) -> None:
+        self.out_dir = out_dir
+        self.suffix = suffix
+        self.trace = AngleTrace()
+        self.timeline: TimelineWriter | None = None
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self.timeline = TimelineWriter(out_dir / f"timeline{suffix}.csv")
+
+    def add(self, result: FrameResult) -> None:
+        self.trace.add(result)
+        if self.timeline is not None:
+            self.timeline.write(result)
+
+    def finish(self, report: SessionReport) -> tuple[SessionReport, dict[str, str]]:
+        outputs: dict[str, str] = {}
+        if self.timeline is not None:
+            self.timeline.close()
+            outputs["timeline"] = str(self.timeline.path)
+        if self.out_dir is None:
+            return report, outputs
+        plot = self.out_dir / f"angle{self.suffix}.png"
+        write_angle_plot(plot, self.trace, report)
+        outputs["angle_plot"] = str(plot)
+        path = self.out_dir / f"report{self.suffix}.json"
+        outputs["report"] = str(path)
+        report = _replace(report, outputs={**report.outputs, **outputs})
+        report.write_json(path)
+        return report, outputs
+
+
+def _replace(report: SessionReport, **changes: Any) -> SessionReport:
+    import dataclasses
+
+    return dataclasses.replace(report, **changes)
+
+
+class LiveSession:
+    """Runs the loop once. Every collaborator is injected so tests drive the real loop."""
+
+    def __init__(
+        self,
+        settings: LiveSettings,
+        *,
+        grabber: FrameGrabber,
+        estimator: Estimator,
+        analyzer_factory: Callable[[str], Analyzer],
+        display: Display,
+        keys: KeySource,
+        speaker: Speaker | None = None,
+        printer: ProgressPrinter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_frame: Callable[[LiveSession, CapturedFrame, FrameResult | None], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.grabber = grabber
+        self.estimator = estimator
+        self.analyzer_factory = analyzer_factory
+        self.display = display
+        self.keys = keys
+        self.speaker = speaker
+        self.coach = Coach(speaker)
+        self.printer = printer
+        self.clock = clock
+        self.on_frame = on_frame
+        self.exercise = settings.exercise
+        self.analyzer = analyzer_factory(self.exercise)
+        self.paused = False
+        self.mirror = settings.mirror
+        self.fullscreen = settings.fullscreen
+        self.set_number = 1
+        self.sets: list[SetRecord] = []
+        self.latency = LatencyStats()
+        self.snapshots: list[Path] = []
+        self.last_result: FrameResult | None = None
+        self.last_canvas: np.ndarray | None = None
+        self.last_video: np.ndarray | None = None
+        self.frames_fed = 0
+        self.hints = HintTracker()
+        self.actions: list[Action] = []
+        self._plot = AnglePlotAnnotator(6.0)
+        self._skeleton = SkeletonAnnotator()
+        self._hip = HipAngleAnnotator()
+        self._overlay = Overlay() if settings.record_dir is not None else None
+        self._style: Style | None = None
+        self._style_wh: tuple[int, int] = (0, 0)
+        self._set_out = self._new_set_outputs()
+        self._set_started_ms: float | None = None
+        self._set_last_ms: float | None = None
+        self._set_wall0 = clock()
+        self._countdown_end: float | None = None
+        self._stop_reason: str | None = None
+        self._status: tuple[str, tuple[int, int, int]] | None = None
+        self._was_reconnecting = False
+        self._raw_rec: VideoRecorder | None = None
+        self._ann_rec: VideoRecorder | None = None
+        self._started = clock()
+
+    # -- public -------------------------------------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        self._stop_reason = reason
+
+    def run(self) -> LiveOutcome:
+        interrupted = False
+        reason = "stopped"
+        if self.fullscreen:
+            self.display.set_fullscreen(True)
+        if self.settings.countdown_s > 0:
+            self._countdown_end = self.clock() + self.settings.countdown_s
+        if self.printer is not None:
+            self.printer.line(None, f"live: {self.settings.source_name or 'source'} -> "
+                                    f"{self.exercise} (Ctrl-C to stop)")
+        try:
+            reason = self._loop()
+        except KeyboardInterrupt:
+            interrupted = True
+            reason = "interrupted (Ctrl-C)"
+        finally:
+            self._finish_io()
+        try:
+            self._close_set(interrupted=interrupted)
+            if not interrupted:
+                self._show_summary(reason)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            self.display.close()
+            if self.speaker is not None:
+                self.speaker.close(drain_s=0.0 if interrupted else 2.0)
+        spoken = list(self.speaker.spoken) if self.speaker is not None else []
+        return LiveOutcome(reason, interrupted, self.sets, self.latency, self.snapshots, spoken)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def _loop(self) -> str:
+        grabber = self.grabber
+        while True:
+            if self._stop_reason is not None:
+                return self._stop_reason
+            if self.settings.max_seconds is not None and (
+                self.clock() - self._started >= self.settings.max_seconds
+            ):
+                return "time limit reached"
+            frame = grabber.take(timeout=0.05)
+            if frame is None:
+                if grabber.ended:
+                    ended = grabber.state is CaptureState.ENDED
+                    return "end of video" if ended else "source failed"
+                if grabber.state is CaptureState.RECONNECTING:
+                    since = grabber.disconnected_since or self.clock()
+                    waited = self.clock() - since
+                    if waited > self.settings.reconnect_timeout_s:
+                        return f"camera lost ({grabber.error or 'no frames'})"
+                    self._on_disconnected(waited)
+                if self._poll_keys(1):
+                    continue
+                continue
+            if self._was_reconnecting:
+                self._was_reconnecting = False
+                self._status = None
+                self._say_status("reconnected", frame.timestamp_ms)
+            self._process(frame)
+            self._poll_keys(1)
+
+    def _process(self, frame: CapturedFrame) -> None:
+        t_take = self.clock()
+        image = cv2.flip(frame.image, 1) if self.mirror else frame.image
+        t0 = time.perf_counter()
+        pose = self.estimator.detect(image, frame.timestamp_ms, frame.seq)
+        infer_ms = (time.perf_counter() - t0) * 1000.0
+        counting = not self.paused and not self._in_countdown()
+        result: FrameResult | None = None
+        if counting:
+            result = self.analyzer.update(pose)
+            self.frames_fed += 1
+            if self._set_started_ms is None:
+                self._set_started_ms = frame.timestamp_ms
+            self._set_last_ms = frame.timestamp_ms
+            self.last_result = result
+            self._set_out.add(result)
+            self.coach.update(result)
+            if self.printer is not None:
+                self.printer.on_result(result)
+        hint = self.hints.update(pose_hint(pose))
+        video = self._annotate(image, pose, result)
+        self.last_video = video
+        canvas = draw_hud(video, self._hud_state(hint), self.settings.canvas_wh)
+        age_ms = (self.clock() - frame.capture_s) * 1000.0
+        self.display.show(canvas)
+        self.last_canvas = canvas
+        self.latency.add(FrameTiming(frame.seq, age_ms, infer_ms,
+                                     (self.clock() - t_take) * 1000.0, frame.dropped_before))
+        self._record(frame, image, pose, result)
+        if self.display.closed():
+            self.request_stop("window closed")
+        if self.on_frame is not None:
+            self.on_frame(self, frame, result)
+
+    def _annotate(
+        self, image: np.ndarray, pose: PoseFrame, result: FrameResult | None
+    ) -> np.ndarray:
+        video = image.copy()
+        h, w = video.shape[:2]
+        if self._style is None or self._style_wh != (w, h):
+            self._style, self._style_wh = Style.for_frame(w, h), (w, h)
+        style = self._style
+        if result is None:  # paused or counting down: the skeleton, in grey, without a side
+            self._skeleton.annotate(video, pose, self.last_result, style, None)  # type: ignore[arg-type]
+            return video
+        side = shown_side(result)
+        angle = shown_angle(result, side)
+        self._plot.push(result.t_ms, angle)
+        self._skeleton.annotate(video, pose, result, style, side)
+        self._hip.annotate(video, pose, result, style, side, angle)
+        self._plot.annotate(video, style)
+        return video
+
+    def _hud_state(self, hint: str | None) -> HudState:
+        status, colour = self._status if self._status else (None, AMBER)
+        if self.paused:
+            status, colour = "PAUSED - press space to go on", AMBER
+        countdown = None
+        if self._in_countdown():
+            assert self._countdown_end is not None
+            countdown = max(1, math.ceil(self._countdown_end - self.clock()))
+        lat = self.latency.timings[-30:]
+        info = ""
+        if lat:
+            info = (f"infer {statistics.median(t.infer_ms for t in lat):.0f} ms   "
+                    f"age {statistics.median(t.age_ms for t in lat):.0f} ms   "
+                    f"dropped {self.grabber.stats.dropped}")
+        return HudState(
+            exercise=self.exercise,
+            result=self.last_result,
+            status=status,
+            status_colour=colour,
+            countdown=countdown,
+            hint=hint if not self.paused else None,
+            set_number=self.set_number,
+            mirror=self.mirror,
+            info=info,
+            key_help=KEY_HELP,
+        )
+
+    def _in_countdown(self) -> bool:
+        return self._countdown_end is not None and self.clock() < self._countdown_end
+
+    def _on_disconnected(self, waited: float) -> None:
+        """Say the camera is gone (once), and keep the window alive with the count on it."""
+        err = self.grabber.error or "no frames"
+        if not self._was_reconnecting:
+            self._was_reconnecting = True
+            t = self._set_last_ms or 0.0
+            if self.printer is not None:
+                self.printer.line(t, f"camera lost ({err}); reconnecting")
+            self.coach.say("camera lost", t, ttl_s=2.0)
+        self._status = (f"Camera lost - reconnecting ({waited:.0f}s)", RED)
+        if self.last_video is not None:
+            canvas = draw_hud(self.last_video, self._hud_state(None), self.settings.canvas_wh)
+            self.display.show(canvas)
+            self.last_canvas = canvas
+        if self.display.closed():
+            self.request_stop("window closed")
+
+    def _say_status(self, msg: str, t_ms: float) -> None:
+        if self.printer is not None:
+            self.printer.line(t_ms, msg)
+
+    # -- keys ---------------------------------------------------------------------------------
+    def _poll_keys(self, wait_ms: int) -> bool:
+        action = action_for(self.keys.poll(wait_ms))
+        if action is None:
+            return False
+        self.handle(action)
+        return True
+
+    def handle(self, action: Action) -> None:
+        """Apply one key action (public so a test or a remote can drive the session)."""
+        self.actions.append(action)
+        t = self._set_last_ms or 0.0
+        if action is Action.QUIT:
+            self.request_stop("quit")
+        elif action is Action.PAUSE:
+            self.paused = not self.paused
+            self._say_status("paused" if self.paused else "resumed", t)
+        elif action is Action.RESET:
+            self._close_set(interrupted=False)
+            self._start_set(self.exercise)
+            self._say_status(f"set {self.set_number}: counting from 0", t)
+            self.coach.say("new set", t, ttl_s=2.0)
+        elif action is Action.NEXT_EXERCISE:
+            names = list(self.settings.exercises) or [self.exercise]
+            nxt = names[(names.index(self.exercise) + 1) % len(names)] if (
+                self.exercise in names) else names[0]
+            self._close_set(interrupted=False)
+            self._start_set(nxt)
+            self._say_status(f"exercise: {nxt}", t)
+            self.coach.say(nxt.replace("_", " "), t, ttl_s=3.0)
+        elif action is Action.MIRROR:
+            self.mirror = not self.mirror
+        elif action is Action.FULLSCREEN:
+            self.fullscreen = not self.fullscreen
+            self.display.set_fullscreen(self.fullscreen)
+        elif action is Action.SNAPSHOT:
+            self._snapshot()
+
+    def _snapshot(self) -> None:
+        if self.last_canvas is None:
+            return
+        folder = self.settings.out_dir or Path.cwd()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"snapshot_{len(self.snapshots) + 1:03d}.png"
+        if cv2.imwrite(str(path), self.last_canvas):
+            self.snapshots.append(path)
+            self._say_status(f"snapshot {path}", self._set_last_ms or 0.0)
+
+    # -- sets and outputs ---------------------------------------------------------------------
+    def _new_set_outputs(self) -> _SetOutputs:
+        return _SetOutputs(self.settings.out_dir, "")
+
+    def _start_set(self, exercise: str) -> None:
+        if exercise != self.exercise:
+            self.analyzer = self.analyzer_factory(exercise)
+            self.exercise = exercise
+        else:
+            self.analyzer.reset()
+        self.set_number += 1
+        self.last_result = None
+        self.frames_fed = 0
+        self.coach.reset()
+        self._plot.reset()
+        self._set_started_ms = None
+        self._set_last_ms = None
+        self._set_wall0 = self.clock()
+        self._set_out = self._new_set_outputs()
+
+    def _close_set(self, *, interrupted: bool) -> None:
+        """Finish the current set: its summary becomes a report, written beside the others.
+
+        Sets before the last keep their files under a `_setN` suffix; the last set's files are
+        report.json / timeline.csv / angle.png, as `analyse` names them.
+        """
+        out = self._set_out
+        if self.frames_fed == 0 and self.sets:
+            if out.timeline is not None:  # an empty set after a reset: leave no files
+                out.timeline.close()
+                out.timeline.path.unlink(missing_ok=True)
+            return
+        summary = self.analyzer.summary()
+        duration_s = 0.0
+        if self._set_started_ms is not None and self._set_last_ms is not None:
+            duration_s = (self._set_last_ms - self._set_started_ms) / 1000.0
+        wall = max(1e-6, self.clock() - self._set_wall0)
+        report = SessionReport.from_summary(
+            summary,
+            exercise_auto_detected=False,
+            model=self.settings.model_name,
+            source=self.settings.source_name,
+            fps=self.settings.source_fps,
+            duration_s=duration_s,
+            processing_fps=self.frames_fed / wall,
+            interrupted=interrupted,
+        )
+        report, outputs = out.finish(report)
+        if self.settings.out_dir is not None:
+            self._rename_previous_last()
+        self.sets.append(SetRecord(self.set_number, self.exercise, summary, report, outputs))
+        self._set_out = _SetOutputs(None, "")  # closed: later adds go nowhere until a new set
+
+    def _rename_previous_last(self) -> None:
+        """Move the previous set's unsuffixed files to `_setN` names (the newest keeps plain)."""
+        if not self.sets:
+            return
+        prev = self.sets[-1]
+        new_outputs: dict[str, str] = {}
+        for kind, path_text in prev.outputs.items():
+            path = Path(path_text)
+            if not path.exists():
+                continue
+            target = path.with_name(f"{path.stem}_set{prev.number}{path.suffix}")
+            if target == path:
+                continue
+            path.replace(target)
+            new_outputs[kind] = str(target)
+        if new_outputs:
+            prev.outputs.update(new_outputs)
+            report_path = new_outputs.get("report")
+            prev.report = _replace(prev.report, outputs=dict(prev.outputs))
+            if report_path:
+                prev.report.write_json(report_path)
+
+    # -- recording ----------------------------------------------------------------------------
+    def _record(self, frame: CapturedFrame, image: np.ndarray, pose: PoseFrame,
+                result: FrameResult | None) -> None:
+        rec_dir = self.settings.record_dir
+        if rec_dir is None:
+            return
+        fps = self.settings.source_fps or 30.0
+        if self._raw_rec is None:
+            rec_dir.mkdir(parents=True, exist_ok=True)
+            self._raw_rec = VideoRecorder(rec_dir / "raw.mp4", fps)
+            self._ann_rec = VideoRecorder(rec_dir / "annotated.mp4", fps)
+        self._raw_rec.write(frame.image, frame.timestamp_ms)
+        annotated = image.copy()
+        if result is not None and self._overlay is not None:
+            self._overlay.annotate(annotated, pose, result)
+        assert self._ann_rec is not None
+        self._ann_rec.write(annotated, frame.timestamp_ms)
+
+    def _finish_io(self) -> None:
+        for rec in (self._raw_rec, self._ann_rec):
+            if rec is not None:
+                rec.close()
+        self.latency.captured = self.grabber.stats.captured
+        self.latency.dropped = self.grabber.stats.dropped
+        self.latency.disconnects = self.grabber.stats.disconnects
+        self.latency.reconnects = self.grabber.stats.reconnects
+        self.grabber.stop()
+
+    def _show_summary(self, reason: str) -> None:
+        sets = self.sets
+        last = sets[-1].report if sets else None
+        if self.printer is not None:
+            for rec in sets:
+                self.printer.line(None, f"set {rec.number}: {rec.report.summary_line()}")
+            self.printer.line(None, f"session ended: {reason}")
+        if last is None or self.settings.summary_s <= 0 or getattr(self.display, "headless", False):
+            return
+        holds = last.holds
+        state = SummaryState(
+            exercise=last.exercise,
+            reps=last.rep_count,
+            partials=last.partial_count,
+            holds=len(holds),
+            holds_met=sum(1 for h in holds if h.met),
+            best_hold_s=max((h.duration_s for h in holds), default=0.0),
+            cues=tuple(dict.fromkeys(c.message for c in last.cues)),
+            reason=reason,
+            sets=len(sets),
+        )
+        canvas = draw_summary(state, self.settings.canvas_wh, background=self.last_canvas)
+        self.display.show(canvas)
+        self.last_canvas = canvas
+        deadline = self.clock() + self.settings.summary_s
+        while self.clock() < deadline and not self.display.closed():
+            if self.keys.poll(50) is not None:
+                break
+
+
+__all__ = ["LatencyStats", "LiveOutcome", "LiveSession", "LiveSettings", "ProgressPrinter"]
