@@ -310,7 +310,7 @@ class VideoFileSource(FrameSource):
         if not cap.isOpened():
             cap.release()
             raise SourceError(
-                f"cannot open as a video (corrupt or unsupported format): {self.path}")
+                f"cannot open as a video (no frames, corrupt or unsupported format): {self.path}")
         self._cap = cap
         # Phone videos store a rotation: ask OpenCV to apply it, and do it ourselves if it cannot.
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)

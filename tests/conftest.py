@@ -1,0 +1,33 @@
+"""Shared fixtures. Real clips live in ../shared/clips beside the repo and are never copied in."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+CLIPS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "clips"
+
+
+def clips_dir_or_skip() -> Path:
+    """The shared clips directory; skip when it is absent, unless CI=true (then fail)."""
+    if CLIPS_DIR.is_dir():
+        return CLIPS_DIR
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but the shared clips are missing: {CLIPS_DIR}")
+    pytest.skip(f"shared clips not available at {CLIPS_DIR}")
+
+
+@pytest.fixture(scope="session")
+def shared_clips() -> Path:
+    """Path to ../shared/clips (skips locally when absent; required when CI=true)."""
+    return clips_dir_or_skip()
+
+
+@pytest.fixture(scope="session")
+def clip_labels(shared_clips: Path) -> dict[str, dict]:
+    """labels.json keyed by file name."""
+    labels = json.loads((shared_clips / "labels.json").read_text())
+    return {entry["file"]: entry for entry in labels}
