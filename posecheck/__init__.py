@@ -1,7 +1,43 @@
-"""posecheck: a pose-estimation form checker for hip flexion/extension exercises."""
+"""posecheck: a pose-estimation form checker for hip flexion/extension exercises.
+
+The Python API mirrors the CLI::
+
+    import posecheck
+    report = posecheck.analyse_video("bridge.mp4", exercise="glute_bridge")
+    report.rep_count, report.holds, report.to_json()
+
+Names are imported lazily, so `import posecheck` (and the CLI's start-up) stays light.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["SessionReport", "__version__", "analyse_video"]
+
+_LAZY = {
+    "analyse_video": ("posecheck.analyse", "analyse_video"),
+    "analyze_video": ("posecheck.analyse", "analyse_video"),
+    "SessionReport": ("posecheck.report", "SessionReport"),
+}
+
+if TYPE_CHECKING:
+    from posecheck.analyse import analyse_video
+    from posecheck.report import SessionReport
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'posecheck' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

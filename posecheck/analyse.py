@@ -1,0 +1,453 @@
+"""Analyse a recorded video: decode -> pose -> core -> overlay -> encode, as one call.
+
+`analyse_video(path, exercise=...)` returns a `SessionReport` and writes nothing unless `out_dir`
+is given. The stages overlap: the source decodes in its own thread, pose and core run here, and
+the overlay + encoder run in a `VideoSink` thread, each joined by a small bounded queue so memory
+stays flat however long the video (no frame is kept after it is written).
+
+Ctrl-C or SIGTERM stops the run cleanly: what was processed is still reported, the timeline and
+the plot are written, and the video file is finalised (the report says `interrupted`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posecheck.core.landmarks import PoseFrame
+from posecheck.core.results import FrameResult
+from posecheck.errors import OutputError, PosecheckError, SourceError
+from posecheck.report import AngleTrace, SessionReport, TimelineWriter, write_angle_plot
+
+ProgressFn = Callable[[int, "int | None"], None]
+
+VIDEO_NAME = "annotated.mp4"
+REPORT_NAME = "report.json"
+TIMELINE_NAME = "timeline.csv"
+PLOT_NAME = "angle.png"
+
+
+class NoPersonError(SourceError):
+    """No person was found in any analysed frame of the source."""
+
+
+# ---------------------------------------------------------------- video sink
+
+_FOURCC_CHOICE: str | None = None
+
+
+@contextlib.contextmanager
+def _silenced_stderr() -> Iterator[None]:
+    """FFmpeg prints encoder probing failures straight to fd 2; keep them off the user's screen."""
+    try:
+        fd = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(fd, 2)
+    finally:
+        os.close(fd)
+
+
+def _open_writer(path: Path, fps: float, wh: tuple[int, int]) -> tuple[Any, str]:
+    """An OpenCV VideoWriter: H.264 (`avc1`) where this build can encode it, else MPEG-4 Part 2."""
+    import cv2
+
+    global _FOURCC_CHOICE
+    choices = [_FOURCC_CHOICE] if _FOURCC_CHOICE else ["avc1", "mp4v"]
+    for fourcc in choices:
+        with _silenced_stderr():
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, wh)
+        if writer.isOpened():
+            _FOURCC_CHOICE = fourcc
+            return writer, fourcc
+        writer.release()
+    raise OutputError(f"cannot open a video encoder for {path}")
+
+
+class VideoSink:
+    """Annotates and encodes frames in a background thread (bounded queue: flat memory).
+
+    `put()` blocks when the encoder falls behind, so at most `queue_size` frames are in flight.
+    """
+
+    def __init__(
+        self, path: str | Path, fps: float, *, overlay: Any | None = None, queue_size: int = 6
+    ) -> None:
+        self.path = Path(path)
+        self.fps = fps if fps and math.isfinite(fps) and fps > 0 else 30.0
+        self.overlay = overlay
+        self.frames = 0
+        self.codec: str | None = None
+        self._q: queue.Queue[tuple[np.ndarray, PoseFrame | None, FrameResult | None] | None] = (
+            queue.Queue(maxsize=queue_size)
+        )
+        self._error: BaseException | None = None
+        self._writer: Any = None
+        self._thread = threading.Thread(target=self._run, name="posecheck-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                break
+            if self._error is not None:
+                continue  # drain so put() never blocks forever
+            image, pose, result = item
+            try:
+                if self.overlay is not None and pose is not None and result is not None:
+                    image = self.overlay.annotate(image, pose, result)
+                if self._writer is None:
+                    h, w = image.shape[:2]
+                    self._writer, self.codec = _open_writer(self.path, self.fps, (w, h))
+                self._writer.write(image)
+                self.frames += 1
+            except BaseException as exc:  # surfaced to the caller on put()/close()
+                self._error = exc
+
+    def put(
+        self, image: np.ndarray, pose: PoseFrame | None = None, result: FrameResult | None = None
+    ) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put((image, pose, result))
+
+    def close(self) -> None:
+        """Flush what is queued and finalise the file (safe to call twice)."""
+        if self._thread.is_alive():
+            self._q.put(None)
+            self._thread.join()
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def __enter__(self) -> VideoSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only) like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def prepare_out_dir(out_dir: str | Path) -> Path:
+    """Create the output directory and prove it is writable, before any work is done."""
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".posecheck-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to output directory {path}: {exc.strerror or exc}"
+        ) from exc
+    return path
+
+
+def _rich_progress(total: int | None, label: str) -> tuple[ProgressFn, Callable[[], None]]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[fps]:>5.1f} fps"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    task = bar.add_task(label, total=total, fps=0.0)
+    bar.start()
+    t0 = time.perf_counter()
+
+    def update(done: int, tot: int | None) -> None:
+        dt = time.perf_counter() - t0
+        bar.update(task, completed=done, total=tot, fps=done / dt if dt > 0 else 0.0)
+
+    return update, bar.stop
+
+
+# ---------------------------------------------------------------- exercise auto-detection
+
+
+def _side_values(d: dict[str, float]) -> list[float]:
+    return [v for v in (d.get("left", math.nan), d.get("right", math.nan)) if math.isfinite(v)]
+
+
+def profile_signal(signal_name: str, result: FrameResult) -> float:
+    """A profile's driving signal computed from a frame's raw measures (for auto-detection)."""
+    m = result.measures
+    if m is None:
+        return math.nan
+    hips = _side_values(m.hip_flexion_deg)
+    knees = _side_values(m.knee_flexion_deg)
+    if signal_name == "hip_flexion":
+        return float(np.mean(hips)) if hips else math.nan
+    if signal_name == "hip_flexion_min":
+        return min(hips) if hips else math.nan
+    if signal_name == "hip_flexion_max":
+        return max(hips) if hips else math.nan
+    if signal_name == "knee_flexion_min":
+        return min(knees) if knees else math.nan
+    return math.nan
+
+
+def score_exercises(results: list[FrameResult]) -> tuple[str, dict[str, float]]:
+    """Best guess of the exercise from sampled frames: posture first, then the moving signal.
+
+    Candidates are the profiles whose posture matches the most common posture seen; each is
+    scored by how much of the way between its rest and top zones its own signal travels
+    (5th-95th percentile, so a stray frame cannot decide). Ties keep the registry order, which
+    puts the glute bridge first. Returns (name, scores).
+    """
+    from posecheck.core.profiles import PROFILES
+
+    postures = Counter(
+        r.measures.posture for r in results if r.measures is not None and r.pose_present
+    )
+    postures.pop("unknown", None)
+    if not postures:
+        return "glute_bridge", {}
+    posture = postures.most_common(1)[0][0]
+    profiles = list(PROFILES.values())
+    candidates = [p for p in profiles if posture in p.postures] or profiles
+    scores: dict[str, float] = {}
+    for prof in candidates:
+        values = np.array([profile_signal(prof.signal, r) for r in results], dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values) < 3:
+            scores[prof.name] = 0.0
+            continue
+        lo, hi = np.percentile(values, [5, 95])
+        zone_lo, zone_hi = sorted((prof.rest_deg, prof.top_deg))
+        # travel across the gap between rest and top zone, normalised to the gap
+        overlap = max(0.0, min(hi, zone_hi) - max(lo, zone_lo)) / (zone_hi - zone_lo)
+        # reaching into both zones is what a rep needs
+        reach = (prof.progress(hi if prof.direction > 0 else lo) >= prof.progress(prof.top_deg)) + (
+            prof.progress(lo if prof.direction > 0 else hi) <= prof.progress(prof.rest_deg)
+        )
+        primary = 1.0 if prof.posture == posture else 0.8
+        scores[prof.name] = round(primary * (overlap + 0.5 * reach), 3)
+    best = max(candidates, key=lambda p: scores[p.name])  # first of equals wins
+    return best.name, scores
+
+
+def guess_exercise(
+    path: str | Path,
+    *,
+    model: str | Path = "full",
+    samples: int = 40,
+    window_s: float = 30.0,
+    fps: float | None = None,
+    total: int | None = None,
+) -> tuple[str, dict[str, float]]:
+    """Sample up to `samples` frames from the first `window_s` seconds and guess the exercise.
+
+    A separate quick pass (a few dozen inferences) so the main pass can draw and count with the
+    chosen profile from its first frame without buffering any images.
+    """
+    from posecheck.core.analyzer import SessionAnalyzer
+    from posecheck.pose import PoseEstimator
+    from posecheck.sources import open_source
+
+    window = int(window_s * (fps or 30.0))
+    if total:
+        window = min(window, total)
+    stride = max(1, window // samples)
+    results: list[FrameResult] = []
+    analyzer = SessionAnalyzer("glute_bridge")  # only its per-frame measures are used
+    with open_source(path, stride=stride) as source, PoseEstimator(model) as estimator:
+        for frame in source:
+            if len(results) >= samples:
+                break
+            pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
+            results.append(analyzer.update(pose))
+    return score_exercises(results)
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+def analyse_video(
+    path: str | Path,
+    exercise: str | None = None,
+    *,
+    model: str | Path = "full",
+    out_dir: str | Path | None = None,
+    write_video: bool = True,
+    stride: int = 1,
+    progress: bool | ProgressFn = False,
+    orientation: str | int = "auto",
+    stop: threading.Event | None = None,
+) -> SessionReport:
+    """Analyse one recorded video and return its `SessionReport`.
+
+    Args:
+        path: the video file (any spec `posecheck.sources.open_source` accepts).
+        exercise: a profile name; None guesses it (the report marks it `exercise_auto_detected`).
+        model: pose model bundle name ("lite", "full", "heavy") or a .task path.
+        out_dir: when given, writes report.json, timeline.csv, angle.png and (with
+            `write_video`) annotated.mp4 there. Nothing is written without it.
+        stride: analyse every Nth frame (timestamps stay the source's).
+        progress: True for a rich progress bar on the terminal, or a callback(done, total).
+        stop: an optional event another thread sets to end the run early (reported as
+            interrupted, outputs still finalised).
+
+    Raises:
+        ProfileError: unknown exercise. SourceError: missing/corrupt/empty/non-video input.
+        NoPersonError: nobody found in any frame. OutputError: `out_dir` not writable.
+        ModelError: the model bundle cannot be loaded.
+    """
+    from posecheck.core.analyzer import SessionAnalyzer
+    from posecheck.core.profiles import get_profile
+    from posecheck.pose import PoseEstimator
+    from posecheck.sources import open_source
+
+    if stride < 1:
+        raise PosecheckError(f"stride must be >= 1, got {stride}")
+    profile = get_profile(exercise) if exercise is not None else None  # ProfileError early
+    out = prepare_out_dir(out_dir) if out_dir is not None else None
+    source_name = str(path)
+
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open_source(path, stride=stride))
+        fps, total = source.fps, source.frame_count
+
+        scores: dict[str, float] = {}
+        if profile is None:
+            name, scores = guess_exercise(path, model=model, fps=fps, total=total)
+            profile = get_profile(name)
+        analyzer = SessionAnalyzer(profile)
+        estimator = stack.enter_context(PoseEstimator(model, orientation=orientation))
+
+        timeline = trace = sink = None
+        if out is not None:
+            timeline = stack.enter_context(TimelineWriter(out / TIMELINE_NAME))
+            trace = AngleTrace()
+            if write_video:
+                from posecheck.overlay import Overlay
+
+                sink = VideoSink(out / VIDEO_NAME, (fps or 30.0) / stride, overlay=Overlay())
+
+        update: ProgressFn | None = None
+        stop_bar: Callable[[], None] | None = None
+        if progress is True:
+            update, stop_bar = _rich_progress(total, Path(source_name).name)
+        elif callable(progress):
+            update = progress
+
+        frames = 0
+        interrupted = False
+        t_first = t_last = math.nan
+        t0 = time.perf_counter()
+        try:
+            with sigterm_as_interrupt():
+                try:
+                    for frame in source:
+                        pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
+                        result = analyzer.update(pose)
+                        if timeline is not None:
+                            timeline.write(result)
+                        if trace is not None:
+                            trace.add(result)
+                        if sink is not None:
+                            sink.put(frame.image, pose, result)
+                        frames += 1
+                        if frames == 1:
+                            t_first = frame.timestamp_ms
+                        t_last = frame.timestamp_ms
+                        if update is not None:
+                            update(frames, total)
+                        if stop is not None and stop.is_set():
+                            interrupted = True
+                            break
+                except KeyboardInterrupt:
+                    interrupted = True
+        finally:
+            if stop_bar is not None:
+                stop_bar()
+            if sink is not None:
+                with sigterm_as_interrupt():
+                    sink.close()
+        elapsed = time.perf_counter() - t0
+
+        if frames == 0 and not interrupted:
+            raise SourceError(f"no frames could be decoded from {source_name}")
+        frame_ms = 1000.0 / fps * stride if fps else 0.0
+        duration_s = (t_last - t_first + frame_ms) / 1000.0 if frames else 0.0
+        outputs: dict[str, str] = {}
+        if out is not None:
+            outputs["timeline"] = str(out / TIMELINE_NAME)
+            if sink is not None and sink.frames:
+                outputs["video"] = str(out / VIDEO_NAME)
+        report = SessionReport.from_summary(
+            analyzer.summary(),
+            exercise=profile.name,
+            exercise_auto_detected=exercise is None,
+            model=str(getattr(estimator, "model_name", model)),
+            source=source_name,
+            fps=fps,
+            duration_s=duration_s,
+            stride=stride,
+            processing_fps=frames / elapsed if elapsed > 0 else None,
+            interrupted=interrupted,
+            outputs=outputs,
+            exercise_scores=scores,
+        )
+        if out is not None and trace is not None:
+            write_angle_plot(out / PLOT_NAME, trace, report)
+            outputs["plot"] = str(out / PLOT_NAME)
+            outputs["report"] = str(out / REPORT_NAME)
+            report.write_json(out / REPORT_NAME)
+    if report.frames_with_pose == 0 and frames > 0:
+        raise NoPersonError(f"no person found in any of the {frames} frames of {source_name}")
+    return report
