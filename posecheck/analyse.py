@@ -189,6 +189,7 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
 
 
 def _rich_progress(total: int | None, label: str) -> tuple[ProgressFn, Callable[[], None]]:
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -204,6 +205,7 @@ def _rich_progress(total: int | None, label: str) -> tuple[ProgressFn, Callable[
         TextColumn("{task.fields[fps]:>5.1f} fps"),
         TimeRemainingColumn(),
         transient=True,
+        console=Console(stderr=True),
     )
     task = bar.add_task(label, total=total, fps=0.0)
     bar.start()

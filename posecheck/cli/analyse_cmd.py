@@ -1,0 +1,108 @@
+"""`posecheck analyse VIDEO`: annotated video, report.json, timeline.csv and angle.png."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from posecheck.cli._common import model_option, run_command
+
+
+def default_out_dir(video: str) -> Path:
+    """Where results go without --out: ./posecheck-out/<video name>/."""
+    return Path("posecheck-out") / (Path(video).stem or "stream")
+
+
+def print_summary(report: object, console: object) -> None:
+    """A short human summary: the counts, each rep in one line, the cues, the files."""
+    from posecheck.report import SessionReport
+
+    assert isinstance(report, SessionReport)
+    out = console.print  # type: ignore[attr-defined]
+    out(f"[bold]{report.summary_line()}[/bold]")
+    for rep in report.reps:
+        hold = f", hold {rep.hold.duration_s:.1f} s" if rep.hold is not None else ""
+        ext = f", peak {-rep.peak_deg:.0f}° extension" if rep.peak_deg < 0 else ""
+        out(
+            f"  rep {rep.index}: {rep.start_ms / 1000:.2f}-{rep.end_ms / 1000:.2f} s, "
+            f"top {rep.top_ms / 1000:.2f} s, ROM {rep.rom_deg:.0f}°{ext}{hold}"
+        )
+    for rep in report.partials:
+        out(
+            f"  partial {rep.index}: {rep.start_ms / 1000:.2f}-{rep.end_ms / 1000:.2f} s, "
+            f"ROM {rep.rom_deg:.0f}°"
+        )
+    seen: set[str] = set()
+    for cue in report.cues:
+        if cue.message not in seen:
+            seen.add(cue.message)
+            out(f"  [yellow]cue[/yellow] ({cue.t_ms / 1000:.1f} s): {cue.message}")
+    speed = f", {report.processing_fps:.1f} fps" if report.processing_fps else ""
+    out(
+        f"  {report.frames} frames analysed (stride {report.stride}), side {report.side_used}, "
+        f"model {report.model}{speed}"
+    )
+    if report.outputs:
+        out("  wrote: " + ", ".join(report.outputs[k] for k in sorted(report.outputs)))
+
+
+@click.command("analyse")
+@click.argument("video", metavar="VIDEO")
+@click.option(
+    "--exercise",
+    "-e",
+    default=None,
+    metavar="NAME",
+    help="Exercise profile (see `posecheck exercises`); guessed when omitted.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    metavar="DIR",
+    help="Output directory [default: ./posecheck-out/<video name>].",
+)
+@click.option("--no-video", is_flag=True, help="Skip the annotated video (faster).")
+@click.option(
+    "--stride",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Analyse every Nth frame.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
+@model_option
+@run_command
+def analyse(
+    video: str,
+    exercise: str | None,
+    out_dir: str | None,
+    no_video: bool,
+    stride: int,
+    as_json: bool,
+    model: str,
+) -> None:
+    """Count reps and time holds in a recorded VIDEO; write an annotated copy and reports."""
+    from rich.console import Console
+
+    from posecheck.analyse import analyse_video
+
+    err = Console(stderr=True)
+    report = analyse_video(
+        video,
+        exercise,
+        model=model,
+        out_dir=out_dir or default_out_dir(video),
+        write_video=not no_video,
+        stride=stride,
+        progress=err.is_terminal,
+    )
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        print_summary(report, Console())
+    if report.interrupted:
+        click.echo("posecheck: interrupted: results written for the frames processed", err=True)
+        sys.exit(130)

@@ -1,0 +1,183 @@
+"""`posecheck batch PATHS...`: score many clips in parallel, optionally against labels."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from posecheck.cli._common import model_option, run_command
+
+
+def _fmt(value: object, spec: str = "") -> str:
+    if value is None:
+        return "-"
+    return format(value, spec) if spec else str(value)
+
+
+def render_table(rows: list[Any], summary: dict[str, Any], labelled: bool) -> Any:
+    from rich.table import Table
+
+    table = Table(title="posecheck batch", show_lines=False)
+    for name, justify in (
+        ("clip", "left"),
+        ("exercise", "left"),
+        ("reps", "right"),
+        ("partials", "right"),
+        ("holds", "right"),
+        ("detection", "right"),
+        ("fps", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    if labelled:
+        table.add_column("expected", justify="right")
+        table.add_column("hold err s", justify="right")
+        table.add_column("result")
+    for r in rows:
+        cells = [
+            r.clip,
+            _fmt(r.exercise) + (" (auto)" if r.auto_detected else ""),
+            _fmt(r.reps),
+            _fmt(r.partials),
+            _fmt(r.holds),
+            "-" if r.detection_rate is None else f"{r.detection_rate:.0%}",
+            _fmt(r.fps, ".1f"),
+        ]
+        if labelled:
+            if r.error is not None:
+                result = f"[red]ERROR[/red] {r.error}"
+            elif r.passed is None:
+                result = "-"
+            elif r.passed:
+                result = "[green]pass[/green]"
+            else:
+                result = "[red]FAIL[/red] " + "; ".join(r.hold_problems)
+            cells += [
+                _fmt(r.expected_reps),
+                " ".join(f"{e:+.2f}" for e in r.hold_errors_s) or "-",
+                result,
+            ]
+        elif r.error is not None:
+            cells[1] = f"[red]ERROR[/red] {r.error}"
+        table.add_row(*cells)
+    return table
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    parts = [f"{summary['clips']} clips"]
+    if summary.get("labelled"):
+        parts.append(f"{summary['passed']}/{summary['labelled']} labelled clips pass")
+    if "exact_count_rate" in summary:
+        parts.append(f"exact count {summary['exact_count_rate']:.0%}")
+        parts.append(f"mean abs count error {summary['mean_abs_count_error']:.2f}")
+        parts.append(f"off by <=1 {summary['off_by_one_rate']:.0%}")
+    if "hold_timing_mae_s" in summary:
+        parts.append(
+            f"hold timing error {summary['hold_timing_mae_s']:.2f} s mean, "
+            f"{summary['hold_timing_max_s']:.2f} s max "
+            f"({summary['holds_matched']}/{summary['holds_labelled']} holds matched)"
+        )
+    if summary.get("errors"):
+        parts.append(f"{summary['errors']} clip(s) could not be analysed")
+    return ", ".join(parts)
+
+
+@click.command("batch")
+@click.argument("paths", nargs=-1, required=True, metavar="PATHS...")
+@click.option(
+    "--labels",
+    default=None,
+    metavar="labels.json",
+    help="Expected counts (format of shared/clips/labels.json): adds pass/fail.",
+)
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: number of cores].",
+)
+@click.option(
+    "--exercise",
+    "-e",
+    default=None,
+    metavar="NAME",
+    help="Analyse every clip as this exercise (default: labelled / guessed).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    metavar="DIR",
+    help="Write batch.csv, batch.json and per-clip reports here.",
+)
+@click.option(
+    "--stride",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Analyse every Nth frame.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON on stdout.")
+@model_option
+@run_command
+def batch(
+    paths: tuple[str, ...],
+    labels: str | None,
+    workers: int | None,
+    exercise: str | None,
+    out_dir: str | None,
+    stride: int,
+    as_json: bool,
+    model: str,
+) -> None:
+    """Analyse many clips (files or folders) in parallel and print one table.
+
+    Exit status is 1 when a labelled clip fails or a clip cannot be analysed.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from posecheck.batch import load_labels, run_batch
+
+    label_map = load_labels(labels) if labels is not None else None  # LabelsError up front
+    err = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]batch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("", total=None)
+
+        def on_row(row: Any) -> None:
+            progress.update(task, advance=1, description=row.clip)
+
+        rows, summary = run_batch(
+            list(paths),
+            labels=label_map,
+            exercise=exercise,
+            workers=workers,
+            model=model,
+            out_dir=out_dir,
+            stride=stride,
+            on_row=on_row,
+        )
+    if as_json:
+        click.echo(json.dumps({"summary": summary, "clips": [r.as_dict() for r in rows]}, indent=2))
+    else:
+        console = Console()
+        console.print(render_table(rows, summary, labelled=label_map is not None))
+        console.print(summary_text(summary))
+        if out_dir is not None:
+            console.print(f"wrote {Path(out_dir) / 'batch.csv'} and {Path(out_dir) / 'batch.json'}")
+    failed = any(r.error is not None or r.passed is False for r in rows)
+    if failed:
+        sys.exit(1)
