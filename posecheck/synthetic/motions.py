@@ -29,12 +29,21 @@ SIDES = ("left", "right")
 PHASES = ("bottom", "rising", "top", "lowering")
 MISTAKES = ("incomplete_lockout", "over_arch", "short_hold", "hips_drop", "fast_tempo")
 
-# How a mistake changes a rep (applied by `RepSpec.effective`).
-INCOMPLETE_LOCKOUT_PEAK = 0.7  # bridge: peak 15 deg of flexion instead of 0
-OVER_ARCH_PEAK = 1.26  # bridge: peak -13 deg (extension beyond neutral)
+# The cue rule (posecheck.core.profiles / cues) each deliberate mistake should trigger.
+MISTAKE_RULES = {
+    "incomplete_lockout": "incomplete_lockout",
+    "over_arch": "over_arch",
+    "short_hold": "hold_short",
+    "hips_drop": "hips_drop",
+    "fast_tempo": "tempo_fast",
+}
+
+# How a mistake changes a rep when the exercise gives no degrees of its own (activation units).
+INCOMPLETE_LOCKOUT_PEAK = 0.75
+OVER_ARCH_PEAK = 1.3
+HIPS_DROP = 0.2  # fraction of the range lost, linearly, during the hold
 SHORT_HOLD_S = 0.5
-FAST_TEMPO_S = 0.35  # per half rep
-HIPS_DROP = 0.2  # fraction of the range lost, linearly, during the hold (bridge: 10 deg)
+FAST_TEMPO_S = 0.3  # per half rep: below every profile's tempo_fast minimum (>= 0.4 s)
 
 
 @dataclass(frozen=True)
@@ -65,14 +74,13 @@ class RepSpec:
         if not 0.0 <= self.depth <= 1.5:
             raise ValueError("depth must be within 0..1.5")
 
-    @property
-    def peak(self) -> float:
-        """Activation reached at the top, after mistakes."""
+    def peak(self, ex: ExerciseMotion | None = None) -> float:
+        """Activation reached at the top, after mistakes (in `ex`'s degrees when it has them)."""
         peak = self.depth
         if "incomplete_lockout" in self.mistakes:
-            peak = min(peak, INCOMPLETE_LOCKOUT_PEAK)
+            peak = min(peak, ex.activation_of(ex.incomplete_deg) if ex else INCOMPLETE_LOCKOUT_PEAK)
         if "over_arch" in self.mistakes:
-            peak = max(peak, OVER_ARCH_PEAK)
+            peak = max(peak, ex.activation_of(ex.over_arch_deg) if ex else OVER_ARCH_PEAK)
         return peak
 
     def effective(self) -> RepSpec:
@@ -175,17 +183,17 @@ class Truth:
 
     @property
     def holds(self) -> tuple[tuple[float, float], ...]:
-        """(start_s, end_s) of every still top of a full rep that lasts > 0 s."""
-        return tuple(
-            (r.top_s, r.top_end_s)
-            for r in self.full_reps
-            if r.top_end_s > r.top_s and "hips_drop" not in r.mistakes
-        )
+        """(start_s, end_s) of every top of a full rep that lasts > 0 s (with "hips_drop" the
+        hips sag slowly, well under any stillness threshold, so it still is a hold)."""
+        return tuple((r.top_s, r.top_end_s) for r in self.full_reps if r.top_end_s > r.top_s)
 
     @property
     def expected_cues(self) -> tuple[tuple[int, str], ...]:
-        """(rep index, mistake name) for every deliberate mistake."""
-        return tuple((r.index, m) for r in self.reps for m in r.mistakes)
+        """(rep index, cue rule name) for every deliberate mistake (see `MISTAKE_RULES`).
+
+        Only deliberate mistakes: a hold shorter than a profile's target without the
+        "short_hold" tag is not listed (compare `holds` with the target for that)."""
+        return tuple((r.index, MISTAKE_RULES[m]) for r in self.reps for m in r.mistakes)
 
 
 @dataclass(frozen=True)
@@ -209,10 +217,30 @@ PoseFn = Callable[[BodyShape, dict[str, float], str], BodyState]
 
 @dataclass(frozen=True)
 class ExerciseMotion:
+    """How one exercise moves. rest_deg/top_deg: the working hip's flexion at activation 0 and
+    1 (hip flexion is linear in the activation for every motion here). The *_deg fields say how
+    far a deliberate mistake goes, in hip degrees (None = activation defaults)."""
+
     name: str
     laterality: str  # "bilateral", "single" or "alternating"
     pose: PoseFn
+    rest_deg: float = 0.0
+    top_deg: float = 1.0
     negative: bool = False
+    incomplete_deg: float | None = None  # peak of an incomplete-lockout rep
+    over_arch_deg: float | None = None  # peak of an over-arched rep
+    drop_deg: float | None = None  # hip flexion regained during a hold with hips dropping
+
+    def activation_of(self, hip_deg: float | None, default: float = 1.0) -> float:
+        if hip_deg is None:
+            return default
+        return (hip_deg - self.rest_deg) / (self.top_deg - self.rest_deg)
+
+    @property
+    def drop(self) -> float:
+        if self.drop_deg is None:
+            return HIPS_DROP
+        return abs(self.drop_deg / (self.top_deg - self.rest_deg))
 
 
 def _lerp(a: float, b: float, t: float) -> float:
@@ -296,12 +324,16 @@ def _glute_bridge(shape: BodyShape, a: dict[str, float], side: str) -> BodyState
     return _bridge_state(shape, _bridge_hip(act), shoulder, ankle)
 
 
+SLB_FREE_LEG_EXTRA_DEG = 40.0
+
+
 def _single_leg_bridge(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
-    """Working leg planted; the free leg straight, in line with the working thigh."""
+    """Working leg planted; the free leg held up straight, 40 deg more flexed than the working
+    hip (so the working leg is always the more extended one)."""
     other = "right" if side == "left" else "left"
     state = _glute_bridge(shape, {side: a[side]}, side)
     return state.with_(
-        hip_flexion_deg={other: state.hip_flexion_deg[side]},
+        hip_flexion_deg={other: state.hip_flexion_deg[side] + SLB_FREE_LEG_EXTRA_DEG},
         knee_flexion_deg={other: 0.0},
         ankle_deg={other: 10.0},
     )
@@ -420,6 +452,8 @@ def _lying_leg_raise(shape: BodyShape, a: dict[str, float], side: str) -> BodySt
 
 
 RDL_TRUNK_DEG = -75.0  # trunk pitch at the bottom of the hinge
+RDL_THIGH_DEG = 12.0  # thigh lean at the bottom (hips back, hip joint behind the knee)
+RDL_HIP_DEG = RDL_THIGH_DEG - RDL_TRUNK_DEG  # 87 deg of hip flexion at the bottom
 
 
 def _romanian_deadlift(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
@@ -427,7 +461,7 @@ def _romanian_deadlift(shape: BodyShape, a: dict[str, float], side: str) -> Body
     act = max(a.values())
     pitch = RDL_TRUNK_DEG * act
     knee = 5.0 + 15.0 * act
-    thigh_world = 12.0 * act  # hips travel back: thigh leans (hip behind knee)
+    thigh_world = RDL_THIGH_DEG * act  # hips travel back: thigh leans (hip behind knee)
     hip = thigh_world - pitch
     state = _standing(shape).with_(
         trunk_pitch_deg=pitch,
@@ -585,24 +619,68 @@ def _get_down_and_up(shape: BodyShape, a: dict[str, float], side: str) -> BodySt
     return _on_floor(shape, _flat_feet(state))
 
 
+def _bridge_like(name: str, lat: str, fn: PoseFn, bottom: float) -> ExerciseMotion:
+    return ExerciseMotion(
+        name, lat, fn, bottom, 0.0, incomplete_deg=12.0, over_arch_deg=-20.0, drop_deg=12.0
+    )
+
+
 EXERCISES: dict[str, ExerciseMotion] = {
     m.name: m
     for m in (
-        ExerciseMotion("glute_bridge", "bilateral", _glute_bridge),
-        ExerciseMotion("single_leg_bridge", "single", _single_leg_bridge),
-        ExerciseMotion("hip_thrust", "bilateral", _hip_thrust),
-        ExerciseMotion("frog_pump", "bilateral", _frog_pump),
-        ExerciseMotion("standing_knee_raise", "alternating", _standing_knee_raise),
-        ExerciseMotion("seated_march", "alternating", _seated_march),
-        ExerciseMotion("lying_leg_raise", "bilateral", _lying_leg_raise),
-        ExerciseMotion("romanian_deadlift", "bilateral", _romanian_deadlift),
-        ExerciseMotion("back_lunge", "alternating", _back_lunge),
-        ExerciseMotion("prone_leg_lift", "single", _prone_leg_lift),
-        ExerciseMotion("quadruped_hip_extension", "single", _quadruped_hip_extension),
-        ExerciseMotion("squat", "bilateral", _squat, negative=True),
-        ExerciseMotion("pelvic_tilt", "bilateral", _pelvic_tilt, negative=True),
-        ExerciseMotion("lying_still", "bilateral", _lying_still, negative=True),
-        ExerciseMotion("get_down_and_up", "bilateral", _get_down_and_up, negative=True),
+        # Bridges: an incomplete lockout stops ~12 deg short of the line (a coach cues > 10),
+        # over-arching goes to -20 deg (lumbar extension, not more glute), hips sag 12 deg.
+        _bridge_like("glute_bridge", "bilateral", _glute_bridge, BRIDGE_BOTTOM_DEG),
+        _bridge_like("single_leg_bridge", "single", _single_leg_bridge, BRIDGE_BOTTOM_DEG),
+        _bridge_like("hip_thrust", "bilateral", _hip_thrust, HIP_THRUST_BOTTOM_DEG),
+        ExerciseMotion(
+            "frog_pump",
+            "bilateral",
+            _frog_pump,
+            FROG_BOTTOM_DEG,
+            0.0,
+            incomplete_deg=10.0,
+            over_arch_deg=-20.0,
+            drop_deg=8.0,
+        ),
+        ExerciseMotion(
+            "standing_knee_raise",
+            "alternating",
+            _standing_knee_raise,
+            0.0,
+            90.0,
+            incomplete_deg=70.0,
+        ),
+        ExerciseMotion(
+            "seated_march", "alternating", _seated_march, SEATED_HIP_DEG, MARCH_PEAK_DEG
+        ),
+        ExerciseMotion(
+            "lying_leg_raise",
+            "bilateral",
+            _lying_leg_raise,
+            0.0,
+            LEG_RAISE_PEAK_DEG,
+            incomplete_deg=68.0,
+        ),
+        ExerciseMotion("romanian_deadlift", "bilateral", _romanian_deadlift, 0.0, RDL_HIP_DEG),
+        ExerciseMotion("back_lunge", "alternating", _back_lunge, 0.0, 95.0),
+        ExerciseMotion(
+            "prone_leg_lift", "single", _prone_leg_lift, 0.0, PRONE_LIFT_DEG, drop_deg=5.0
+        ),
+        ExerciseMotion(
+            "quadruped_hip_extension",
+            "single",
+            _quadruped_hip_extension,
+            74.0,
+            QUAD_PEAK_HIP_DEG,
+            incomplete_deg=12.0,
+            over_arch_deg=-28.0,
+            drop_deg=12.0,
+        ),
+        ExerciseMotion("squat", "bilateral", _squat, 0.0, 100.0, negative=True),
+        ExerciseMotion("pelvic_tilt", "bilateral", _pelvic_tilt, 50.0, 43.0, negative=True),
+        ExerciseMotion("lying_still", "bilateral", _lying_still, 50.0, 49.0, negative=True),
+        ExerciseMotion("get_down_and_up", "bilateral", _get_down_and_up, 0.0, 50.0, negative=True),
     )
 }
 
@@ -647,11 +725,11 @@ class _Segment:
 def _rep_side(ex: ExerciseMotion, script: MotionScript, i: int, spec: RepSpec) -> str:
     if ex.laterality == "bilateral":
         return "both"
-    if ex.laterality == "single":
+    if ex.laterality == "single" and script.side != "alternating":
         return script.side
     if spec.side is not None:
         return spec.side
-    first = script.side if script.side in SIDES else "left"
+    first = script.side if script.side in SIDES else "left"  # "alternating" starts left
     second = "right" if first == "left" else "left"
     return first if i % 2 == 0 else second
 
@@ -667,13 +745,13 @@ def _timeline(ex: ExerciseMotion, script: MotionScript) -> tuple[list[_Segment],
     for i, spec in enumerate(specs):
         e = spec.effective()
         side = _rep_side(ex, script, i, spec)
-        peak = spec.peak
+        peak = spec.peak(ex)
         idx = i + 1
         start = t
         segs.append(_Segment(t, t + e.up_s, "rising", idx, side, 0.0, peak, spec.partial))
         t += e.up_s
         top = t
-        end_peak = peak - HIPS_DROP if "hips_drop" in spec.mistakes else peak
+        end_peak = peak - ex.drop if "hips_drop" in spec.mistakes else peak
         segs.append(
             _Segment(t, t + e.top_hold_s, "top", idx, side, peak, end_peak, spec.partial, True)
         )
