@@ -142,21 +142,26 @@ class SessionRecord:
 
     def metrics(self) -> dict[str, Any]:
         """The derived numbers stored as columns (see `session_metrics`)."""
-        return session_metrics(self.reps, self.kind)
+        return session_metrics(self.reps, self.kind, self.side_used)
 
 
-def session_metrics(reps: Iterable[RepRecord], kind: str | None = None) -> dict[str, Any]:
+def session_metrics(
+    reps: Iterable[RepRecord], kind: str | None = None, side_used: str | None = None
+) -> dict[str, Any]:
     """Per-session numbers the history and the balance report share.
 
     Time under tension is the summed duration of full reps (start to end, holds included).
     Each rep spans [peak - ROM, peak] for flexion work and [peak, peak + ROM] for extension
     work (its peak is its extreme in the exercise's direction). Peak flexion is the most flexed
     end reached; peak extension is minus the least flexed end: degrees past neutral, negative
-    when the hip never reached neutral.
+    when the hip never reached neutral. ROM per side: a rep of one leg counts for that leg; a
+    rep of both legs (a bridge seen from the side) counts for the side it was measured on
+    (`side_used`), or for both when both were trusted. Rep counts per side are one-leg reps only.
     """
     reps = [r for r in reps if not r.partial]
-    left = [r for r in reps if r.side in ("left", "both")]
-    right = [r for r in reps if r.side in ("right", "both")]
+    both_to = (side_used,) if side_used in ("left", "right") else ("left", "right")
+    left = [r for r in reps if r.side == "left" or (r.side == "both" and "left" in both_to)]
+    right = [r for r in reps if r.side == "right" or (r.side == "both" and "right" in both_to)]
     holds = [r for r in reps if r.hold_s is not None and r.hold_s > 0]
     ends: list[float] = []
     for r in reps:
@@ -266,7 +271,7 @@ def session_from_report(
     full = tuple(r for r in reps if not r.partial)
     partials = [*partials, *(r for r in reps if r.partial)]
     when = started_at or data.get("started_at") or data.get("created_at") or data.get("created")
-    when = _iso(when) if when else _now()
+    when = to_utc_iso(when) if when else _now()
     source = data.get("source") or data.get("video") or data.get("input") or ""
     duration = _num(data.get("duration_s"))
     uid = str(data.get("session_id") or data.get("uid") or "") or _digest(data)
@@ -304,7 +309,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _iso(value: Any) -> str:
+def to_utc_iso(value: Any) -> str:
     """Normalise a timestamp (ISO text or epoch seconds) to ISO 8601 UTC."""
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="seconds")
@@ -469,7 +474,7 @@ class History:
         balance: Mapping[str, Any] | None = None,
     ) -> int:
         """Store a routine session and its counted blocks in one transaction; return its id."""
-        when = _iso(started_at) if started_at else _now()
+        when = to_utc_iso(started_at) if started_at else _now()
         uid = _digest({"routine": routine, "at": when, "blocks": [b and b.uid for b in blocks]})
         with self.transaction() as con:
             cur = con.execute(
@@ -615,10 +620,10 @@ def _filters(
         args.append(kind)
     if since:
         clauses.append("started_at >= ?")
-        args.append(_iso(since))
+        args.append(to_utc_iso(since))
     if until:
         clauses.append("started_at < ?" if strict_until else "started_at <= ?")
-        args.append(_iso(until))
+        args.append(to_utc_iso(until))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
