@@ -234,8 +234,8 @@ def score_row(row: ClipRow, job: ClipJob) -> None:
     row.passed = ok
 
 
-def _score_holds(row: ClipRow, label: ClipLabel) -> bool:
-    """Each labelled hold must match a counted one within ±HOLD_TOLERANCE_S; no extra long holds."""
+def _score_holds(row: ClipRow, label: ClipLabel, tol: float = HOLD_TOLERANCE_S) -> bool:
+    """Each labelled hold must match a counted one within ±tol seconds; no extra long holds."""
     counted = list(row.hold_spans_s)
     used: set[int] = set()
     ok = True
@@ -253,7 +253,7 @@ def _score_holds(row: ClipRow, label: ClipLabel) -> bool:
         cs, ce = counted[best]
         err = (ce - cs) - (end - start)
         row.hold_errors_s.append(round(err, 3))
-        if abs(err) > HOLD_TOLERANCE_S:
+        if abs(err) > tol:
             row.hold_problems.append(
                 f"hold {start:.1f}-{end:.1f}s counted {cs:.2f}-{ce:.2f}s ({err:+.2f}s)"
             )
