@@ -151,7 +151,7 @@ class ClipRow:
     labelled_exercise: str | None = None
     negative: bool = False
     expected_reps: str | None = None  # "5", "2-5", "0 (negative)"
-    count_error: int | None = None  # distance of the count from the accepted range
+    count_error: int | None = None  # signed distance of the count from the accepted range
     labelled_holds: int = 0
     hold_errors_s: list[float] = field(default_factory=list)
     hold_problems: list[str] = field(default_factory=list)
@@ -227,7 +227,7 @@ def score_row(row: ClipRow, job: ClipJob) -> None:
         if job.negative:
             row.expected_reps += " (negative)"
         count = row.reps or 0
-        row.count_error = lo - count if count < lo else (count - hi if count > hi else 0)
+        row.count_error = count - lo if count < lo else (count - hi if count > hi else 0)
     ok = row.count_error in (0, None)
     if not job.negative:
         ok = _score_holds(row, label) and ok

@@ -1,0 +1,229 @@
+"""Batch scoring: labels parsing, job planning, pass/fail and accuracy, the CLI table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from posecheck.batch import (
+    ClipJob,
+    ClipLabel,
+    ClipRow,
+    expand_paths,
+    load_labels,
+    make_jobs,
+    parse_labels,
+    score_row,
+    summarise,
+)
+from posecheck.errors import LabelsError
+
+SHARED_LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "clips" / "labels.json"
+
+
+def label(**kw: object) -> ClipLabel:
+    base: dict[str, object] = {
+        "file": "a.mp4",
+        "exercise": "glute_bridge",
+        "reps": 5,
+        "reps_min": 5,
+        "reps_max": 5,
+        "holds": (),
+    }
+    base.update(kw)
+    return ClipLabel(**base)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- labels
+
+
+def test_shared_labels_parse() -> None:
+    if not SHARED_LABELS.exists():
+        pytest.skip("no ../shared/clips")  # format check only; the clips tests gate on CI
+    labels = load_labels(SHARED_LABELS)
+    assert len(labels) == 12
+    montage = labels["glute_bridge_tutorial_montage_douyin.mp4"]
+    assert montage.reps is None and montage.count_range == (2, 5) and len(montage.holds) == 4
+    assert labels["neg_treadmill_walking.mp4"].count_range is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"a": 1}', "expected a JSON list"),
+        ("[1]", "expected an object"),
+        ('[{"exercise": "glute_bridge"}]', "missing 'file'"),
+        ('[{"file": "a.mp4"}]', "missing 'exercise'"),
+        ('[{"file": "a.mp4", "exercise": "x", "reps": "five"}]', "'reps' must be"),
+        ('[{"file": "a.mp4", "exercise": "x", "reps": -1}]', "'reps' must be"),
+        ('[{"file": "a.mp4", "exercise": "x", "reps_min": 3, "reps_max": 2}]', "reps_min 3 >"),
+        ('[{"file": "a.mp4", "exercise": "x", "holds": [{"start_s": 1}]}]', "start_s and end_s"),
+        (
+            '[{"file": "a.mp4", "exercise": "x", "holds": [{"start_s": 2, "end_s": 1}]}]',
+            "not after",
+        ),
+        ('[{"file": "a.mp4", "exercise": "x"}, {"file": "a.mp4", "exercise": "x"}]', "twice"),
+    ],
+)
+def test_malformed_labels_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "labels.json"
+    path.write_text(text)
+    with pytest.raises(LabelsError, match=message) as info:
+        load_labels(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_labels_file(tmp_path: Path) -> None:
+    with pytest.raises(LabelsError, match="not found"):
+        load_labels(tmp_path / "nope.json")
+
+
+def test_count_range() -> None:
+    assert label().count_range == (5, 5)
+    assert label(reps=None, reps_min=2, reps_max=5).count_range == (2, 5)
+    assert label(reps=3, reps_min=None, reps_max=None).count_range == (3, 3)
+    assert label(reps=None, reps_min=None, reps_max=None).count_range is None
+
+
+# ---------------------------------------------------------------- planning
+
+
+def test_jobs_use_labelled_profile_or_score_negatives_as_bridges() -> None:
+    labels = parse_labels(
+        [
+            {"file": "b.mp4", "exercise": "glute_bridge", "reps": 5},
+            {"file": "s.mp4", "exercise": "squat", "reps": 8},
+            {"file": "k.mp4", "exercise": "standing_knee_raise", "reps": 12},
+        ]
+    )
+    paths = [Path("x/b.mp4"), Path("x/s.mp4"), Path("x/k.mp4"), Path("x/u.mp4")]
+    jobs = make_jobs(paths, labels, None)
+    assert [(j.exercise, j.negative) for j in jobs] == [
+        ("glute_bridge", False),
+        ("glute_bridge", True),  # squat has no profile: must count zero bridges
+        ("standing_knee_raise", False),
+        (None, False),  # unlabelled: auto-detect, not scored
+    ]
+    assert jobs[3].label is None
+    forced = make_jobs(paths, labels, "glute_bridge")
+    assert [(j.exercise, j.negative) for j in forced][:3] == [
+        ("glute_bridge", False),
+        ("glute_bridge", True),
+        ("glute_bridge", True),  # knee raise clip scored as bridges: a negative
+    ]
+
+
+def test_expand_paths_takes_videos_from_folders(tmp_path: Path) -> None:
+    for name in ("b.mp4", "a.MOV", "notes.txt", "labels.json"):
+        (tmp_path / name).write_bytes(b"x")
+    explicit = tmp_path / "notes.txt"
+    found = expand_paths([tmp_path, explicit, tmp_path / "b.mp4"])
+    assert [p.name for p in found] == ["a.MOV", "b.mp4", "notes.txt"]
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def row(reps: int, spans: list[tuple[float, float]] = (), **kw: object) -> ClipRow:  # type: ignore[assignment]
+    return ClipRow(
+        clip="a.mp4", path="a.mp4", reps=reps, partials=0, hold_spans_s=list(spans), **kw
+    )  # type: ignore[arg-type]
+
+
+def job(lab: ClipLabel | None, negative: bool = False) -> ClipJob:
+    return ClipJob("a.mp4", "glute_bridge", lab, negative)
+
+
+def test_exact_count_passes_and_off_by_one_fails() -> None:
+    r = row(5)
+    score_row(r, job(label()))
+    assert r.passed and r.count_error == 0 and r.expected_reps == "5"
+    r = row(4)
+    score_row(r, job(label()))
+    assert r.passed is False and r.count_error == -1
+
+
+def test_range_accepts_within_and_measures_distance_outside() -> None:
+    lab = label(reps=None, reps_min=2, reps_max=5)
+    for n, err in ((2, 0), (5, 0), (1, -1), (7, 2)):
+        r = row(n)
+        score_row(r, job(lab))
+        assert r.count_error == err and r.passed is (err == 0)
+        assert r.expected_reps == "2-5"
+
+
+def test_negative_must_count_zero() -> None:
+    neg = label(exercise="squat", reps=8, reps_min=8, reps_max=8)
+    r = row(0)
+    score_row(r, job(neg, negative=True))
+    assert r.passed and r.expected_reps == "0 (negative)"
+    r = row(2)
+    score_row(r, job(neg, negative=True))
+    assert r.passed is False and r.count_error == 2
+
+
+def test_holds_within_tolerance() -> None:
+    lab = label(reps=2, reps_min=2, reps_max=2, holds=((1.8, 3.5), (9.3, 10.8)))
+    good = row(2, [(1.9, 3.5), (9.25, 10.9)])
+    score_row(good, job(lab))
+    assert good.passed, good.hold_problems
+    assert good.hold_errors_s == [-0.1, 0.15]
+    late = row(2, [(1.8, 3.0), (9.3, 10.8)])
+    score_row(late, job(lab))
+    assert late.passed is False and "(-0.50s)" in late.hold_problems[0]
+    missed = row(2, [(9.3, 10.8)])
+    score_row(missed, job(lab))
+    assert missed.passed is False and missed.hold_problems == ["missed hold 1.8-3.5s"]
+
+
+def test_short_pauses_are_not_extra_holds_but_long_ones_are() -> None:
+    lab = label()  # no holds labelled (pauses under 1 s)
+    r = row(5, [(0.5, 1.0), (2.4, 3.0)])
+    score_row(r, job(lab))
+    assert r.passed
+    r = row(5, [(0.5, 2.0)])
+    score_row(r, job(lab))
+    assert r.passed is False and r.hold_problems[0].startswith("extra hold")
+
+
+def test_error_rows_fail_and_unlabelled_rows_are_not_scored() -> None:
+    r = ClipRow(clip="a.mp4", path="a.mp4", error="cannot open")
+    score_row(r, job(label()))
+    assert r.passed is False
+    r2 = row(3)
+    score_row(r2, job(None))
+    assert r2.passed is None
+
+
+def test_summary_accuracy() -> None:
+    rows = []
+    for n, lab, neg in (
+        (5, label(), False),
+        (4, label(), False),
+        (7, label(reps=None, reps_min=2, reps_max=5), False),
+        (0, label(exercise="squat"), True),
+    ):
+        r = row(n)
+        score_row(r, job(lab, neg))
+        rows.append(r)
+    hold_lab = label(reps=1, reps_min=1, reps_max=1, holds=((1.0, 3.0),))
+    r = row(1, [(1.1, 3.2)])
+    score_row(r, job(hold_lab))
+    rows.append(r)
+    s = summarise(rows)
+    assert s["labelled"] == 5 and s["passed"] == 3 and s["failed"] == 2
+    assert s["exact_count_rate"] == 0.6
+    assert s["mean_abs_count_error"] == pytest.approx((0 + 1 + 2 + 0 + 0) / 5)
+    assert s["off_by_one_rate"] == 0.8
+    assert s["hold_timing_mae_s"] == pytest.approx(0.1)
+    assert s["holds_labelled"] == 1 and s["holds_matched"] == 1
+
+
+def test_row_json_roundtrip() -> None:
+    r = row(2, [(1.0, 2.5)])
+    score_row(r, job(label(reps=2, reps_min=2, reps_max=2)))
+    d = json.loads(json.dumps(r.as_dict()))
+    assert d["reps"] == 2 and d["hold_spans_s"] == [[1.0, 2.5]] and d["passed"] is False
