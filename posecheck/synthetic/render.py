@@ -16,12 +16,31 @@ World frame: metres, z up, floor z = 0 (the frame `posecheck.synthetic.kinematic
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from posecheck.core.landmarks import NUM_LANDMARKS, Landmark
+
+__all__ = [
+    "FOURCCS",
+    "SKIN_TONES",
+    "Cone",
+    "Ellipsoid",
+    "Look",
+    "PinholeCamera",
+    "Renderer",
+    "Scene",
+    "body_primitives",
+    "frame_seed",
+    "open_writer",
+    "render_clip",
+]
 
 RGB = tuple[float, float, float]
 
@@ -209,13 +228,13 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
     chest_c = _lerp(mid_sh, mid_hip, 0.30) + fwd * 0.01 * g
     belly_c = _lerp(mid_sh, mid_hip, 0.65)
     pelvis_c = mid_hip + up * 0.03 * s - fwd * 0.005 * g
-    chest_r = np.array([0.22 * torso_len + 0.04, 0.165 * g, 0.100 * g])
-    belly_r = np.array([0.20 * torso_len + 0.03, 0.145 * g, 0.090 * g])
+    chest_r = np.array([0.20 * torso_len + 0.05, 0.165 * g, 0.098 * g])
     prims.append(Ellipsoid(chest_c, trunk, chest_r, shirt))
-    prims.append(Ellipsoid(belly_c, trunk, belly_r, shirt))
+    prims.append(Cone(chest_c, belly_c, 0.092 * g, 0.088 * g, shirt))  # abdomen
+    prims.append(Cone(belly_c, pelvis_c, 0.088 * g, 0.090 * g, shirt))
     prims.append(Ellipsoid(pelvis_c, trunk, np.array([0.115 * s, 0.170 * g, 0.105 * g]), bottoms))
     for sh, hip in ((sh_l, hip_l), (sh_r, hip_r)):
-        prims.append(Cone(sh - up * 0.03 * s, _lerp(sh, hip, 0.8), 0.065 * g, 0.075 * g, shirt))
+        prims.append(Cone(sh - up * 0.03 * s, _lerp(sh, hip, 0.8), 0.068 * g, 0.078 * g, shirt))
     prims.append(Cone(sh_l, sh_r, 0.058 * g, 0.058 * g, shirt))  # shoulder girdle
 
     # Head and neck.
@@ -226,10 +245,17 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
     head = _frame(head_fwd, head_up)  # rows: forward, up, right-ish
     head_c = mid_ear + head_fwd * 0.015 * s + head[1] * 0.02 * s
     prims.append(Ellipsoid(head_c, head, np.array([0.100, 0.115, 0.080]) * s, skin))
-    prims.append(Ellipsoid(head_c - head_fwd * 0.025 * s + head[1] * 0.035 * s, head,
-                           np.array([0.095, 0.095, 0.085]) * s, look.hair))
-    prims.append(Cone(_lerp(mid_sh, mid_ear, 0.05), _lerp(mid_sh, head_c, 0.8),
-                      0.052 * g, 0.048 * g, skin))
+    prims.append(
+        Ellipsoid(
+            head_c - head_fwd * 0.025 * s + head[1] * 0.035 * s,
+            head,
+            np.array([0.095, 0.095, 0.085]) * s,
+            look.hair,
+        )
+    )
+    prims.append(
+        Cone(_lerp(mid_sh, mid_ear, 0.05), _lerp(mid_sh, head_c, 0.8), 0.052 * g, 0.048 * g, skin)
+    )
     prims.append(Ellipsoid(nose, head, np.array([0.025, 0.018, 0.016]) * s, skin))
     for ear in (ear_l, ear_r):
         prims.append(Ellipsoid(ear, head, np.array([0.022, 0.032, 0.012]) * s, skin))
@@ -248,8 +274,9 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
         knuckles = (pinky + index) / 2
         hand_dir = _unit(knuckles - wr, _unit(wr - el))
         hand = _frame(hand_dir, index - pinky)
-        prims.append(Ellipsoid(_lerp(wr, knuckles, 0.55), hand,
-                               np.array([0.055, 0.045, 0.020]) * s, skin))
+        prims.append(
+            Ellipsoid(_lerp(wr, knuckles, 0.55), hand, np.array([0.050, 0.038, 0.016]) * s, skin)
+        )
         prims.append(Cone(_lerp(wr, thumb, 0.3), thumb, 0.012 * s, 0.010 * s, skin))
 
     # Legs and shoes.
@@ -269,11 +296,23 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
         if sole_up @ (ankle - heel) < 0:
             sole_up = -sole_up
         foot = _frame(foot_len, sole_up)
-        prims.append(Ellipsoid(_lerp(heel, toe, 0.5) + sole_up * 0.03 * s, foot,
-                               np.array([0.5 * np.linalg.norm(foot_len) + 0.02 * s,
-                                         0.045 * s, 0.048 * s]), look.shoes))
-        prims.append(Cone(ankle, _lerp(heel, toe, 0.35) + sole_up * 0.04 * s,
-                          0.038 * g, 0.042 * s, look.shoes if look.long_trousers else skin))
+        prims.append(
+            Ellipsoid(
+                _lerp(heel, toe, 0.5) + sole_up * 0.03 * s,
+                foot,
+                np.array([0.5 * np.linalg.norm(foot_len) + 0.02 * s, 0.045 * s, 0.048 * s]),
+                look.shoes,
+            )
+        )
+        prims.append(
+            Cone(
+                ankle,
+                _lerp(heel, toe, 0.35) + sole_up * 0.04 * s,
+                0.038 * g,
+                0.042 * s,
+                look.shoes if look.long_trousers else skin,
+            )
+        )
     return prims
 
 
@@ -330,8 +369,9 @@ def _hit_cone(ro: np.ndarray, rd: np.ndarray, c: Cone) -> tuple[np.ndarray, np.n
     return t, normal
 
 
-def _hit_sphere(ro: np.ndarray, rd: np.ndarray, center: np.ndarray, radius: float
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _hit_sphere(
+    ro: np.ndarray, rd: np.ndarray, center: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
     oc = ro - center
     b = rd @ oc
     c = float(oc @ oc) - radius * radius
@@ -445,8 +485,11 @@ class Renderer:
         if sc.mat is not None:
             mx, my = sc.mat_center_xy
             sx, sy = sc.mat_size_xy
-            on_mat = (~is_wall & (np.abs(hit[..., 0] - mx) <= sx / 2)
-                      & (np.abs(hit[..., 1] - my) <= sy / 2))
+            on_mat = (
+                ~is_wall
+                & (np.abs(hit[..., 0] - mx) <= sx / 2)
+                & (np.abs(hit[..., 1] - my) <= sy / 2)
+            )
             albedo = np.where(on_mat[..., None], np.array(sc.mat), albedo)
         # Slight brightness falloff with distance so the floor is not a flat plane of colour.
         falloff = 1.0 / (1.0 + 0.04 * np.where(np.isfinite(bg_t), bg_t, 50.0))
@@ -499,14 +542,15 @@ class Renderer:
                 cov = (pa * prim.radii**2) @ pa.T
                 x = q - c2
                 inside = np.einsum("...i,ij,...j->...", x, np.linalg.inv(cov), x) <= 1.0
-            occ[max(j0, 0):min(j1, nv), max(i0, 0):min(i1, nu)] += inside
+            occ[max(j0, 0) : min(j1, nv), max(i0, 0) : min(i1, nu)] += inside
         occ = np.minimum(occ, 1.0)
         sigma = sc.shadow_softness_m / cell
         occ = cv2.GaussianBlur(occ, (0, 0), sigmaX=sigma, sigmaY=sigma)
         mu = ((st.shadow_uv[..., 0] - lo[0]) / cell).astype(np.float32)
         mv = ((st.shadow_uv[..., 1] - lo[1]) / cell).astype(np.float32)
-        return cv2.remap(occ, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                         borderValue=0.0)
+        return cv2.remap(
+            occ, mu, mv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0
+        )
 
     # -- frame ------------------------------------------------------------------------------
 
@@ -556,8 +600,11 @@ class Renderer:
             n = nbuf[body]
             v = -st.rays[body]
             n = np.where((np.einsum("ij,ij->i", n, v) < 0)[:, None], -n, n)
-            lam = (sc.ambient + sc.key * np.clip(n @ st.key, 0, None)
-                   + sc.fill * np.clip(n @ st.fill, 0, None))
+            lam = (
+                sc.ambient
+                + sc.key * np.clip(n @ st.key, 0, None)
+                + sc.fill * np.clip(n @ st.fill, 0, None)
+            )
             ndv = np.clip(np.einsum("ij,ij->i", n, v), 0.0, 1.0)
             rim = sc.rim * (1.0 - ndv) ** 3
             half = _unit_rows(st.key[None, :] + v)
@@ -599,13 +646,104 @@ def _unit_rows(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
 
 
-__all__ = [
-    "SKIN_TONES",
-    "Cone",
-    "Ellipsoid",
-    "Look",
-    "PinholeCamera",
-    "Renderer",
-    "Scene",
-    "body_primitives",
-]
+
+
+# --------------------------------------------------------------------------------------------
+# Clips: parallel rendering in chunks of frames, written in order to an MP4
+# --------------------------------------------------------------------------------------------
+
+# Tried in order; this OpenCV build's FFmpeg has no software H.264 encoder, so `mp4v` is what
+# normally opens (MPEG-4 Part 2, decodes everywhere; output is byte-identical run to run).
+FOURCCS: tuple[str, ...] = ("avc1", "mp4v")
+
+
+def frame_seed(seed: int, index: int) -> int:
+    """Noise seed of one frame: independent of how frames are split between processes."""
+    return (int(seed) * 1_000_003 + int(index)) & 0x7FFFFFFF
+
+
+def _render_chunk(args: tuple[PinholeCamera, Scene, Look, np.ndarray, int, int]) -> np.ndarray:
+    camera, scene, look, worlds, seed, first = args
+    renderer = Renderer(camera, scene, look)
+    return np.stack([renderer.render(w, frame_seed(seed, first + i)) for i, w in enumerate(worlds)])
+
+
+@contextlib.contextmanager
+def _quiet_stderr(active: bool = True) -> Iterator[None]:
+    """Silence C-level stderr (fd 2) while probing encoders that may not exist."""
+    if not active:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def open_writer(path: str, fps: float, size_wh: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
+    """An MP4 writer with the first codec this OpenCV build can encode; returns (writer, fourcc)."""
+    for code in FOURCCS:
+        with _quiet_stderr(code != FOURCCS[-1]):  # FFmpeg logs each encoder it fails to open
+            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*code), fps, size_wh)
+        if writer.isOpened():
+            return writer, code
+        writer.release()
+        if os.path.exists(path):
+            os.remove(path)
+    raise OSError(f"cannot open an MP4 writer for {path} (tried {', '.join(FOURCCS)})")
+
+
+def render_clip(
+    worlds: np.ndarray,
+    camera: PinholeCamera,
+    scene: Scene,
+    look: Look,
+    path: str,
+    fps: float,
+    seed: int,
+    *,
+    workers: int = 1,
+    chunk: int = 24,
+    on_frames: Callable[[int], None] | None = None,
+) -> str:
+    """Render every pose in `worlds` (N, 33, 3) and write them to `path`; returns the fourcc used.
+
+    Frames are rendered in chunks by `workers` processes (1 = in this process) and written in
+    order, so the file does not depend on the number of workers.
+    """
+    worlds = np.asarray(worlds, dtype=float)
+    writer, code = open_writer(path, fps, (camera.width, camera.height))
+    jobs = [
+        (camera, scene, look, worlds[i : i + chunk], seed, i) for i in range(0, len(worlds), chunk)
+    ]
+    try:
+        if workers <= 1:
+            results: Iterable[np.ndarray] = map(_render_chunk, jobs)
+            for frames in results:
+                for f in frames:
+                    writer.write(f)
+                if on_frames:
+                    on_frames(len(frames))
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = mp.get_context("spawn" if sys.platform == "darwin" else "fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                for frames in pool.map(_render_chunk, jobs):
+                    for f in frames:
+                        writer.write(f)
+                    if on_frames:
+                        on_frames(len(frames))
+    finally:
+        writer.release()
+    return code
