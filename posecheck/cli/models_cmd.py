@@ -52,7 +52,8 @@ def _row(name: str, status: BundleStatus) -> list[str]:
 def models(no_load: bool) -> None:
     """List the pose model bundles, verify their sha256 and load each once.
 
-    Exits non-zero if a committed bundle (lite or full) is missing, corrupt or fails to load.
+    Exits non-zero if a committed bundle (lite or full) is missing, corrupt or fails to load,
+    or if a heavy bundle that was built is corrupt.
     """
     console = Console()
     table = Table(title=f"pose model bundles in {models_dir()}")
