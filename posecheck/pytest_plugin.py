@@ -272,8 +272,9 @@ def describe_row(row: ClipRow) -> str:
     what = f"{row.exercise}" + (
         f" (negative: labelled {row.labelled_exercise})" if row.negative else ""
     )
+    expected = (row.expected_reps or "?").replace(" (negative)", "")
     lines = [
-        f"{row.clip} as {what}: expected {row.expected_reps} reps, counted {row.reps}"
+        f"{row.clip} as {what}: expected {expected} reps, counted {row.reps}"
         + (f" (+{row.partials} partial)" if row.partials else ""),
         f"  reps found, tops at: {_times(row.rep_tops_s)}",
     ]
