@@ -167,78 +167,81 @@ def draw_hud(
 
 
 def _panel(panel: np.ndarray, state: HudState) -> None:
+    """The panel, laid out in fractions of its height so it scales with the window."""
     h, w = panel.shape[:2]
     pad = int(w * 0.07)
+    inner = w - 2 * pad
     result = state.result
     colour, label = phase_colour(result)
-    # header band in the feedback colour
-    head_h = int(h * 0.11)
-    panel[:head_h] = colour
-    s = fit_scale(label, w - 2 * pad, 1.5, 3)
-    text(panel, label, (pad, int(head_h * 0.68)), s, BG, 3)
-    y = head_h + int(h * 0.06)
+
+    def at(frac: float) -> int:
+        return int(h * frac)
+
+    panel[: at(0.11)] = colour  # header band in the feedback colour
+    text(panel, label, (pad, at(0.075)), fit_scale(label, inner, 1.5, 3), BG, 3)
     name = state.exercise.replace("_", " ")
     sub = f"{name}  -  set {state.set_number}" + ("  -  mirrored" if state.mirror else "")
-    text(panel, sub, (pad, y), fit_scale(sub, w - 2 * pad, 0.75, 1), GREY, 1)
-    # the rep count, as large as fits
-    y += int(h * 0.05)
-    text(panel, "REPS", (pad, y + int(h * 0.03)), 0.9, GREY, 2)
+    text(panel, sub, (pad, at(0.165)), fit_scale(sub, inner, 0.75, 1), GREY, 1)
+    # the rep count, as large as the space allows
+    text(panel, "REPS", (pad, at(0.235)), 0.9, GREY, 2)
     reps = str(result.rep_count if result is not None else 0)
-    rs = fit_scale(reps, w - 2 * pad, 6.0, 12, FONT_BOLD)
-    rw, rh = text_size(reps, rs, 12, FONT_BOLD)
-    y += int(h * 0.05) + rh
-    text(panel, reps, ((w - rw) // 2, y), rs, WHITE, 12, FONT_BOLD)
+    rs = _fit_height(reps, inner, at(0.19), 12, FONT_BOLD)
+    rw, _ = text_size(reps, rs, 12, FONT_BOLD)
+    text(panel, reps, ((w - rw) // 2, at(0.465)), rs, WHITE, 12, FONT_BOLD)
     if result is not None and result.partial_count:
-        text(panel, f"+{result.partial_count} partial", (pad, y + int(h * 0.05)), 0.8, AMBER, 2)
-    y += int(h * 0.10)
-    _hold_block(panel, result, pad, y, w - 2 * pad, int(h * 0.26))
-    y += int(h * 0.30)
+        text(panel, f"+{result.partial_count} partial", (pad, at(0.505)), 0.8, AMBER, 2)
+    _hold_block(panel, result, pad, at(0.56), inner, h)
     cue = result.latest_cue if result is not None else None
     if cue is not None:
         cue_colour = {Severity.INFO: WHITE, Severity.WARNING: AMBER, Severity.ERROR: RED}.get(
             cue.severity, WHITE)
-        for line in wrap(cue.message, w - 2 * pad, 0.85, 2, max_lines=3):
-            text(panel, line, (pad, y), 0.85, cue_colour, 2)
-            y += int(h * 0.055)
-    foot = h - int(h * 0.02)
-    if state.key_help:
-        for line in reversed(wrap(state.key_help, w - 2 * pad, 0.45, 1, max_lines=2)):
-            text(panel, line, (pad, foot), 0.45, DIM, 1)
-            foot -= int(h * 0.03)
+        for i, line in enumerate(wrap(cue.message, inner, 0.8, 2, max_lines=2)):
+            text(panel, line, (pad, at(0.855 + 0.05 * i)), 0.8, cue_colour, 2)
     if state.info:
-        text(panel, state.info, (pad, foot), 0.45, DIM, 1)
+        text(panel, state.info, (pad, at(0.95)), fit_scale(state.info, inner, 0.45, 1), DIM, 1)
+    if state.key_help:
+        text(panel, state.key_help, (pad, at(0.985)), fit_scale(state.key_help, inner, 0.45, 1),
+             DIM, 1)
+
+
+def _fit_height(s: str, max_w: int, max_h: int, thick: int, font: int) -> float:
+    """The font scale at which `s` is `max_h` pixels tall, or less if it would be too wide."""
+    _, h1 = text_size(s, 1.0, thick, font)
+    scale = max_h / max(h1, 1)
+    return fit_scale(s, max_w, scale, thick, font)
 
 
 def _hold_block(panel: np.ndarray, result: FrameResult | None, x: int, y: int, w: int,
                 h: int) -> None:
     """Hold timer, a bar filling towards the target, and the seconds still to go."""
     target = result.hold_target_s if result is not None else 0.0
-    elapsed = result.hold_elapsed_s if result is not None and result.holding else 0.0
+    holding = result is not None and result.holding
+    elapsed = result.hold_elapsed_s if holding and result is not None else 0.0
     met = target > 0 and elapsed >= target
     colour = GREEN if met else (AMBER if elapsed > 0 else GREY)
     text(panel, "HOLD", (x, y), 0.9, GREY, 2)
     timer = f"{elapsed:.1f}s"
-    ts = fit_scale(timer, int(w * 0.62), 3.2, 6, FONT_BOLD)
-    tw, th = text_size(timer, ts, 6, FONT_BOLD)
-    text(panel, timer, (x, y + int(h * 0.12) + th), ts, colour, 6, FONT_BOLD)
+    ts = _fit_height(timer, int(w * 0.62), int(h * 0.085), 6, FONT_BOLD)
+    tw, _ = text_size(timer, ts, 6, FONT_BOLD)
+    base = y + int(h * 0.11)
+    text(panel, timer, (x, base), ts, colour, 6, FONT_BOLD)
     if target > 0:
-        text(panel, f"/ {target:g}s", (x + tw + 12, y + int(h * 0.12) + th), 1.0, GREY, 2)
-    bar_y = y + int(h * 0.22) + th
-    bar_h = max(14, int(h * 0.16))
+        text(panel, f"/ {target:g}s", (x + tw + 12, base), 1.0, GREY, 2)
+    bar_y = base + int(h * 0.025)
+    bar_h = max(12, int(h * 0.04))
     cv2.rectangle(panel, (x, bar_y), (x + w, bar_y + bar_h), DIM, 2)
     if target > 0 and elapsed > 0:
         frac = min(1.0, elapsed / target)
         cv2.rectangle(panel, (x + 3, bar_y + 3), (x + 3 + int((w - 6) * frac), bar_y + bar_h - 3),
                       colour, -1)
-    if target > 0 and result is not None and result.holding:
-        left = max(0.0, target - elapsed)
-        msg = "target met - lower slowly" if met else f"{left:.1f}s to go"
+    if target > 0 and holding:
+        msg = "target met - lower slowly" if met else f"{max(0.0, target - elapsed):.1f}s to go"
     elif target > 0:
         msg = f"pause {target:g}s at the top"
     else:
         msg = "no hold for this exercise"
-    text(panel, msg, (x, bar_y + bar_h + int(h * 0.16)), fit_scale(msg, w, 0.9, 2),
-         colour if (result is not None and result.holding) else GREY, 2)
+    text(panel, msg, (x, bar_y + bar_h + int(h * 0.05)), fit_scale(msg, w, 0.9, 2),
+         colour if holding else GREY, 2)
 
 
 def draw_summary(summary: SummaryState, canvas_wh: tuple[int, int] = CANVAS_WH,

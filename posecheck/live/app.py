@@ -1,0 +1,189 @@
+"""Wires the real parts of a live session together: source, model, core, window, speech, files.
+
+`run_live(LiveConfig(...))` is what `posecheck live` calls; tests call it too (with scripted keys
+and a chosen display) so they exercise the same wiring as the command line.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from posecheck.errors import ProfileError
+from posecheck.live.capture import Backoff, FrameGrabber
+from posecheck.live.keys import CvKeySource, KeySource, NoKeys
+from posecheck.live.session import LiveOutcome, LiveSession, LiveSettings, ProgressPrinter
+from posecheck.live.speech import Speaker, make_speech
+from posecheck.live.window import CvWindow, Display, NoWindow, display_available
+
+
+@dataclass
+class LiveConfig:
+    source: str = "0"
+    exercise: str = "glute_bridge"
+    model: str = "full"
+    out_dir: Path | None = None
+    record_dir: Path | None = None
+    realtime: bool = False
+    headless: bool | None = None  # None: headless when no display is available
+    mute: bool = False
+    speech_wav: Path | None = None
+    countdown_s: float | None = None  # None: 3 s for a camera in a window, else 0
+    mirror: bool = False
+    fullscreen: bool = False
+    reconnect_timeout_s: float = 30.0
+    summary_s: float | None = None  # None: 8 s in a window, 0 headless
+    max_seconds: float | None = None
+    orientation: str = "auto"
+    keys: KeySource | None = None  # injected by tests; default: the window's keys
+    stream: TextIO | None = None  # progress lines (headless); default stdout
+    backoff: Backoff = field(default_factory=Backoff)
+    on_frame: Callable[..., None] | None = None
+    on_session: Callable[[LiveSession], None] | None = None  # called once it is built
+
+
+def is_camera_spec(spec: str) -> bool:
+    return spec.strip().isdigit() and not Path(spec).exists()
+
+
+def exercise_names() -> tuple[str, ...]:
+    from posecheck.core.profiles import PROFILES
+
+    return tuple(PROFILES)
+
+
+def make_analyzer(name: str) -> object:
+    from posecheck.core.analyzer import SessionAnalyzer
+
+    return SessionAnalyzer(name)
+
+
+def _opener(spec: str, realtime: bool) -> tuple[Callable[[], object], object]:
+    """Open the source once now (so a bad one fails the command) and return a reopener."""
+    from posecheck.sources import open_source
+
+    def open_again() -> object:
+        return open_source(spec, realtime=realtime, latest_only=False)
+
+    first = open_again()
+    handed: list[object] = [first]
+
+    def opener() -> object:
+        return handed.pop() if handed else open_again()
+
+    return opener, first
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a session like Ctrl-C does: files written, then exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_live(config: LiveConfig) -> LiveOutcome:
+    """Open everything, run one live session, close everything; returns what happened."""
+    from posecheck.core.profiles import get_profile
+    from posecheck.pose import PoseEstimator
+
+    try:
+        get_profile(config.exercise)
+    except (KeyError, ValueError) as exc:
+        raise ProfileError(f"unknown exercise {config.exercise!r}") from exc
+    headless = config.headless if config.headless is not None else not display_available()
+    opener, first = _opener(config.source, config.realtime)
+    from posecheck.sources import CameraSource, StreamSource
+
+    live_source = bool(getattr(first, "is_live", True))
+    grabber = FrameGrabber(
+        opener,  # type: ignore[arg-type]
+        lossless=not live_source,  # a file at full speed: every frame, like analyse
+        source_clock=not live_source,
+        # Only a device or a stream can come back; a replayed file just ends.
+        reconnect=isinstance(first, (CameraSource, StreamSource)),
+        backoff=config.backoff,
+    )
+    estimator = None
+    display: Display | None = None
+    speaker: Speaker | None = None
+    try:
+        estimator = PoseEstimator(config.model, running_mode="video",
+                                  orientation=config.orientation)
+        grabber.open_first()
+        camera = is_camera_spec(config.source)
+        countdown = config.countdown_s
+        if countdown is None:
+            countdown = 3.0 if camera and not headless else 0.0
+        summary_s = config.summary_s if config.summary_s is not None else (0.0 if headless else 8.0)
+        settings = LiveSettings(
+            exercise=config.exercise,
+            exercises=_cycle_order(config.exercise),
+            out_dir=config.out_dir,
+            record_dir=config.record_dir,
+            countdown_s=countdown,
+            mirror=config.mirror,
+            fullscreen=config.fullscreen,
+            reconnect_timeout_s=config.reconnect_timeout_s,
+            summary_s=summary_s,
+            max_seconds=config.max_seconds,
+            source_name=str(config.source),
+            source_fps=getattr(first, "fps", None),
+            model_name=str(getattr(estimator, "model_name", config.model)),
+        )
+        display = NoWindow() if headless else CvWindow(fullscreen=False)
+        keys = config.keys or (NoKeys() if headless else CvKeySource())
+        if not config.mute or config.speech_wav is not None:
+            backend = make_speech(mute=config.mute, wav_path=config.speech_wav)
+            speaker = Speaker(backend)
+        printer = ProgressPrinter(config.stream or sys.stdout) if headless else None
+        session = LiveSession(
+            settings,
+            grabber=grabber,
+            estimator=estimator,
+            analyzer_factory=make_analyzer,  # type: ignore[arg-type]
+            display=display,
+            keys=keys,
+            speaker=speaker,
+            printer=printer,
+            on_frame=config.on_frame,
+        )
+        if config.on_session is not None:
+            config.on_session(session)
+        grabber.start()
+        with sigterm_as_interrupt():
+            return session.run()
+    finally:
+        grabber.stop()
+        if estimator is not None:
+            estimator.close()
+        if display is not None:
+            display.close()
+
+
+def _cycle_order(first: str) -> tuple[str, ...]:
+    """The 'e' key's order: the chosen exercise first, then the rest as the core lists them."""
+    names = list(exercise_names())
+    if first in names:
+        names.remove(first)
+    return (first, *names)
+
+
+def default_out_dir() -> Path:
+    return Path.cwd() / time.strftime("posecheck-live-%Y%m%d-%H%M%S")
