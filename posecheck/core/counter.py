@@ -16,10 +16,15 @@ between neighbouring states of the same rep. After the pose is lost for long or 
 changes, a rep in progress is dropped and the machine is UNARMED until it sees rest again, so a
 person who starts (or reappears) at the top is not credited a rep they did not perform.
 
-Holds are the still part of the top: |angular velocity| under the profile's threshold, the
-velocity being a least-squares slope over a short trailing window, time-stamped at the window's
-centre so the estimator's delay is removed. Times are interpolated between frames where a
-threshold is crossed, so they do not depend on the frame rate.
+Timing. Velocity is a least-squares slope over a short trailing window, stamped at the window's
+centre (which removes the estimator's delay). "Still" is |velocity| under the profile's
+threshold; that alone makes a hold look too long by however long the eased ends of the movement
+stay under the threshold (≈0.1-0.3 s each side for a 1-2 s controlled rep). So once a rep is over,
+its boundaries are refined: each movement (up, down) is located by its peak speed, and the
+moments it starts and stops are where a straight line through its speed flanks (20-70 % of the
+peak speed) reaches zero. That is exact for a constant-acceleration start/stop and within a few
+hundredths of a second for a cosine-eased one, independent of the frame rate. The live flag
+(`holding`) uses the threshold (the start is refined at once, the end only after the rep).
 """
 
 from __future__ import annotations
@@ -44,13 +49,17 @@ class _State(Enum):
 
 
 _IN_REP = (_State.CONCENTRIC, _State.TOP, _State.ECCENTRIC)
+_PREROLL_MS = 3000.0  # samples kept from before a rep starts (to find when it really began)
+_SETTLE_MS = 1500.0  # a finished rep waits at most this long for the movement to stop
+_FLANK = (0.2, 0.7)  # speed band (fraction of the movement's peak speed) used to extrapolate
+MIN_HOLD_S = 0.1  # shorter stills at the top are turning points, not holds
 
 
 class SlopeEstimator:
     """Least-squares slope (units per second) over a trailing time window.
 
-    Robust to uneven frame spacing and dropped frames; its estimate refers to the centre of the
-    samples it used, which `centre_ms` reports so callers can remove the delay.
+    Robust to uneven frame spacing and dropped frames; its estimate refers to the mean time of
+    the samples it used (`centre_ms`), so callers can remove the delay.
     """
 
     def __init__(self, window_ms: float = 160.0, min_samples: int = 3) -> None:
@@ -62,11 +71,10 @@ class SlopeEstimator:
         self._buf.clear()
 
     def update(self, t_ms: float, value: float) -> float:
-        """Add a sample and return the current slope (NaN until enough samples)."""
+        """Add a sample and return the current slope (NaN until two samples)."""
         if not math.isfinite(value):
             return math.nan
         self._buf.append((t_ms, value))
-        # keep the window, but never fewer than min_samples (low frame rates)
         while len(self._buf) > self.min_samples and t_ms - self._buf[1][0] >= self.window_ms:
             self._buf.popleft()
         return self.slope
@@ -95,7 +103,7 @@ class RepFeatures:
 
     rep: Rep
     progress_peak: float  # peak of the progress signal (direction * signal)
-    hold_drop_deg: float  # how far the progress signal sank from start to end of the hold
+    hold_drop_deg: float  # how far the progress signal sank over the hold (linear fit)
     top_means: Mapping[str, float]  # mean of each extra signal while in the top zone
     at_peak: Mapping[str, float]  # each extra signal at the peak
     hold_target_s: float
@@ -114,7 +122,7 @@ class CounterStep:
     holding: bool
     hold_elapsed_s: float
     velocity_deg_s: float  # of the signal, NaN when unknown
-    finished: tuple[RepFeatures, ...] = ()  # reps (full or partial) that ended on this step
+    finished: tuple[RepFeatures, ...] = ()  # reps whose features were finalised on this step
 
 
 class RepIndex:
@@ -137,6 +145,8 @@ class RepIndex:
 class _Sample:
     t: float
     p: float  # progress
+    tc: float  # centre time of the velocity estimate
+    v: float  # velocity of progress (deg/s), NaN when unknown
     hip: float
     v_hip: float
     extras: Mapping[str, float]
@@ -144,16 +154,20 @@ class _Sample:
 
 
 @dataclass
-class _RepInProgress:
-    start_ms: float
+class _Rep:
+    start_ms: float  # rest-zone exit (crossing), refined later
     bottom_p: float
     samples: list[_Sample] = field(default_factory=list)
     reached_top: bool = False
     top_entry_ms: float = math.nan
     top_exit_ms: float = math.nan
-    holds: list[tuple[float, float]] = field(default_factory=list)
+    holds: list[tuple[float, float]] = field(default_factory=list)  # live (threshold) holds
     hold_start: float | None = None
     target_met: bool = False
+    # set when the rep returned to rest
+    index: int = 0
+    partial: bool = False
+    rest_entry_ms: float = math.nan
 
 
 def _cross(t0: float, v0: float, t1: float, v1: float, level: float) -> float:
@@ -162,6 +176,67 @@ def _cross(t0: float, v0: float, t1: float, v1: float, level: float) -> float:
         return t1
     frac = (level - v0) / (v1 - v0)
     return t0 + min(1.0, max(0.0, frac)) * (t1 - t0)
+
+
+# A cosine-eased ramp of amplitude A and duration T has a least-squares slope of 1.5067 A/T over
+# the part between 20 % and 80 % of its amplitude (exact, by numerical fit).
+_COS_BAND = (0.2, 0.8)
+_COS_SLOPE = 1.5067
+
+
+def _fit_line(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """(intercept, slope) of the least-squares line through (t, p) points."""
+    n = len(points)
+    if n < 2:
+        return None
+    tm = sum(t for t, _ in points) / n
+    pm = sum(p for _, p in points) / n
+    den = sum((t - tm) ** 2 for t, _ in points)
+    if den <= 0:
+        return None
+    b = sum((t - tm) * (p - pm) for t, p in points) / den
+    return pm - b * tm, b
+
+
+def _ramp(
+    pts: list[tuple[float, float]], i_peak: int, low: float, high: float, rising: bool
+) -> tuple[float, float] | None:
+    """(midpoint time, duration) of the movement between levels `low` and `high`.
+
+    Finds the 50 % crossing nearest the peak on the given side, fits a line to the contiguous
+    samples between 20 % and 80 % of the amplitude around it, and converts its slope into a
+    duration assuming a smooth (cosine-eased) movement. None if there is no such crossing.
+    """
+    amp = high - low
+    if amp <= 0:
+        return None
+    mid = low + amp / 2
+    band_lo, band_hi = low + _COS_BAND[0] * amp, low + _COS_BAND[1] * amp
+    idx = range(i_peak, 0, -1) if rising else range(i_peak + 1, len(pts))
+    cross = None
+    for i in idx:
+        a, b = pts[i - 1][1], pts[i][1]
+        if (rising and a < mid <= b) or (not rising and a >= mid > b):
+            cross = i
+            break
+    if cross is None:
+        return None
+    lo_i, hi_i = cross - 1, cross
+    while lo_i - 1 >= 0 and band_lo <= pts[lo_i - 1][1] <= band_hi:
+        lo_i -= 1
+    while hi_i + 1 < len(pts) and band_lo <= pts[hi_i + 1][1] <= band_hi:
+        hi_i += 1
+    seg = [pts[k] for k in range(lo_i, hi_i + 1) if band_lo <= pts[k][1] <= band_hi]
+    if len(seg) < 2:
+        seg = [pts[cross - 1], pts[cross]]
+    line = _fit_line(seg)
+    if line is None:
+        return None
+    a0, slope = line
+    if (slope <= 0) if rising else (slope >= 0):
+        return None
+    t_mid = (mid - a0) / slope
+    return t_mid, _COS_SLOPE * amp / abs(slope)
 
 
 class RepCounter:
@@ -191,25 +266,29 @@ class RepCounter:
         self._state = _State.UNARMED
         self._slope.reset()
         self._hip_slope.reset()
-        self._rep: _RepInProgress | None = None
-        self._prev: tuple[float, float] | None = None  # last (t, progress) with a value
+        self._rep: _Rep | None = None
+        self._closing: list[_Rep] = []  # counted, waiting for the movement to settle
+        self._recent: deque[_Sample] = deque()
+        self._prev: tuple[float, float] | None = None  # last (t, progress)
         self._prev_v: tuple[float, float] | None = None  # last (centre t, |velocity|)
         self._rest_bottom = math.inf
-        self._rest_exit_ms = math.nan  # last upward crossing of the rest boundary
-        self._top_exit_ms = math.nan  # last downward crossing of the top boundary
+        self._rest_exit_ms = math.nan
+        self._top_exit_ms = math.nan
         self._lost_since: float | None = None
         self._posture_bad_since: float | None = None
+        self._n_reps = 0
+        self._n_partials = 0
         self.reps: list[RepFeatures] = []
         self.partials: list[RepFeatures] = []
         self.events: list[Event] = []
 
     @property
     def rep_count(self) -> int:
-        return len(self.reps)
+        return self._n_reps
 
     @property
     def partial_count(self) -> int:
-        return len(self.partials)
+        return self._n_partials
 
     @property
     def in_rep(self) -> bool:
@@ -239,13 +318,12 @@ class RepCounter:
         """
         events: list[Event] = []
         finished: list[RepFeatures] = []
-        known = present and math.isfinite(value)
-        if not known:
-            self._on_lost(t_ms, events)
+        if not (present and math.isfinite(value)):
+            self._on_lost(t_ms, events, finished)
             return self._step(t_ms, Phase.NO_POSE, events, finished, math.nan)
         self._lost_since = None
         if not posture_ok:
-            self._on_bad_posture(t_ms, events)
+            self._on_bad_posture(t_ms, events, finished)
             return self._step(t_ms, Phase.WRONG_POSTURE, events, finished, math.nan)
         self._posture_bad_since = None
 
@@ -254,6 +332,9 @@ class RepCounter:
         hip_v = value if hip is None else hip
         v = self._slope.update(t_ms, p)
         v_hip = self._hip_slope.update(t_ms, hip_v) if math.isfinite(hip_v) else math.nan
+        sample = _Sample(
+            t_ms, p, self._slope.centre_ms, v, hip_v, v_hip, dict(extras or {}), self._state
+        )
         rest_p = prof.progress(prof.rest_deg)
         top_p = prof.progress(prof.top_deg)
         h = prof.hysteresis_deg
@@ -263,11 +344,13 @@ class RepCounter:
         def crossing(level: float) -> float:
             return t_ms if prev is None else _cross(prev[0], prev[1], t_ms, p, level)
 
-        # threshold crossings, remembered for interpolated rep boundaries
         if prev is not None and prev[1] <= rest_p < p:
             self._rest_exit_ms = crossing(rest_p)
         if prev is not None and prev[1] >= top_p > p:
             self._top_exit_ms = crossing(top_p)
+
+        for c in self._closing:
+            c.samples.append(sample)
 
         st = self._state
         if st is _State.UNARMED:
@@ -276,10 +359,12 @@ class RepCounter:
         elif st is _State.REST:
             self._rest_bottom = min(self._rest_bottom, p)
             if p > rest_p + h:
+                finished.extend(self._settle_all())
                 start = self._rest_exit_ms if math.isfinite(self._rest_exit_ms) else t_ms
-                self._rep = _RepInProgress(start_ms=start, bottom_p=self._rest_bottom)
+                self._rep = _Rep(start_ms=start, bottom_p=self._rest_bottom)
+                self._rep.samples.extend(self._recent)
                 self._state = _State.CONCENTRIC
-                events.append(Event(EventKind.REP_STARTED, start, self.index.reps + 1, self.side))
+                events.append(Event(EventKind.REP_STARTED, start, self._next_no(), self.side))
         if self._state is _State.CONCENTRIC:
             assert self._rep is not None
             if p >= top_p:
@@ -287,16 +372,15 @@ class RepCounter:
                 self._rep.top_entry_ms = crossing(top_p)
                 self._state = _State.TOP
             elif p <= rest_p:
-                self._record(t_ms, p, hip_v, v_hip, extras)
-                finished.extend(self._close(crossing(rest_p), events))
+                self._rep.samples.append(sample)
+                self._close(crossing(rest_p), events)
                 self._enter_rest(p)
         elif self._state is _State.TOP:
             if p < top_p - h:
-                self._state = _State.ECCENTRIC
                 assert self._rep is not None
-                self._rep.top_exit_ms = (
-                    self._top_exit_ms if math.isfinite(self._top_exit_ms) else t_ms
-                )
+                self._state = _State.ECCENTRIC
+                exit_ms = self._top_exit_ms
+                self._rep.top_exit_ms = exit_ms if math.isfinite(exit_ms) else t_ms
         elif self._state is _State.ECCENTRIC:
             assert self._rep is not None
             if p >= top_p:
@@ -304,54 +388,67 @@ class RepCounter:
                 self._rep.top_exit_ms = math.nan
             elif p <= rest_p:
                 self._update_hold(t_ms, v, events)
-                self._record(t_ms, p, hip_v, v_hip, extras)
-                finished.extend(self._close(crossing(rest_p), events))
+                self._rep.samples.append(sample)
+                self._close(crossing(rest_p), events)
                 self._enter_rest(p)
 
+        sample.state = self._state
         if self._rep is not None:
             self._update_hold(t_ms, v, events)
-            self._record(t_ms, p, hip_v, v_hip, extras)
+            self._rep.samples.append(sample)
+        else:
+            self._recent.append(sample)
+            while self._recent and t_ms - self._recent[0].t > _PREROLL_MS:
+                self._recent.popleft()
+        finished.extend(self._settle_ready(t_ms, v))
         return self._step(t_ms, self._phase(), events, finished, v)
 
-    def pending(self) -> RepFeatures | None:
-        """The rep in progress as it would count if the set ended now (reached the top), or None.
+    def snapshot(self) -> tuple[list[RepFeatures], list[RepFeatures]]:
+        """(reps, partials) as they stand if the set ended now, without changing the counter.
 
-        Does not change the counter: a set that stops while the last rep is at the top or on its
-        way down still performed that rep.
+        Includes reps still settling and a rep that reached the top but has not returned to
+        rest: a set that stops while the last rep is at the top or on its way down still
+        performed that rep.
         """
+        reps, partials = list(self.reps), list(self.partials)
+        for c in self._closing:
+            (partials if c.partial else reps).append(self._features(c))
         rep = self._rep
-        if rep is None or not rep.reached_top or not rep.samples:
-            return None
-        holds = list(rep.holds)
-        if rep.hold_start is not None:
-            holds.append((rep.hold_start, rep.samples[-1].t))
-        end = rep.samples[-1].t
-        return self._features(rep, end, self.index.reps + 1, partial=False, holds=holds)
+        if rep is not None and rep.reached_top and rep.samples:
+            reps.append(self._features(self._as_done(rep, self.index.reps + 1)))
+        return reps, partials
 
     def finish(self, t_ms: float | None = None) -> CounterStep:
-        """End of the set: count the pending rep (see `pending`) and disarm."""
+        """End of the set: settle finished reps, count a rep still at the top, disarm."""
         events: list[Event] = []
-        done: list[RepFeatures] = []
-        feats = self.pending()
+        done = self._settle_all()
+        rep = self._rep
         t = t_ms if t_ms is not None else (self._prev[0] if self._prev else 0.0)
-        if feats is not None:
-            rep = self._rep
-            assert rep is not None
+        if rep is not None and rep.reached_top and rep.samples:
             if rep.hold_start is not None:
                 self._end_hold(rep.samples[-1].t, events)
-            feats = self._features(
-                rep, feats.rep.end_ms, self.index.next_rep(), partial=False, holds=rep.holds
+            self._as_done(rep, self.index.next_rep())
+            self._n_reps += 1
+            events.append(
+                Event(EventKind.REP_COMPLETED, rep.rest_entry_ms, rep.index, self.side)
             )
+            feats = self._features(rep)
             self.reps.append(feats)
             done.append(feats)
-            events.append(
-                Event(EventKind.REP_COMPLETED, feats.rep.end_ms, feats.rep.index, self.side)
-            )
         self._rep = None
         self._state = _State.UNARMED
         return self._step(t, Phase.REST, events, done, math.nan)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _next_no(self) -> int:
+        return self.index.reps + 1
+
+    def _as_done(self, rep: _Rep, index: int) -> _Rep:
+        rep.index = index
+        rep.partial = False
+        rep.rest_entry_ms = rep.samples[-1].t
+        return rep
 
     def _enter_rest(self, p: float) -> None:
         self._state = _State.REST
@@ -359,44 +456,34 @@ class RepCounter:
         self._rest_exit_ms = math.nan
         self._top_exit_ms = math.nan
 
-    def _abandon(self, t_ms: float, events: list[Event]) -> None:
+    def _abandon(self, t_ms: float, events: list[Event], finished: list[RepFeatures]) -> None:
+        finished.extend(self._settle_all())
         if self._rep is not None and self._rep.hold_start is not None:
             self._end_hold(t_ms, events)
         self._rep = None
         self._state = _State.UNARMED
         self._prev = None
         self._prev_v = None
+        self._recent.clear()
         self._slope.reset()
         self._hip_slope.reset()
 
-    def _on_lost(self, t_ms: float, events: list[Event]) -> None:
+    def _on_lost(self, t_ms: float, events: list[Event], finished: list[RepFeatures]) -> None:
         if self._lost_since is None:
             self._lost_since = t_ms
         if t_ms - self._lost_since > self.profile.max_lost_s * 1000.0:
-            self._abandon(self._lost_since, events)
+            self._abandon(self._lost_since, events, finished)
 
-    def _on_bad_posture(self, t_ms: float, events: list[Event]) -> None:
+    def _on_bad_posture(
+        self, t_ms: float, events: list[Event], finished: list[RepFeatures]
+    ) -> None:
         if self._posture_bad_since is None:
             self._posture_bad_since = t_ms
         if t_ms - self._posture_bad_since > self.profile.posture_grace_s * 1000.0:
-            self._abandon(self._posture_bad_since, events)
-
-    def _record(
-        self,
-        t_ms: float,
-        p: float,
-        hip: float,
-        v_hip: float,
-        extras: Mapping[str, float] | None,
-    ) -> None:
-        assert self._rep is not None
-        samples = self._rep.samples
-        if samples and samples[-1].t == t_ms:
-            return
-        samples.append(_Sample(t_ms, p, hip, v_hip, dict(extras or {}), self._state))
+            self._abandon(self._posture_bad_since, events, finished)
 
     def _update_hold(self, t_ms: float, v: float, events: list[Event]) -> None:
-        """Start/stop the hold on the still part of the top (velocity-threshold crossings)."""
+        """Start/stop the live hold on the still part of the top (velocity threshold)."""
         rep = self._rep
         assert rep is not None
         thr = self.profile.hold_still_deg_s
@@ -407,40 +494,51 @@ class RepCounter:
         self._prev_v = (centre, speed) if math.isfinite(speed) else None
 
         def when() -> float:
-            # interpolate the moment |v| crossed the threshold, at the estimator's centre
             if prev_v is None or not math.isfinite(centre):
                 return t_ms
             return _cross(prev_v[0], prev_v[1], centre, speed, thr)
 
         if rep.hold_start is None:
             if at_top and speed <= thr:
-                start = when()
-                # a hold cannot start before the top zone was reached
-                start = max(start, rep.top_entry_ms) if math.isfinite(rep.top_entry_ms) else start
+                start = self._refined_arrival(rep)
+                if start is None:
+                    start = when()
                 if rep.holds and start - rep.holds[-1][1] <= self.hold_merge_gap_ms:
                     start, _ = rep.holds.pop()  # a brief wobble does not split a hold
                 else:
-                    events.append(
-                        Event(EventKind.HOLD_STARTED, start, self.index.reps + 1, self.side)
-                    )
+                    events.append(Event(EventKind.HOLD_STARTED, start, self._next_no(), self.side))
                 rep.hold_start = start
         elif not at_top or speed > thr:
-            end = when() if at_top else min(when(), self._top_exit_or(t_ms))
+            end = when()
+            if not at_top and math.isfinite(rep.top_exit_ms):
+                end = min(end, rep.top_exit_ms)
             self._end_hold(max(end, rep.hold_start), events)
         self._check_target(t_ms, events)
 
-    def _top_exit_or(self, t_ms: float) -> float:
-        rep = self._rep
-        if rep is not None and math.isfinite(rep.top_exit_ms):
-            return rep.top_exit_ms
-        return t_ms
+    def _refined_arrival(self, rep: _Rep) -> float | None:
+        """When the concentric movement stopped, from the ramp that led here (see module doc)."""
+        pts = [(x.t, x.p) for x in rep.samples]
+        if len(pts) < 3:
+            return None
+        recent = sorted(p for _, p in pts[-5:])
+        high = recent[len(recent) // 2]
+        ramp = _ramp(pts, len(pts) - 1, self._bottom_level(rep), high, rising=True)
+        if ramp is None:
+            return None
+        return min(ramp[0] + ramp[1] / 2, pts[-1][0])
+
+    def _bottom_level(self, rep: _Rep) -> float:
+        """Median of the rest-zone samples before the rep started."""
+        rest_p = self.profile.progress(self.profile.rest_deg)
+        vals = sorted(x.p for x in rep.samples if x.t <= rep.start_ms and x.p <= rest_p)
+        return vals[len(vals) // 2] if vals else rep.bottom_p
 
     def _end_hold(self, end: float, events: list[Event]) -> None:
         rep = self._rep
         assert rep is not None and rep.hold_start is not None
         rep.holds.append((rep.hold_start, end))
         rep.hold_start = None
-        events.append(Event(EventKind.HOLD_ENDED, end, self.index.reps + 1, self.side))
+        events.append(Event(EventKind.HOLD_ENDED, end, self._next_no(), self.side))
 
     def _check_target(self, t_ms: float, events: list[Event]) -> None:
         rep = self._rep
@@ -450,85 +548,129 @@ class RepCounter:
         if (t_ms - rep.hold_start) / 1000.0 >= target:
             rep.target_met = True
             t_met = rep.hold_start + target * 1000.0
-            events.append(Event(EventKind.HOLD_TARGET_MET, t_met, self.index.reps + 1, self.side))
+            events.append(Event(EventKind.HOLD_TARGET_MET, t_met, self._next_no(), self.side))
 
-    def _close(self, end_ms: float, events: list[Event]) -> list[RepFeatures]:
-        """The current rep returned to rest: count it as full, partial, or drop it as noise."""
+    def _close(self, rest_entry_ms: float, events: list[Event]) -> None:
+        """The current rep returned to rest: count it as full or partial, or drop it as noise."""
         rep = self._rep
         assert rep is not None
         if rep.hold_start is not None:
-            self._end_hold(self._top_exit_or(end_ms), events)
+            end = rep.top_exit_ms if math.isfinite(rep.top_exit_ms) else rest_entry_ms
+            self._end_hold(end, events)
         self._rep = None
-        peak = max((s.p for s in rep.samples), default=rep.bottom_p)
+        self._recent.clear()
+        peak = max((s.p for s in rep.samples if s.t >= rep.start_ms), default=rep.bottom_p)
         rom = peak - rep.bottom_p
         prof = self.profile
+        rep.rest_entry_ms = rest_entry_ms
         if rep.reached_top and rom >= prof.min_rom_deg:
-            feats = self._features(rep, end_ms, self.index.next_rep(), False, rep.holds)
-            self.reps.append(feats)
-            events.append(Event(EventKind.REP_COMPLETED, end_ms, feats.rep.index, self.side))
-            return [feats]
-        if rom >= prof.partial_min_rom_deg:
-            feats = self._features(rep, end_ms, self.index.next_partial(), True, rep.holds)
-            self.partials.append(feats)
-            events.append(Event(EventKind.PARTIAL_REP, end_ms, feats.rep.index, self.side))
-            return [feats]
-        return []
+            rep.index = self.index.next_rep()
+            self._n_reps += 1
+            events.append(Event(EventKind.REP_COMPLETED, rest_entry_ms, rep.index, self.side))
+        elif rom >= prof.partial_min_rom_deg:
+            rep.index = self.index.next_partial()
+            rep.partial = True
+            self._n_partials += 1
+            events.append(Event(EventKind.PARTIAL_REP, rest_entry_ms, rep.index, self.side))
+        else:
+            return
+        self._closing.append(rep)
 
-    def _features(
-        self,
-        rep: _RepInProgress,
-        end_ms: float,
-        index: int,
-        partial: bool,
-        holds: list[tuple[float, float]],
-    ) -> RepFeatures:
+    def _settle_ready(self, t_ms: float, v: float) -> list[RepFeatures]:
+        """Finalise closing reps whose return movement has stopped (or waited long enough)."""
+        out: list[RepFeatures] = []
+        keep: list[_Rep] = []
+        for c in self._closing:
+            ecc = [s.v for s in c.samples if s.t >= c.rest_entry_ms - 1000 and math.isfinite(s.v)]
+            peak_speed = max((-x for x in ecc), default=0.0)
+            settled = math.isfinite(v) and abs(v) <= max(
+                _FLANK[0] * peak_speed, 0.5 * self.profile.hold_still_deg_s
+            )
+            if settled or t_ms - c.rest_entry_ms > _SETTLE_MS:
+                out.append(self._finalise(c))
+            else:
+                keep.append(c)
+        self._closing = keep
+        return out
+
+    def _settle_all(self) -> list[RepFeatures]:
+        out = [self._finalise(c) for c in self._closing]
+        self._closing = []
+        return out
+
+    def _finalise(self, rep: _Rep) -> RepFeatures:
+        feats = self._features(rep)
+        (self.partials if rep.partial else self.reps).append(feats)
+        return feats
+
+    def _movements(self, rep: _Rep) -> tuple[float, float, float, float]:
+        """Refined (start, arrival at top, departure from top, end) of a rep, in ms."""
+        pts = [(x.t, x.p) for x in rep.samples]
+        end_cross = rep.rest_entry_ms if math.isfinite(rep.rest_entry_ms) else pts[-1][0]
+        inside = [p for t, p in pts if rep.start_ms <= t <= end_cross] or [p for _, p in pts]
+        i_peak = max(range(len(pts)), key=lambda k: pts[k][1] if k < len(pts) else -math.inf)
+        t_peak = pts[i_peak][0]
+        top = sorted(inside)[-max(1, len(inside) // 5) :]
+        high = top[len(top) // 2]
+        start, arrive, depart, end = rep.start_ms, t_peak, t_peak, end_cross
+        up = _ramp(pts, i_peak, self._bottom_level(rep), high, rising=True)
+        if up is not None:
+            start = min(up[0] - up[1] / 2, rep.start_ms)
+            arrive = up[0] + up[1] / 2
+        # the same bottom both ways: when a rep is finalised the return may not have settled yet
+        down = _ramp(pts, i_peak, self._bottom_level(rep), high, rising=False)
+        if down is not None:
+            depart = down[0] - down[1] / 2
+            end = max(down[0] + down[1] / 2, end_cross)
+        if depart < arrive:  # no still top: the two movements meet at the turning point
+            arrive = depart = min(max(t_peak, arrive if up is None else up[0]), end)
+        return start, arrive, depart, end
+
+    def _features(self, rep: _Rep) -> RepFeatures:
         prof = self.profile
         samples = rep.samples
-        peak_s = max(samples, key=lambda s: s.p)
-        hips = [s.hip for s in samples if math.isfinite(s.hip)]
+        start, arrive, depart, end = self._movements(rep)
+        in_rep = [x for x in samples if start <= x.t <= end] or samples
+        peak_s = max(in_rep, key=lambda x: x.p)
+        hips = [x.hip for x in in_rep if math.isfinite(x.hip)]
         peak_hip = math.nan
         if hips:
-            peak_hip = min(hips) if prof.kind == "extension" else max(hips)
+            # towards the top: a bridge's top is its least flexed hip, a hinge's its most flexed
+            toward_top = prof.direction if prof.signal.startswith("hip") else -1
+            peak_hip = min(hips) if toward_top < 0 else max(hips)
         ext_ms = flex_ms = 0.0
         thr = prof.hold_still_deg_s
-        for a, b in itertools.pairwise(samples):
-            dt = b.t - a.t
+        for a, b in itertools.pairwise(in_rep):
             if b.v_hip < -thr:
-                ext_ms += dt
+                ext_ms += b.t - a.t
             elif b.v_hip > thr:
-                flex_ms += dt
-        top_entry = rep.top_entry_ms if math.isfinite(rep.top_entry_ms) else peak_s.t
-        top_exit = rep.top_exit_ms if math.isfinite(rep.top_exit_ms) else end_ms
-        if not rep.reached_top:
-            top_entry = top_exit = peak_s.t
+                flex_ms += b.t - a.t
         hold = None
         drop = 0.0
-        if holds:
-            hs, he = max(holds, key=lambda ab: ab[1] - ab[0])
-            hold = Hold(index, hs, he, prof.hold_target_s)
-            inside = [s.p for s in samples if hs <= s.t <= he]
-            if len(inside) >= 4:
-                q = max(1, len(inside) // 4)
-                drop = sum(inside[:q]) / q - sum(inside[-q:]) / q
-        top_samples = [s for s in samples if s.state is _State.TOP] or [peak_s]
-        keys = {k for s in top_samples for k in s.extras}
+        if (depart - arrive) / 1000.0 >= MIN_HOLD_S:
+            hold = Hold(rep.index, arrive, depart, prof.hold_target_s)
+            inside = [(x.t, x.p) for x in samples if arrive <= x.t <= depart]
+            if len(inside) >= 3:
+                drop = -_slope_of(inside) * (depart - arrive)
+        top_samples = [x for x in in_rep if x.state is _State.TOP] or [peak_s]
+        keys = sorted({k for x in top_samples for k in x.extras})
         top_means: dict[str, float] = {}
-        for k in sorted(keys):
-            vals = [s.extras[k] for s in top_samples if math.isfinite(s.extras.get(k, math.nan))]
+        for k in keys:
+            vals = [x.extras[k] for x in top_samples if math.isfinite(x.extras.get(k, math.nan))]
             top_means[k] = sum(vals) / len(vals) if vals else math.nan
         r = Rep(
-            index=index,
+            index=rep.index,
             side=self.side,
-            start_ms=rep.start_ms,
+            start_ms=start,
             top_ms=peak_s.t,
-            end_ms=end_ms,
+            end_ms=end,
             rom_deg=peak_s.p - rep.bottom_p,
             peak_deg=peak_hip,
-            concentric_ms=max(0.0, top_entry - rep.start_ms),
-            eccentric_ms=max(0.0, end_ms - top_exit),
+            concentric_ms=max(0.0, arrive - start),
+            eccentric_ms=max(0.0, end - depart),
             extension_phase_ms=ext_ms,
             flexion_phase_ms=flex_ms,
-            partial=partial,
+            partial=rep.partial,
             hold=hold,
         )
         return RepFeatures(
@@ -561,8 +703,7 @@ class RepCounter:
         self.events.extend(events)
         rep = self._rep
         holding = rep is not None and rep.hold_start is not None
-        if holding:
-            assert rep is not None and rep.hold_start is not None
+        if rep is not None and rep.hold_start is not None:
             elapsed = max(0.0, (t_ms - rep.hold_start) / 1000.0)
         elif rep is not None and rep.holds:
             elapsed = max((b - a) for a, b in rep.holds) / 1000.0
@@ -572,11 +713,20 @@ class RepCounter:
             t_ms=t_ms,
             phase=phase,
             events=tuple(events),
-            rep_count=self.rep_count,
-            partial_count=self.partial_count,
-            rep_in_progress=(self.index.reps + 1) if self.in_rep else None,
+            rep_count=self._n_reps,
+            partial_count=self._n_partials,
+            rep_in_progress=self._next_no() if self.in_rep else None,
             holding=holding,
             hold_elapsed_s=elapsed,
             velocity_deg_s=v,
             finished=tuple(finished),
         )
+
+
+def _slope_of(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope (per ms) of (t, v) points."""
+    n = len(points)
+    tm = sum(t for t, _ in points) / n
+    vm = sum(v for _, v in points) / n
+    den = sum((t - tm) ** 2 for t, _ in points)
+    return sum((t - tm) * (v - vm) for t, v in points) / den if den > 0 else 0.0

@@ -129,31 +129,32 @@ class ExerciseProfile:
 _BRIDGE_RULES = (
     rule("incomplete_lockout", lockout_deg=10.0),
     rule("hold_short"),
-    rule("over_arch", min_deg=-15.0),
+    rule("over_arch", min_deg=-8.0),
     rule("feet_placement", knee_min_deg=70.0, knee_max_deg=110.0),
     rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
-    rule("hips_drop", max_drop_deg=8.0),
+    rule("hips_drop", max_drop_deg=6.0),
     rule("asymmetry", max_deg=12.0),
 )
 
 # Glute bridge thresholds (degrees of hip flexion). Clinical hip range is ≈120° flexion to ≈30°
 # extension; a bridge uses a small slice of it: lying with knees bent the bottom is ≈45-55°
-# flexion, the top (shoulders-hips-knees in a line) ≈0°. Rest zone >= 35° and top zone <= 15°
-# leave >= 10° between each zone and where a real bottom/top sits, because the model reads a
-# partial bridge a few degrees low and smoothing lags fast motion by up to ~10°
-# (shared/notes/rendering.md). Hysteresis 4° is ~2-3x the smoothed landmark jitter. Full lockout
-# is <= 10° (cue otherwise); extension past -15° is over-arching the lower back, not more glute.
+# flexion, the top (shoulders-hips-knees in a line) ≈0°. The rest zone (>= 40°) sits 10° above a
+# typical 50° bottom. The top zone (<= 25°) sits 25° from a full top and 10° from a rep that stops
+# at 15° (an incomplete lockout: still a rep, with a cue), because the model reads a partial bridge
+# a few degrees low and smoothing lags fast motion (shared/notes/rendering.md). Hysteresis 3° is
+# several times the smoothed landmark jitter and leaves 37-25° for partial reps. Lockout is full
+# at <= 10°; extension past -8° means the lower back, not the glutes, is finishing the rep.
 GLUTE_BRIDGE = ExerciseProfile(
     name="glute_bridge",
     title="Glute bridge",
     kind="extension",
     posture="supine",
     signal="hip_flexion",
-    rest_deg=35.0,
-    top_deg=15.0,
-    hysteresis_deg=4.0,
-    min_rom_deg=25.0,
-    partial_min_rom_deg=12.0,
+    rest_deg=40.0,
+    top_deg=25.0,
+    hysteresis_deg=3.0,
+    min_rom_deg=20.0,
+    partial_min_rom_deg=10.0,
     hold_target_s=2.0,  # the seeds' "pause for a count of 1-1000, 2-1000"
     hold_still_deg_s=20.0,
     knee_gate_deg=(40.0, 140.0),  # knees bent: lying flat with straight legs is not a bridge
@@ -171,10 +172,11 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         posture="supine",
         # The raised leg stays flexed (≈60-90°); the working leg is the less flexed hip.
         signal="hip_flexion_min",
-        rest_deg=35.0,
-        top_deg=15.0,
-        min_rom_deg=25.0,
-        partial_min_rom_deg=12.0,
+        rest_deg=40.0,
+        top_deg=25.0,
+        hysteresis_deg=3.0,
+        min_rom_deg=20.0,
+        partial_min_rom_deg=10.0,
         hold_target_s=2.0,
         laterality="one_leg",
         side_by="hip_min",
@@ -182,9 +184,9 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
-            rule("over_arch", min_deg=-15.0),
+            rule("over_arch", min_deg=-8.0),
             rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
-            rule("hips_drop", max_drop_deg=8.0),
+            rule("hips_drop", max_drop_deg=6.0),
         ),
     ),
     ExerciseProfile(
@@ -194,9 +196,10 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         posture="supine",
         also_postures=("seated",),  # the bottom, shoulders on the bench, reads as reclined sitting
         signal="hip_flexion",
-        # Bottom ≈70-90° flexion (hips near the floor, back on the bench), top ≈0°.
-        rest_deg=45.0,
-        top_deg=15.0,
+        # Bottom ≈70-90° flexion (hips near the floor, back on the bench), top ≈0°; the top zone
+        # leaves 10° to a rep stopping at ≈22° (incomplete lockout, still counted).
+        rest_deg=60.0,
+        top_deg=35.0,
         min_rom_deg=30.0,
         partial_min_rom_deg=15.0,
         hold_target_s=1.0,
@@ -204,10 +207,10 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
-            rule("over_arch", min_deg=-15.0),
+            rule("over_arch", min_deg=-8.0),
             rule("feet_placement", knee_min_deg=70.0, knee_max_deg=110.0),
-            rule("tempo_fast", min_concentric_s=0.5, min_eccentric_s=0.6),
-            rule("hips_drop", max_drop_deg=8.0),
+            rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
+            rule("hips_drop", max_drop_deg=6.0),
         ),
     ),
     ExerciseProfile(
@@ -217,16 +220,16 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         posture="supine",
         # Knees out shortens the range: bottom ≈35-45° flexion, top ≈0°; short pulses, no hold.
         signal="hip_flexion",
-        rest_deg=28.0,
-        top_deg=12.0,
-        hysteresis_deg=3.0,
-        min_rom_deg=18.0,
-        partial_min_rom_deg=9.0,
+        rest_deg=30.0,
+        top_deg=20.0,
+        hysteresis_deg=2.5,
+        min_rom_deg=15.0,
+        partial_min_rom_deg=7.0,
         hold_target_s=0.0,
         knee_gate_deg=(40.0, 160.0),
         rules=(
             rule("incomplete_lockout", lockout_deg=8.0),
-            rule("over_arch", min_deg=-15.0),
+            rule("over_arch", min_deg=-8.0),
         ),
     ),
     ExerciseProfile(
@@ -234,16 +237,17 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         title="Standing knee raise / marching",
         kind="flexion",
         posture="standing",
-        # Standing ≈0-10°, knee at hip height ≈90°. Zones leave a wide margin at both ends.
+        # Standing ≈0-10°, knee at hip height ≈90°; the top zone leaves ≈10° to a knee that
+        # stops at ≈63° (incomplete, still a rep).
         signal="hip_flexion",
         rest_deg=25.0,
-        top_deg=60.0,
-        min_rom_deg=35.0,
+        top_deg=50.0,
+        min_rom_deg=30.0,
         partial_min_rom_deg=15.0,
         hold_target_s=0.0,
         laterality="per_leg",
         rules=(
-            rule("incomplete_lockout", lockout_deg=80.0),
+            rule("incomplete_lockout", lockout_deg=75.0),
             rule("tempo_fast", min_concentric_s=0.25, min_eccentric_s=0.25),
             rule("asymmetry_sides", max_ratio=1.5),
         ),
@@ -255,11 +259,11 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         posture="seated",
         # Sitting upright the hip is ≈90° flexed; lifting a knee adds ≈20-30° (clinical max ≈120°).
         signal="hip_flexion",
-        rest_deg=100.0,
-        top_deg=110.0,
-        hysteresis_deg=2.5,
-        min_rom_deg=12.0,
-        partial_min_rom_deg=6.0,
+        rest_deg=97.0,
+        top_deg=105.0,
+        hysteresis_deg=2.0,
+        min_rom_deg=10.0,
+        partial_min_rom_deg=5.0,
         hold_target_s=0.0,
         laterality="per_leg",
         position_deg=(-10.0, 20.0),
@@ -273,16 +277,16 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         title="Lying leg raise",
         kind="flexion",
         posture="supine",
-        # Legs straight on the floor ≈0°, raised to vertical ≈90°.
+        # Legs straight on the floor ≈0°, raised to ≈80-90°.
         signal="hip_flexion",
         rest_deg=20.0,
-        top_deg=60.0,
-        min_rom_deg=40.0,
+        top_deg=45.0,
+        min_rom_deg=30.0,
         partial_min_rom_deg=15.0,
         hold_target_s=0.0,
         rules=(
-            rule("incomplete_lockout", lockout_deg=75.0),
-            rule("tempo_fast", min_concentric_s=0.5, min_eccentric_s=0.8),
+            rule("incomplete_lockout", lockout_deg=70.0),
+            rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
         ),
     ),
     ExerciseProfile(
@@ -291,18 +295,17 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         kind="extension",
         posture="standing",
         also_postures=("quadruped", "prone", "seated"),  # a deep hinge has a horizontal trunk
-        # Hinged bottom ≈70-100° flexion, lockout standing ≈0°.
+        # Standing ≈0°, hinged ≈70-100° flexion. A rep is stand -> hinge -> stand, so the rest
+        # zone is standing and the "top" of the movement is the hinge; a set filmed from the
+        # bottom counts each lockout once it has seen the first one (see RepCounter).
         signal="hip_flexion",
-        rest_deg=50.0,
-        top_deg=15.0,
-        min_rom_deg=35.0,
-        partial_min_rom_deg=15.0,
+        rest_deg=20.0,
+        top_deg=50.0,
+        min_rom_deg=30.0,
+        partial_min_rom_deg=12.0,
         hold_target_s=0.0,
-        rules=(
-            rule("incomplete_lockout", lockout_deg=10.0),
-            rule("over_arch", min_deg=-15.0),
-            rule("tempo_fast", min_concentric_s=0.5, min_eccentric_s=0.8),
-        ),
+        position_deg=(-10.0, 25.0),
+        rules=(rule("tempo_fast", min_concentric_s=0.5, min_eccentric_s=0.5),),
     ),
     ExerciseProfile(
         name="back_lunge",
@@ -312,10 +315,10 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         # Only a lunge bends both knees (≈90° each at the bottom); a knee drive bends one.
         # The leg that stepped back is the more extended hip.
         signal="knee_flexion_min",
-        rest_deg=25.0,
-        top_deg=60.0,
-        min_rom_deg=35.0,
-        partial_min_rom_deg=15.0,
+        rest_deg=20.0,
+        top_deg=45.0,
+        min_rom_deg=30.0,
+        partial_min_rom_deg=12.0,
         hold_target_s=0.0,
         laterality="one_leg",
         side_by="hip_min",
@@ -326,13 +329,14 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         title='Prone leg lift ("reach for the sky")',
         kind="extension",
         posture="prone",
-        # Lying face down, knee bent, the thigh lifts off the floor into ≈10-20° extension.
+        # Lying face down, knee bent, the thigh lifts off the floor into ≈15-20° extension: a
+        # small range, so narrow zones and hysteresis.
         signal="hip_flexion",
         rest_deg=-3.0,
-        top_deg=-12.0,
-        hysteresis_deg=2.0,
-        min_rom_deg=8.0,
-        partial_min_rom_deg=5.0,
+        top_deg=-9.0,
+        hysteresis_deg=1.5,
+        min_rom_deg=6.0,
+        partial_min_rom_deg=4.0,
         hold_target_s=2.0,
         hold_still_deg_s=15.0,
         laterality="per_leg",
@@ -344,11 +348,12 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         title="Quadruped hip extension (donkey kick / speed skater)",
         kind="extension",
         posture="quadruped",
-        # Hands and knees: thigh vertical ≈90° flexion at rest, kicked back to ≈0 to -10°.
+        # Hands and knees: thigh under the hip ≈75-90° flexion at rest, kicked back to ≈0 to
+        # -10°; the top zone leaves 10° to a kick stopping at ≈15° (incomplete, still a rep).
         signal="hip_flexion_min",
         rest_deg=60.0,
-        top_deg=20.0,
-        min_rom_deg=40.0,
+        top_deg=26.0,
+        min_rom_deg=35.0,
         partial_min_rom_deg=15.0,
         hold_target_s=2.0,  # the seeds' speed skaters: "pause for a count of 1-1000, 2-1000"
         laterality="one_leg",
