@@ -42,7 +42,7 @@ class BlockOutcome:
     kind: str | None
     start_s: float
     end_s: float
-    session: SessionRecord | None = None  # None for a timed block (nothing counted)
+    session: SessionRecord | None = None  # None for a timed block; rep times on the same clock
     target_reps: int | None = None
     hold_target_s: float = 0.0
     series: AngleSeries | None = None  # on the routine clock

@@ -219,7 +219,7 @@ def angle_timeline_svg(blocks: Sequence[BlockOutcome]) -> str:
         if b.session is not None:
             for rep in b.session.reps:
                 top = rep.top_s if rep.top_s is not None else (rep.start_s + rep.end_s) / 2
-                x = chart.x(b.start_s + top)
+                x = chart.x(top)  # reps are on the session clock, as the series
                 chart.parts.append(
                     f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{chart.h - chart.mb}" '
                     f'y2="{chart.h - chart.mb - 7}" stroke="#1d2330" stroke-width="1.2"/>'

@@ -24,7 +24,9 @@ Every validation error is one line naming the file and the line: `my.toml:12: bl
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -379,3 +381,437 @@ class _KeyLines:
 
     def block(self, index: int) -> int:
         return self._blocks[index] if index < len(self._blocks) else 1
+
+
+# --------------------------------------------------------------------------- running on a video
+
+BOUNDARY_WINDOW_S = 2.0  # detection scores windows this long
+
+
+@dataclass(frozen=True)
+class RoutineRun:
+    """The outcome of a routine run: per-block sessions, their reports and the balance report."""
+
+    routine: Routine
+    source: str
+    boundaries_s: tuple[float, ...]  # start of each block on the source clock
+    end_s: float
+    boundaries_detected: bool
+    blocks: tuple[Any, ...]  # posecheck.balance.BlockOutcome per block
+    reports: tuple[Any, ...]  # posecheck.report.SessionReport per block (None: timed block)
+    balance: Any  # posecheck.balance.BalanceReport
+    started_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for block, outcome, report in zip(self.routine.blocks, self.blocks, self.reports,
+                                          strict=True):
+            rows.append(
+                {
+                    "name": block.name,
+                    "exercise": block.exercise,
+                    "kind": block.kind,
+                    "target": block.target_text,
+                    "start_s": round(outcome.start_s, 3),
+                    "end_s": round(outcome.end_s, 3),
+                    "rep_count": outcome.rep_count if report is not None else None,
+                    "report": report.to_dict() if report is not None else None,
+                }
+            )
+        return {
+            "routine": self.routine.name,
+            "title": self.routine.title,
+            "source": self.source,
+            "started_at": self.started_at,
+            "boundaries_s": [round(b, 3) for b in self.boundaries_s],
+            "boundaries_detected": self.boundaries_detected,
+            "blocks": rows,
+            "balance": self.balance.to_dict(),
+        }
+
+
+def parse_boundaries(text: str, n_blocks: int) -> tuple[float, ...]:
+    """`0,30,60` -> block start times (s); one per block, increasing, the first usually 0."""
+    try:
+        values = tuple(float(v) for v in text.replace(" ", "").split(",") if v != "")
+    except ValueError:
+        raise RoutineError(f"--boundaries must be comma-separated seconds, got {text!r}") from None
+    if len(values) != n_blocks:
+        raise RoutineError(
+            f"--boundaries gives {len(values)} start times but the routine has {n_blocks} blocks"
+        )
+    if any(v < 0 for v in values) or any(b <= a for a, b in itertools.pairwise(values)):
+        raise RoutineError(f"--boundaries must be increasing times >= 0, got {text!r}")
+    return values
+
+
+def _accepted_postures(block: Block) -> tuple[str, ...]:
+    if block.exercise is not None:
+        from posecheck.core.profiles import get_profile
+
+        return get_profile(block.exercise).postures
+    return (block.posture,) if block.posture else ()
+
+
+def detect_boundaries(
+    times_s: Sequence[float],
+    postures: Sequence[str | None],
+    hip_deg: Sequence[float],
+    blocks: Sequence[Block],
+    window_s: float = BOUNDARY_WINDOW_S,
+) -> tuple[float, ...]:
+    """Block start times from how posture and movement change over the video.
+
+    The video is cut into windows; each window gets a score per block: the share of its frames
+    in a posture the block accepts, plus (counted blocks) how far the hip angle travels across
+    the block's own rest/top zones, or (timed blocks) how still it is. Blocks follow each other
+    in order, so the best cut is a monotone assignment of windows to blocks (dynamic
+    programming, every block at least one window).
+    """
+    import numpy as np
+
+    from posecheck.core.profiles import get_profile
+
+    n = len(blocks)
+    t = np.asarray(times_s, dtype=float)
+    if len(t) == 0:
+        raise RoutineError("no frames to find block boundaries in")
+    if n == 1:
+        return (float(t[0]),)
+    t0, t1 = float(t[0]), float(t[-1])
+    edges = np.arange(t0, t1 + 1e-9, window_s)
+    n_win = len(edges)
+    if n_win < n:
+        raise RoutineError(f"the video is too short ({t1 - t0:.1f} s) for {n} blocks")
+    which = np.minimum(((t - t0) // window_s).astype(int), n_win - 1)
+    hip = np.asarray(hip_deg, dtype=float)
+    score = np.zeros((n_win, n))
+    accepted = [_accepted_postures(b) for b in blocks]
+    profiles = [get_profile(b.exercise) if b.exercise else None for b in blocks]
+    for w in range(n_win):
+        idx = np.nonzero(which == w)[0]
+        if len(idx) == 0:
+            continue
+        # motion over a wider window so one slow rep fits
+        wide = np.nonzero(np.abs(t - (edges[w] + window_s / 2)) <= 2 * window_s)[0]
+        vals = hip[wide][np.isfinite(hip[wide])]
+        for b in range(n):
+            known = [postures[i] for i in idx if postures[i]]
+            if known and accepted[b]:
+                score[w, b] += sum(p in accepted[b] for p in known) / len(known)
+            if len(vals) < 3:
+                continue
+            lo, hi = np.percentile(vals, [5, 95])
+            prof = profiles[b]
+            if prof is None:
+                score[w, b] += 0.5 * max(0.0, 1.0 - (hi - lo) / 15.0)
+            else:
+                z_lo, z_hi = sorted((prof.rest_deg, prof.top_deg))
+                travel = max(0.0, min(hi, z_hi) - max(lo, z_lo)) / (z_hi - z_lo)
+                score[w, b] += 0.5 * travel
+    # best[w, b]: best total for windows 0..w with window w in block b
+    best = np.full((n_win, n), -np.inf)
+    back = np.zeros((n_win, n), dtype=int)
+    best[0, 0] = score[0, 0]
+    for w in range(1, n_win):
+        for b in range(n):
+            stay = best[w - 1, b]
+            move = best[w - 1, b - 1] if b > 0 else -np.inf
+            back[w, b] = b if stay >= move else b - 1
+            best[w, b] = max(stay, move) + score[w, b]
+    starts = [0] * n
+    b = n - 1
+    for w in range(n_win - 1, 0, -1):
+        prev = back[w, b]
+        if prev != b:
+            starts[b] = w
+        b = prev
+    return tuple(float(edges[s]) for s in starts)
+
+
+def run_routine_video(
+    routine: Routine,
+    video: str | Path,
+    boundaries_s: Sequence[float] | None = None,
+    *,
+    model: str | Path = "full",
+    orientation: str | int = "auto",
+    stride: int = 1,
+    progress: Any = None,
+    history: Any = None,
+) -> RoutineRun:
+    """Run a routine against a recorded video: one pose pass, then each block's own counter.
+
+    Poses are estimated once for the whole video and kept (landmarks only, a few KB per frame);
+    each block's frames then go through a fresh `SessionAnalyzer` with the block's profile and
+    hold target. Block boundaries are given (start times) or detected (`detect_boundaries`).
+    `history` (a `posecheck.history.History`) adds the user's earlier numbers to the balance
+    report; storing the run is the caller's choice (`History.add_routine_run`).
+    """
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from posecheck.balance import AngleSeries, BlockOutcome, balance_report, history_baselines
+    from posecheck.core.analyzer import SessionAnalyzer
+    from posecheck.core.profiles import get_profile
+    from posecheck.history import session_from_report
+    from posecheck.pose import PoseEstimator
+    from posecheck.report import SessionReport
+    from posecheck.sources import open_source
+
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    poses = []
+    postures: list[str | None] = []
+    probe_hip: list[float] = []
+    probe = SessionAnalyzer("glute_bridge")  # only its per-frame measures are used
+    with open_source(video, stride=stride) as source, PoseEstimator(
+        model, orientation=orientation
+    ) as estimator:
+        fps = source.fps
+        total = source.frame_count
+        for n, frame in enumerate(source, start=1):
+            pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
+            poses.append(pose)
+            m = probe.update(pose).measures
+            postures.append(m.posture if m is not None and m.posture != "unknown" else None)
+            hips = [] if m is None else [v for v in m.hip_flexion_deg.values() if v == v]
+            probe_hip.append(sum(hips) / len(hips) if hips else float("nan"))
+            if progress is not None:
+                progress(n, total)
+        model_name = str(getattr(estimator, "model_name", model))
+    if not poses:
+        from posecheck.errors import SourceError
+
+        raise SourceError(f"no frames could be decoded from {video}")
+    times = [p.timestamp_ms / 1000.0 for p in poses]
+    frame_s = (1.0 / fps * stride) if fps else 0.0
+    end_s = times[-1] + frame_s
+    detected = boundaries_s is None
+    if boundaries_s is None:
+        boundaries_s = detect_boundaries(times, postures, probe_hip, routine.blocks)
+    if len(boundaries_s) != len(routine.blocks):
+        raise RoutineError(
+            f"{len(boundaries_s)} boundaries for {len(routine.blocks)} blocks"
+        )
+    if boundaries_s[-1] >= end_s:
+        raise RoutineError(
+            f"block {len(routine.blocks)} starts at {boundaries_s[-1]:g} s, after the video ends "
+            f"({end_s:.1f} s)"
+        )
+    spans = list(zip(boundaries_s, [*boundaries_s[1:], end_s], strict=True))
+    outcomes = []
+    reports = []
+    for block, (start, stop) in zip(routine.blocks, spans, strict=True):
+        chunk = [p for p in poses if start <= p.timestamp_ms / 1000.0 < stop]
+        if block.exercise is None or not chunk:
+            outcomes.append(BlockOutcome(block.name, block.exercise, block.kind, start, stop))
+            reports.append(None)
+            continue
+        profile = dataclasses.replace(get_profile(block.exercise), hold_target_s=block.hold_s)
+        analyzer = SessionAnalyzer(profile)
+        ts, left, right = [], [], []
+        for pose in chunk:
+            result = analyzer.update(pose)
+            ts.append(result.t_ms / 1000.0)
+            left.append(result.hip_smoothed_deg.get("left", float("nan")))
+            right.append(result.hip_smoothed_deg.get("right", float("nan")))
+        report = SessionReport.from_summary(
+            analyzer.summary(),
+            exercise=block.exercise,
+            exercise_auto_detected=False,
+            model=model_name,
+            source=f"{video}#t={start:.2f},{stop:.2f}",
+            fps=fps,
+            duration_s=stop - start,
+            stride=stride,
+        )
+        data = report.to_dict()
+        data["started_at"] = started_at
+        data["kind"] = block.kind
+        record = session_from_report(data, mode="routine")
+        outcomes.append(
+            BlockOutcome(
+                block.name, block.exercise, block.kind, start, stop, session=record,
+                target_reps=block.reps, hold_target_s=block.hold_s,
+                series=AngleSeries(ts, left, right),
+            )
+        )
+        reports.append(report)
+    baselines = history_baselines(history, before=started_at) if history is not None else None
+    balance = balance_report(
+        outcomes, title=routine.title, started_at=started_at, history=baselines
+    )
+    return RoutineRun(
+        routine=routine, source=str(video), boundaries_s=tuple(boundaries_s), end_s=end_s,
+        boundaries_detected=detected, blocks=tuple(outcomes), reports=tuple(reports),
+        balance=balance, started_at=started_at,
+    )
+
+
+# --------------------------------------------------------------------------- running live
+
+
+class LiveRoutineController:
+    """Drives F's live loop through a routine: switches exercise at block boundaries.
+
+    It only uses the live session's public surface: `on_frame`, `handle(Action...)`,
+    `request_stop()` and `settings.exercises` (the 'e' key's cycle, set to the next block's
+    exercise just before switching). A block ends when its rep target is met or its time runs
+    out; rests and timed blocks pause counting.
+    """
+
+    def __init__(self, routine: Routine) -> None:
+        self.routine = routine
+        self.index = -1
+        self.phase = "block"
+        self.phase_start_s = 0.0
+        self.t0_s: float | None = None
+        self.spans: list[list[float]] = [[0.0, 0.0] for _ in routine.blocks]
+        self.set_of_block: dict[int, int] = {}  # block index -> index into session.sets
+        self.series: dict[int, tuple[list[float], list[float], list[float]]] = {}
+        self._open_block: int | None = None  # counted block whose set is still open
+        self.done = False
+
+    @property
+    def first_exercise(self) -> str:
+        return next((b.exercise for b in self.routine.blocks if b.exercise), "glute_bridge")
+
+    def __call__(self, session: Any, frame: Any, result: Any) -> None:
+        t = frame.timestamp_ms / 1000.0
+        if self.t0_s is None:
+            self.t0_s = t
+            self._start(session, 0, t)
+        rel = t - self.t0_s
+        if self.done:
+            return
+        block = self.routine.blocks[self.index]
+        self.spans[self.index][1] = rel
+        if self.phase == "block" and result is not None and block.exercise is not None:
+            ts, left, right = self.series.setdefault(self.index, ([], [], []))
+            ts.append(result.t_ms / 1000.0 - self.t0_s)
+            left.append(result.hip_smoothed_deg.get("left", float("nan")))
+            right.append(result.hip_smoothed_deg.get("right", float("nan")))
+        elapsed = t - self.phase_start_s
+        if self.phase == "block":
+            reps_met = (
+                block.reps is not None and result is not None and result.rep_count >= block.reps
+            )
+            time_up = block.duration_s is not None and elapsed >= block.duration_s
+            if reps_met or time_up:
+                if block.rest_s > 0 and self.index + 1 < len(self.routine.blocks):
+                    self._pause(session, True)
+                    self.phase, self.phase_start_s = "rest", t
+                    session.coach.say(f"rest {block.rest_s:g} seconds", frame.timestamp_ms)
+                else:
+                    self._start(session, self.index + 1, t)
+        elif elapsed >= self.routine.blocks[self.index].rest_s:
+            self._start(session, self.index + 1, t)
+
+    def _pause(self, session: Any, paused: bool) -> None:
+        from posecheck.live.keys import Action
+
+        if bool(session.paused) != paused:
+            session.handle(Action.PAUSE)
+
+    def _start(self, session: Any, index: int, t: float) -> None:
+        from posecheck.live.keys import Action
+
+        if index >= len(self.routine.blocks):
+            self.done = True
+            session.request_stop("routine complete")
+            return
+        block = self.routine.blocks[index]
+        self.index, self.phase, self.phase_start_s = index, "block", t
+        self.spans[index][0] = t - (self.t0_s or t)
+        if block.exercise is None:
+            self._pause(session, True)
+        else:
+            # the session opened its first set on the first counted block's exercise
+            if self._open_block is not None:
+                before = len(session.sets)
+                if block.exercise == session.exercise:
+                    session.handle(Action.RESET)
+                else:
+                    session.settings.exercises = (session.exercise, block.exercise)
+                    session.handle(Action.NEXT_EXERCISE)
+                if self._open_block is not None and len(session.sets) > before:
+                    self.set_of_block[self._open_block] = len(session.sets) - 1
+            self._open_block = index
+            self._pause(session, False)
+        session.coach.say(block.name, t * 1000.0)
+
+    def finish(self, outcome: Any) -> None:
+        """After the loop: the last open set was closed by the session itself."""
+        if self._open_block is not None and outcome.sets:
+            taken = set(self.set_of_block.values())
+            last = len(outcome.sets) - 1
+            if last not in taken:
+                self.set_of_block[self._open_block] = last
+
+
+def run_routine_live(
+    routine: Routine,
+    source: str = "0",
+    *,
+    model: str | Path = "full",
+    history: Any = None,
+    headless: bool = False,
+    mute: bool = False,
+    out_dir: Path | None = None,
+) -> RoutineRun:
+    """Run a routine through the live loop (camera, stream, or a file played as live)."""
+    from datetime import datetime, timezone
+
+    from posecheck.balance import AngleSeries, BlockOutcome, balance_report, history_baselines
+    from posecheck.history import session_from_report
+    from posecheck.live.app import LiveConfig, run_live
+
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    ctrl = LiveRoutineController(routine)
+    config = LiveConfig(
+        source=source,
+        exercise=ctrl.first_exercise,
+        model=str(model),
+        out_dir=out_dir,
+        headless=True if headless else None,
+        mute=mute,
+        on_frame=ctrl,
+    )
+    outcome = run_live(config)
+    ctrl.finish(outcome)
+    t0 = ctrl.t0_s or 0.0
+    outcomes, reports = [], []
+    for i, block in enumerate(routine.blocks):
+        start, stop = ctrl.spans[i]
+        set_index = ctrl.set_of_block.get(i)
+        if block.exercise is None or set_index is None:
+            outcomes.append(BlockOutcome(block.name, block.exercise, block.kind, start, stop))
+            reports.append(None)
+            continue
+        report = outcome.sets[set_index].report
+        data = report.to_dict()
+        data.update(started_at=started_at, kind=block.kind)
+        for key in ("reps", "partials"):  # onto the routine clock (first frame = 0)
+            for rep in data.get(key) or []:
+                for field_name in ("start_s", "top_s", "end_s"):
+                    if rep.get(field_name) is not None:
+                        rep[field_name] = rep[field_name] - t0
+        series = ctrl.series.get(i)
+        outcomes.append(
+            BlockOutcome(
+                block.name, block.exercise, block.kind, start, stop,
+                session=session_from_report(data, mode="live"), target_reps=block.reps,
+                hold_target_s=block.hold_s,
+                series=AngleSeries(*series) if series else None,
+            )
+        )
+        reports.append(report)
+    baselines = history_baselines(history, before=started_at) if history is not None else None
+    balance = balance_report(outcomes, title=routine.title, started_at=started_at,
+                             history=baselines)
+    end_s = max((s[1] for s in ctrl.spans), default=0.0)
+    return RoutineRun(
+        routine=routine, source=source, boundaries_s=tuple(s[0] for s in ctrl.spans),
+        end_s=end_s, boundaries_detected=True, blocks=tuple(outcomes), reports=tuple(reports),
+        balance=balance, started_at=started_at,
+    )
