@@ -1,0 +1,147 @@
+"""Pipeline throughput on one clip, all in one run, so the ratios compare like with like.
+
+    python benchmarks/bench_pipeline.py [CLIP] [--model full] [--repeat 2] [--clips-for-batch 4]
+
+Prints frames per second of:
+  (a) the raw PoseLandmarker alone: decode + detect in one loop (mediapipe VIDEO mode, no rotation
+      search, nothing else),
+  (b) analyse --no-video (report + timeline + plot written),
+  (c) analyse with the annotated video,
+  (d) batch over N copies of the clip with 1 and with 2 worker processes (wall clock, start-up
+      included),
+  (e) analyse --no-video with stride 2 and 3 (source frames covered per second of wall time),
+and the ratios against the targets: (b) >= 0.95 (a), (c) >= 0.85 (a), 2 workers >= 1.7x 1 worker.
+Each of (a)-(c) is run `--repeat` times interleaved and the best is kept (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_CLIP = (
+    Path(__file__).resolve().parents[2] / "shared" / "clips" / "glute_bridge_darebee_side.mp4"
+)
+
+
+def raw_landmarker_fps(clip: Path, model: str) -> tuple[float, int]:
+    """OpenCV decode + mediapipe PoseLandmarker (VIDEO mode): the speed we compare to."""
+    import cv2
+    import mediapipe as mp
+    from mediapipe.tasks.python import vision
+
+    from posecheck.models import resolve_model
+
+    bundle = resolve_model(model)
+    options = vision.PoseLandmarkerOptions(
+        base_options=mp.tasks.BaseOptions(model_asset_path=str(bundle.path)),
+        running_mode=vision.RunningMode.VIDEO,
+        num_poses=1,
+    )
+    with vision.PoseLandmarker.create_from_options(options) as lm:
+        cap = cv2.VideoCapture(str(clip))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        n = 0
+        t0 = time.perf_counter()
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+            lm.detect_for_video(
+                mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), round(n * 1000 / fps)
+            )
+            n += 1
+        dt = time.perf_counter() - t0
+        cap.release()
+    return n / dt, n
+
+
+def analyse_fps(
+    clip: Path, exercise: str, model: str, *, video: bool, stride: int = 1
+) -> tuple[float, object]:
+    from posecheck.analyse import analyse_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        report = analyse_video(
+            clip, exercise, model=model, out_dir=tmp, write_video=video, stride=stride
+        )
+        dt = time.perf_counter() - t0
+    # source frames covered per second of wall time (with a stride, more than analysed)
+    return report.frames * stride / dt, report
+
+
+def batch_fps(
+    clip: Path, exercise: str, model: str, copies: int, workers: int
+) -> tuple[float, list[int]]:
+    from posecheck.batch import run_batch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i in range(copies):
+            p = Path(tmp) / f"copy{i}{clip.suffix}"
+            p.symlink_to(clip.resolve())
+            paths.append(p)
+        t0 = time.perf_counter()
+        rows, _ = run_batch(paths, exercise=exercise, workers=workers, model=model)
+        dt = time.perf_counter() - t0
+    frames = sum(r.frames or 0 for r in rows)
+    return frames / dt, [r.reps for r in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP))
+    ap.add_argument("--exercise", default="glute_bridge")
+    ap.add_argument("--model", default="full")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--clips-for-batch", type=int, default=4)
+    ap.add_argument("--skip-batch", action="store_true")
+    args = ap.parse_args(argv)
+    clip = Path(args.clip)
+
+    best = {"a": 0.0, "b": 0.0, "c": 0.0}
+    counts = {}
+    for _ in range(args.repeat):
+        fa, n = raw_landmarker_fps(clip, args.model)
+        fb, rb = analyse_fps(clip, args.exercise, args.model, video=False)
+        fc, _ = analyse_fps(clip, args.exercise, args.model, video=True)
+        best["a"], best["b"], best["c"] = max(best["a"], fa), max(best["b"], fb), max(best["c"], fc)
+        counts["stride 1"] = rb.rep_count  # type: ignore[attr-defined]
+        print(f"  run: raw {fa:.1f}  no-video {fb:.1f}  video {fc:.1f} fps", flush=True)
+    strides = {}
+    for s in (2, 3):
+        fs, rs = analyse_fps(clip, args.exercise, args.model, video=False, stride=s)
+        strides[s] = fs
+        counts[f"stride {s}"] = rs.rep_count  # type: ignore[attr-defined]
+
+    print(f"\nclip: {clip.name} ({n} frames), model {args.model}, exercise {args.exercise}")
+    a = best["a"]
+    print(f"(a) raw PoseLandmarker (decode+detect): {a:6.1f} fps")
+    for key, name, target in (("b", "analyse --no-video", 0.95), ("c", "analyse with video", 0.85)):
+        f = best[key]
+        print(f"({key}) {name + ':':35s} {f:6.1f} fps = {f / a:.2f}x (a)  [target >= {target}]")
+    for s, f in strides.items():
+        name = f"analyse --no-video --stride {s}:"
+        print(f"(e) {name:35s} {f:6.1f} source fps = {f / best['b']:.2f}x (b)")
+    print("    reps counted: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if not args.skip_batch:
+        f1, r1 = batch_fps(clip, args.exercise, args.model, args.clips_for_batch, 1)
+        f2, r2 = batch_fps(clip, args.exercise, args.model, args.clips_for_batch, 2)
+        print(f"(d) batch {args.clips_for_batch} clips, 1 worker:  {f1:6.1f} fps")
+        print(
+            f"(d) batch {args.clips_for_batch} clips, 2 workers: {f2:6.1f} fps = {f2 / f1:.2f}x"
+            "  [target >= 1.7]"
+        )
+        print(f"    reps per clip: 1 worker {r1}, 2 workers {r2}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
