@@ -403,3 +403,13 @@ def solve_bridge(
     g_thigh = np.degrees(np.arctan2(thigh @ front, -(thigh @ upv)))
     g_shank = np.degrees(np.arctan2(shank @ front, -(shank @ upv)))
     return pitch, pelvis, float(g_thigh - g_shank)
+
+
+def turned(state: BodyState, yaw_deg: float) -> BodyState:
+    """The same posture rotated about the world's vertical axis through the origin (e.g. 180 =
+    the person faces the other way)."""
+    c, s = np.cos(np.radians(yaw_deg)), np.sin(np.radians(yaw_deg))
+    x, y, z = state.pelvis
+    return state.with_(
+        pelvis=(c * x - s * y, s * x + c * y, z), pelvis_yaw_deg=state.pelvis_yaw_deg + yaw_deg
+    )

@@ -207,6 +207,13 @@ class Motion:
     def __len__(self) -> int:
         return len(self.states)
 
+    def turned(self, yaw_deg: float) -> Motion:
+        """The same motion with the person rotated about the vertical (180 = facing the other
+        way). Truth is unchanged: joint angles do not depend on where the body faces."""
+        from posecheck.synthetic.kinematics import turned
+
+        return replace(self, states=[turned(s, yaw_deg) for s in self.states])
+
 
 # --------------------------------------------------------------------------------------------
 # Exercise poses: activation per leg -> BodyState

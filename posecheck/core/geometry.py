@@ -1,0 +1,409 @@
+"""Hip geometry of one frame: signed hip flexion (2D side view and 3D), knee angle, trunk
+inclination, pelvis height, asymmetry, and which body side to trust.
+
+Conventions. Image coordinates are pixels of the original frame, x right, y down. Hip flexion
+is clinical: 0 = thigh in line with the trunk, + = flexion, - = extension.
+
+The 2D sign problem. In a side view the shoulder-hip-knee angle has a magnitude but no sign
+until we know which side of the trunk line is the body's front. That depends on the camera side
+and on which way the person faces, and must not depend on "up" in the image (people lie down).
+So the front is derived from anatomy that only bends one way, per frame, as a weighted vote:
+the knee flexes backwards (shank behind the thigh), the foot points forwards from the shank, and
+the nose is in front of the ears. The vote gives the body's *chirality* in the image: `facing`
+= +1 when, with the trunk turned upright in the image, the front points to +x.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from posecheck.core.landmarks import SIDE_JOINTS, Landmark, PoseFrame
+from posecheck.core.results import BodyMeasures
+
+SIDES: tuple[str, str] = ("left", "right")
+NAN = float("nan")
+
+# Landmarks whose visibility decides how much a side is trusted (the hip chain).
+_CONF_JOINTS = {s: (j.shoulder, j.hip, j.knee, j.ankle) for s, j in SIDE_JOINTS.items()}
+
+
+def _cross2(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a[0] * b[1] - a[1] * b[0])
+
+
+def _norm(v: np.ndarray) -> float:
+    return float(np.hypot(v[0], v[1])) if v.shape[-1] == 2 else float(np.linalg.norm(v))
+
+
+def signed_angle_2d(a: np.ndarray, b: np.ndarray) -> float:
+    """Angle (deg) that rotates `a` onto `b`, positive for a positive 2D cross product."""
+    return math.degrees(math.atan2(_cross2(a, b), float(np.dot(a, b))))
+
+
+def unsigned_angle(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = _norm(a), _norm(b)
+    if na == 0 or nb == 0 or not (np.isfinite(na) and np.isfinite(nb)):
+        return NAN
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(a, b)) / (na * nb)))))
+
+
+def _vis(pose: PoseFrame, idx: int) -> float:
+    v = 1.0 if pose.visibility is None else float(pose.visibility[idx])
+    if pose.presence is not None:
+        v *= float(pose.presence[idx])
+    return v if np.isfinite(v) else 0.0
+
+
+def side_confidence(pose: PoseFrame) -> dict[str, float]:
+    """Mean visibility x presence of a side's shoulder, hip, knee and ankle (0 without a pose)."""
+    if not pose.present:
+        return {s: 0.0 for s in SIDES}
+    xy = pose.image_xy
+    out = {}
+    for s, joints in _CONF_JOINTS.items():
+        if not np.all(np.isfinite(xy[list(joints)])):  # type: ignore[index]
+            out[s] = 0.0
+            continue
+        out[s] = float(np.mean([_vis(pose, j) for j in joints]))
+    return out
+
+
+@dataclass(frozen=True)
+class Facing:
+    """The body's chirality in the image and how sure we are."""
+
+    sign: int  # +1 / -1
+    confidence: float  # |weighted vote| / total weight, 0..1
+    weight: float  # total evidence weight (0 = no evidence at all)
+
+
+def estimate_facing(pose: PoseFrame) -> Facing:
+    """Vote for the body's chirality in the image from knees, feet and the nose (see module doc).
+
+    Each cue votes with the sign of a 2D cross product, weighted by how bent/clear it is and by
+    its landmarks' visibility: knee (only when bent beyond ~10 deg, full weight from 25 deg),
+    foot (heel->toe against the shank), nose against the ears. Returns sign 0-weight when no
+    cue is measurable.
+    """
+    xy = pose.image_xy
+    if xy is None:
+        return Facing(1, 0.0, 0.0)
+    vote = 0.0
+    total = 0.0
+    sh_mid = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]) / 2
+    hip_mid = (xy[Landmark.LEFT_HIP] + xy[Landmark.RIGHT_HIP]) / 2
+    trunk = sh_mid - hip_mid
+    for s in SIDES:
+        j = SIDE_JOINTS[s]
+        thigh = xy[j.knee] - xy[j.hip]
+        shank = xy[j.ankle] - xy[j.knee]
+        foot = xy[j.foot_index] - xy[j.heel]
+        # Knee flexes backwards: cross(thigh, shank) has the chirality's sign.
+        nt, ns, nf = _norm(thigh), _norm(shank), _norm(foot)
+        if nt > 0 and ns > 0 and np.isfinite(nt + ns):
+            sin_k = _cross2(thigh, shank) / (nt * ns)
+            strength = min(1.0, max(0.0, (abs(sin_k) - 0.17) / (0.42 - 0.17)))
+            w = strength * min(_vis(pose, j.knee), _vis(pose, j.ankle), _vis(pose, j.hip))
+            vote += w * math.copysign(1.0, sin_k)
+            total += w
+        # Foot points forwards: cross(shank, foot) has the opposite sign.
+        if ns > 0 and nf > 0 and np.isfinite(ns + nf):
+            sin_f = _cross2(shank, foot) / (ns * nf)
+            w = 0.8 * min(1.0, abs(sin_f) / 0.5) * min(_vis(pose, j.heel), _vis(pose, j.foot_index))
+            vote -= w * math.copysign(1.0, sin_f)
+            total += w
+    # Nose in front of the ears.
+    ears = (xy[Landmark.LEFT_EAR] + xy[Landmark.RIGHT_EAR]) / 2
+    nose = xy[Landmark.NOSE] - ears
+    nn, ntr = _norm(nose), _norm(trunk)
+    if nn > 0 and ntr > 0 and np.isfinite(nn + ntr):
+        sin_n = _cross2(trunk, nose) / (nn * ntr)
+        w = 0.6 * min(1.0, abs(sin_n) / 0.5) * _vis(pose, Landmark.NOSE)
+        vote += w * math.copysign(1.0, sin_n)
+        total += w
+    if total <= 1e-9:
+        return Facing(1, 0.0, 0.0)
+    return Facing(1 if vote >= 0 else -1, abs(vote) / total, total)
+
+
+def hip_flexion_2d(pose: PoseFrame, side: str, facing: int) -> float:
+    """Signed shoulder-hip-knee angle of one side in the image (deg, clinical sign)."""
+    xy = pose.image_xy
+    if xy is None:
+        return NAN
+    j = SIDE_JOINTS[side]
+    up = xy[j.shoulder] - xy[j.hip]  # trunk, towards the head
+    thigh = xy[j.knee] - xy[j.hip]
+    if not (np.all(np.isfinite(up)) and np.all(np.isfinite(thigh))) or _norm(up) == 0:
+        return NAN
+    if _norm(thigh) == 0:
+        return NAN
+    # Rotating -up towards the front is a rotation of sign -facing (cross(-up, front) = -facing).
+    return -facing * signed_angle_2d(-up, thigh)
+
+
+def knee_flexion_2d(pose: PoseFrame, side: str) -> float:
+    xy = pose.image_xy
+    if xy is None:
+        return NAN
+    j = SIDE_JOINTS[side]
+    return unsigned_angle(xy[j.knee] - xy[j.hip], xy[j.ankle] - xy[j.knee])
+
+
+def pelvis_axes_3d(world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(front, up, left) unit vectors of the pelvis from world landmarks, or None.
+
+    up: hip midpoint -> shoulder midpoint; left: right hip -> left hip made orthogonal to up;
+    front = left x up (right-handed frames: holds in mediapipe's x-right/y-down/z-away too).
+    """
+    lh, rh = world[Landmark.LEFT_HIP], world[Landmark.RIGHT_HIP]
+    ls, rs = world[Landmark.LEFT_SHOULDER], world[Landmark.RIGHT_SHOULDER]
+    if not np.all(np.isfinite([lh, rh, ls, rs])):
+        return None
+    up = (ls + rs) / 2 - (lh + rh) / 2
+    nu = float(np.linalg.norm(up))
+    if nu == 0:
+        return None
+    up = up / nu
+    left = lh - rh
+    left = left - np.dot(left, up) * up
+    nl = float(np.linalg.norm(left))
+    if nl < 1e-6:
+        return None
+    left = left / nl
+    return np.cross(left, up), up, left
+
+
+def hip_flexion_3d(world: np.ndarray | None) -> dict[str, float]:
+    """Hip flexion per side from world landmarks: the thigh projected on the pelvis' sagittal
+    plane, angle from -up towards front."""
+    if world is None:
+        return {s: NAN for s in SIDES}
+    axes = pelvis_axes_3d(world)
+    if axes is None:
+        return {s: NAN for s in SIDES}
+    front, up, _ = axes
+    out = {}
+    for s in SIDES:
+        j = SIDE_JOINTS[s]
+        thigh = world[j.knee] - world[j.hip]
+        if not np.all(np.isfinite(thigh)):
+            out[s] = NAN
+            continue
+        out[s] = math.degrees(math.atan2(float(thigh @ front), float(-(thigh @ up))))
+    return out
+
+
+def knee_flexion_3d(world: np.ndarray | None) -> dict[str, float]:
+    if world is None:
+        return {s: NAN for s in SIDES}
+    out = {}
+    for s in SIDES:
+        j = SIDE_JOINTS[s]
+        out[s] = unsigned_angle(world[j.knee] - world[j.hip], world[j.ankle] - world[j.knee])
+    return out
+
+
+def trunk_inclination(pose: PoseFrame) -> float:
+    """Angle of hip-mid -> shoulder-mid against image up: 0 upright, 90 lying, 180 head down."""
+    xy = pose.image_xy
+    if xy is None:
+        return NAN
+    trunk = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]) / 2 - (
+        xy[Landmark.LEFT_HIP] + xy[Landmark.RIGHT_HIP]
+    ) / 2
+    return unsigned_angle(trunk, np.array([0.0, -1.0]))
+
+
+def front_direction_2d(pose: PoseFrame, facing: int) -> np.ndarray | None:
+    """Unit vector of the body's front in the image (perpendicular to the trunk)."""
+    xy = pose.image_xy
+    if xy is None:
+        return None
+    trunk = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]) / 2 - (
+        xy[Landmark.LEFT_HIP] + xy[Landmark.RIGHT_HIP]
+    ) / 2
+    n = _norm(trunk)
+    if not np.isfinite(n) or n == 0:
+        return None
+    t = trunk / n
+    # cross(t, front) = facing: front = facing * (-t_y, t_x).
+    return facing * np.array([-t[1], t[0]])
+
+
+def pelvis_height(pose: PoseFrame, side: str, facing: int) -> float:
+    """Signed distance of the hip from the shoulder-knee line, towards the body's front, in
+    thigh lengths (bridge: ~-0.5 at the bottom, 0 at the top, > 0 when over-arching)."""
+    xy = pose.image_xy
+    if xy is None:
+        return NAN
+    j = SIDE_JOINTS[side]
+    s, hp, k = xy[j.shoulder], xy[j.hip], xy[j.knee]
+    line = k - s
+    thigh = _norm(k - hp)
+    front = front_direction_2d(pose, facing)
+    if front is None or not np.isfinite(thigh) or thigh == 0 or _norm(line) == 0:
+        return NAN
+    e = line / _norm(line)
+    n = front - np.dot(front, e) * e
+    if _norm(n) < 1e-6:
+        return NAN
+    n = n / _norm(n)
+    return float(np.dot(hp - s, n)) / thigh
+
+
+def _weighted(values: dict[str, float], weights: dict[str, float]) -> float:
+    num = den = 0.0
+    for s in SIDES:
+        if np.isfinite(values[s]) and weights[s] > 0:
+            num += weights[s] * values[s]
+            den += weights[s]
+    return num / den if den > 0 else NAN
+
+
+def measure(pose: PoseFrame, *, facing_hint: int | None = None) -> BodyMeasures:
+    """All per-frame geometry of a pose (NaN where a value cannot be computed).
+
+    facing_hint: the facing used when this frame's own evidence is weak (confidence < 0.3 or
+    no cue at all), e.g. the previous frame's; see `FacingTracker`.
+    """
+    nan2 = {s: NAN for s in SIDES}
+    if not pose.present:
+        return BodyMeasures(
+            hip_flexion_deg=dict(nan2),
+            hip_flexion_3d_deg=dict(nan2),
+            knee_flexion_deg=dict(nan2),
+            side_confidence={s: 0.0 for s in SIDES},
+            trunk_inclination_deg=NAN,
+            pelvis_height=NAN,
+            asymmetry_deg=NAN,
+            facing=facing_hint or 1,
+            posture="unknown",
+        )
+    f = estimate_facing(pose)
+    facing = f.sign
+    if facing_hint in (1, -1) and (f.weight == 0 or f.confidence < 0.3):
+        facing = int(facing_hint)
+    conf = side_confidence(pose)
+    hip2d = {s: hip_flexion_2d(pose, s, facing) for s in SIDES}
+    hip3d = hip_flexion_3d(pose.world_xyz)
+    knee = (
+        knee_flexion_3d(pose.world_xyz)
+        if pose.world_xyz is not None
+        else {s: knee_flexion_2d(pose, s) for s in SIDES}
+    )
+    knee = {s: knee[s] if np.isfinite(knee[s]) else knee_flexion_2d(pose, s) for s in SIDES}
+    asym_src = hip3d if all(np.isfinite(hip3d[s]) for s in SIDES) else hip2d
+    m = BodyMeasures(
+        hip_flexion_deg=hip2d,
+        hip_flexion_3d_deg=hip3d,
+        knee_flexion_deg=knee,
+        side_confidence=conf,
+        trunk_inclination_deg=trunk_inclination(pose),
+        pelvis_height=_weighted({s: pelvis_height(pose, s, facing) for s in SIDES}, conf),
+        asymmetry_deg=abs(asym_src["left"] - asym_src["right"]),
+        facing=facing,
+        posture="unknown",
+    )
+    from posecheck.core.posture import classify_posture
+
+    return replace(m, posture=classify_posture(pose, m))
+
+
+class FacingTracker:
+    """Keeps the facing stable across frames: a flip needs `frames` consecutive confident
+    frames (confidence >= `min_conf`) voting the other way. People rarely turn around mid-set;
+    a single frame with a mis-detected knee must not flip every angle's sign."""
+
+    def __init__(self, frames: int = 5, min_conf: float = 0.5) -> None:
+        self.frames = frames
+        self.min_conf = min_conf
+        self.facing: int | None = None
+        self._against = 0
+
+    def update(self, pose: PoseFrame) -> int | None:
+        if not pose.present:
+            return self.facing
+        f = estimate_facing(pose)
+        if f.weight == 0:
+            return self.facing
+        if self.facing is None:
+            if f.confidence >= self.min_conf:
+                self.facing = f.sign
+            return self.facing
+        if f.sign != self.facing and f.confidence >= self.min_conf:
+            self._against += 1
+            if self._against >= self.frames:
+                self.facing, self._against = f.sign, 0
+        else:
+            self._against = 0
+        return self.facing
+
+
+class SideSelector:
+    """Which body side's angles to trust: "left", "right" or "both", without flicker.
+
+    Per-side confidence = mean visibility of shoulder, hip, knee, ankle. "both" when both sides
+    are well seen and alike (front/back views, or a model that is sure of both); otherwise the
+    better side. A new choice must hold for `min_dwell_ms` of consecutive frames before it is
+    adopted (a side view's near/far confidences cross briefly when a knee passes the other), and
+    must beat the current side by `margin`. Frames without a pose keep the current choice.
+
+    Defaults: margin 0.08 is ~4x the frame-to-frame visibility jitter of BlazePose on a still
+    body; 400 ms dwell spans a knee crossing at normal tempo; "both" needs >= 0.8 each and a
+    difference < 0.08.
+    """
+
+    def __init__(
+        self,
+        *,
+        both_min: float = 0.8,
+        both_max_diff: float = 0.08,
+        margin: float = 0.08,
+        min_dwell_ms: float = 400.0,
+        initial: str = "both",
+    ) -> None:
+        self.both_min = both_min
+        self.both_max_diff = both_max_diff
+        self.margin = margin
+        self.min_dwell_ms = min_dwell_ms
+        self.current: str | None = None
+        self.initial = initial
+        self._candidate: str | None = None
+        self._candidate_since: float | None = None
+
+    def _wanted(self, conf: dict[str, float]) -> str:
+        cl, cr = conf["left"], conf["right"]
+        if min(cl, cr) >= self.both_min and abs(cl - cr) < self.both_max_diff:
+            return "both"
+        best = "left" if cl >= cr else "right"
+        cur = self.current
+        if cur in SIDES and cur != best and conf[best] - conf[cur] < self.margin:
+            return cur  # not clearly better: stay
+        if cur == "both" and abs(cl - cr) < self.both_max_diff + self.margin / 2:
+            return "both"
+        return best
+
+    def update(self, pose: PoseFrame, measures: BodyMeasures | None = None) -> str:
+        if not pose.present:
+            return self.current or self.initial
+        conf = measures.side_confidence if measures is not None else side_confidence(pose)
+        wanted = self._wanted(conf)
+        if self.current is None:
+            self.current = wanted
+            return wanted
+        if wanted == self.current:
+            self._candidate = None
+            self._candidate_since = None
+            return self.current
+        if wanted != self._candidate:
+            self._candidate = wanted
+            self._candidate_since = pose.timestamp_ms
+        elif pose.timestamp_ms - (self._candidate_since or 0.0) >= self.min_dwell_ms:
+            self.current = wanted
+            self._candidate = None
+            self._candidate_since = None
+        return self.current
