@@ -673,7 +673,7 @@ def import_reports(folder: str | Path, db: str | Path | History | None = None) -
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise HistoryError(f"{path}: not a readable JSON report: {exc}") from exc
-        if isinstance(data, dict) and data.get("exercise") is None and path.name != "report.json":
+        if path.name != "report.json" and not (isinstance(data, dict) and data.get("exercise")):
             continue  # some other JSON beside the reports (a balance.json, a table, ...)
         when = None
         if not (isinstance(data, dict) and (data.get("started_at") or data.get("created_at")
