@@ -1,0 +1,400 @@
+"""The per-frame core that `analyse`, `batch`, `routine` and `live` all run: pose in, result out.
+
+    PoseFrame -> geometry (measure) -> side selection -> smoothing / gap bridging
+              -> position class + movement direction -> posture check -> counter(s) -> cues
+
+One `SessionAnalyzer` per set. It holds all state (facing, side choice, filters, counters), so
+the same object serves a file read at any speed and a live camera; `summary()` can be asked at
+any time and does not disturb the running set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from posecheck.core.counter import RepCounter, RepFeatures, RepIndex, SlopeEstimator
+from posecheck.core.cues import evaluate_rep, evaluate_set, validate_rules
+from posecheck.core.geometry import FacingTracker, SideSelector, measure
+from posecheck.core.landmarks import Landmark, PoseFrame
+from posecheck.core.profiles import ExerciseProfile, get_profile
+from posecheck.core.results import (
+    BodyMeasures,
+    Cue,
+    Direction,
+    Event,
+    EventKind,
+    FrameResult,
+    Hold,
+    Phase,
+    Position,
+    Rep,
+    SetSummary,
+)
+from posecheck.core.smoothing import SignalSmoother
+
+SIDES = ("left", "right")
+NAN = float("nan")
+# A view is "frontal" (use the 3D angle) when the hips lie this far apart in the image, in
+# thigh lengths: side views give ~0-0.2 (perspective), a front view ~0.45 (hip width/thigh).
+FRONTAL_HIP_SPREAD = 0.3
+POSTURE_SETTLE_MS = 150.0  # a matching posture must hold this long before counting resumes
+
+
+def _frontal(pose: PoseFrame) -> bool:
+    xy = pose.image_xy
+    if xy is None:
+        return False
+    spread = float(np.linalg.norm(xy[Landmark.LEFT_HIP] - xy[Landmark.RIGHT_HIP]))
+    thighs = [
+        float(np.linalg.norm(xy[k] - xy[h]))
+        for h, k in (
+            (Landmark.LEFT_HIP, Landmark.LEFT_KNEE),
+            (Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE),
+        )
+    ]
+    thigh = max(thighs)
+    return bool(thigh > 0 and spread / thigh > FRONTAL_HIP_SPREAD)
+
+
+def _mean(values: Iterable[float]) -> float:
+    vals = [v for v in values if math.isfinite(v)]
+    return sum(vals) / len(vals) if vals else NAN
+
+
+def _pick(values: Sequence[float], how: str) -> float:
+    vals = [v for v in values if math.isfinite(v)]
+    if not vals:
+        return NAN
+    return min(vals) if how == "min" else max(vals) if how == "max" else sum(vals) / len(vals)
+
+
+class SessionAnalyzer:
+    """Analyses one set of one exercise, frame by frame."""
+
+    def __init__(
+        self,
+        profile: ExerciseProfile | str,
+        *,
+        angle_source: str = "auto",
+        smoother_factory: Callable[[], SignalSmoother] = SignalSmoother,
+    ) -> None:
+        self.profile = get_profile(profile)
+        validate_rules(self.profile)
+        if angle_source not in ("auto", "2d", "3d"):
+            raise ValueError("angle_source must be auto, 2d or 3d")
+        self.angle_source = angle_source
+        self.smoother_factory = smoother_factory
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: a new set starts."""
+        prof = self.profile
+        self._facing = FacingTracker()
+        self._selector = SideSelector()
+        self._filters = {
+            f"{kind}_{s}": self.smoother_factory() for kind in ("hip", "knee") for s in SIDES
+        }
+        self._hip_slope = SlopeEstimator()
+        self.index = RepIndex()
+        if prof.laterality == "per_leg":
+            self.counters = {s: RepCounter(prof, side=s, index=self.index) for s in SIDES}
+        else:
+            side = "both" if prof.laterality == "bilateral" else "unknown"
+            self.counters = {side: RepCounter(prof, side=side, index=self.index)}
+        self._reps: list[Rep] = []
+        self._partials: list[Rep] = []
+        self._cues: list[Cue] = []
+        self._latest_cue: Cue | None = None
+        self._frames = 0
+        self._with_pose = 0
+        self._sides_used: Counter[str] = Counter()
+        self._was_present: bool | None = None
+        self._posture_ok_since: float | None = None
+        self._last_t = NAN
+
+    # ------------------------------------------------------------------------------ per frame
+
+    def update(self, pose: PoseFrame) -> FrameResult:
+        """Analyse one frame (frames must come in timestamp order)."""
+        prof = self.profile
+        t = pose.timestamp_ms
+        self._frames += 1
+        self._last_t = t
+        events: list[Event] = []
+        present = pose.present
+        if present:
+            self._with_pose += 1
+        if self._was_present is not None and present != self._was_present:
+            events.append(Event(EventKind.POSE_FOUND if present else EventKind.POSE_LOST, t))
+        self._was_present = present
+
+        measures: BodyMeasures | None = None
+        side_used: str | None = None
+        raw_hip = {s: NAN for s in SIDES}
+        raw_knee = {s: NAN for s in SIDES}
+        if present:
+            hint = self._facing.update(pose)
+            measures = measure(pose, facing_hint=hint)
+            side_used = self._selector.update(pose, measures)
+            self._sides_used[side_used] += 1
+            raw_hip = self._hip_angles(pose, measures)
+            raw_knee = dict(measures.knee_flexion_deg)
+        hip: dict[str, float] = {}
+        knee: dict[str, float] = {}
+        measured: dict[str, float] = {}  # smoothed, NaN where only bridged
+        measured_knee: dict[str, float] = {}
+        bridged_any = False
+        for s in SIDES:
+            h = self._filters[f"hip_{s}"].update(t, raw_hip[s])
+            k = self._filters[f"knee_{s}"].update(t, raw_knee[s])
+            hip[s], knee[s] = h.value, k.value
+            measured[s] = NAN if h.bridged else h.value
+            measured_knee[s] = NAN if k.bridged else k.value
+            bridged_any = bridged_any or h.bridged
+        side = side_used or self._selector.current or "both"
+        hip_used = self._used(hip, side)
+        knee_used = self._used(knee, side)
+
+        v_hip = self._hip_slope.update(t, hip_used) if math.isfinite(hip_used) else NAN
+        position = self._position(hip_used)
+        direction = self._direction(v_hip)
+        posture_ok = self._posture_ok(t, measures, knee)
+
+        extras = {
+            "knee_flexion": knee_used,
+            "asymmetry": measures.asymmetry_deg if measures is not None else NAN,
+            "pelvis_height": measures.pelvis_height if measures is not None else NAN,
+            "hip_left": hip["left"],
+            "hip_right": hip["right"],
+        }
+        # The counter sees measured values only: it rides out short gaps itself (and a bridged,
+        # held value would put flat steps into the movements it times).
+        steps = {}
+        for key, counter in self.counters.items():
+            if key in SIDES:
+                value, leg_hip = measured[key], measured[key]
+                leg_extras = {**extras, "knee_flexion": knee[key]}
+            else:
+                m_used = self._used(measured, side)
+                value = self._primary(measured, measured_knee, m_used)
+                leg_hip, leg_extras = m_used, extras
+            steps[key] = counter.update(
+                t,
+                value,
+                present=present and math.isfinite(value),
+                posture_ok=posture_ok,
+                hip=leg_hip,
+                extras=leg_extras,
+            )
+        if prof.laterality == "per_leg":  # the leg further towards its top drives the display
+            primary = _pick([prof.progress(hip[s]) for s in SIDES], "max")
+            primary = prof.progress(primary) if math.isfinite(primary) else NAN
+        else:
+            primary = self._primary(hip, knee, hip_used)
+        for step in steps.values():
+            events.extend(step.events)
+            for feats in step.finished:
+                events.extend(self._accept(feats))
+
+        phase = self._combined_phase([s.phase for s in steps.values()], present, posture_ok)
+        holding = any(s.holding for s in steps.values())
+        hold_elapsed = max((s.hold_elapsed_s for s in steps.values()), default=0.0)
+        in_progress = [s.rep_in_progress for s in steps.values() if s.rep_in_progress]
+        return FrameResult(
+            index=pose.index,
+            t_ms=t,
+            pose_present=present,
+            side_used=side_used,
+            measures=measures,
+            hip_smoothed_deg=dict(hip),
+            primary_deg=primary,
+            bridged=bool(bridged_any and not present),
+            position=position,
+            direction=direction,
+            phase=phase,
+            posture_ok=posture_ok,
+            rep_count=sum(c.rep_count for c in self.counters.values()),
+            partial_count=sum(c.partial_count for c in self.counters.values()),
+            side_counts=self._live_side_counts(),
+            rep_in_progress=min(in_progress) if in_progress else None,
+            holding=holding,
+            hold_elapsed_s=hold_elapsed,
+            hold_target_s=prof.hold_target_s,
+            events=tuple(sorted(events, key=lambda e: e.t_ms)),
+            latest_cue=self._latest_cue,
+        )
+
+    # ------------------------------------------------------------------------------ the set
+
+    def summary(self) -> SetSummary:
+        """The set so far, including a last rep still at the top (does not change state)."""
+        reps = list(self._reps)
+        partials = list(self._partials)
+        cues = list(self._cues)
+        for counter in self.counters.values():
+            all_reps, all_partials = counter.snapshot()
+            done = len(counter.reps), len(counter.partials)
+            for feats in all_reps[done[0] :]:
+                rep = self._finish_rep(feats)
+                reps.append(rep)
+                cues.extend(rep.cues)
+            for feats in all_partials[done[1] :]:
+                rep = self._finish_rep(feats)
+                partials.append(rep)
+                cues.extend(rep.cues)
+        reps.sort(key=lambda r: r.start_ms)
+        partials.sort(key=lambda r: r.start_ms)
+        cues.extend(evaluate_set(self.profile, reps, self._last_t if self._frames else 0.0))
+        holds = tuple(r.hold for r in reps if r.hold is not None)
+        return SetSummary(
+            exercise=self.profile.name,
+            reps=tuple(reps),
+            partials=tuple(partials),
+            holds=holds,
+            cues=tuple(cues),
+            side_counts=self._side_counts(reps),
+            frames=self._frames,
+            frames_with_pose=self._with_pose,
+            side_used=self._sides_used.most_common(1)[0][0] if self._sides_used else None,
+        )
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def _hip_angles(self, pose: PoseFrame, m: BodyMeasures) -> dict[str, float]:
+        src = self.angle_source
+        if src == "auto":
+            src = "3d" if _frontal(pose) else "2d"
+        first, second = (
+            (m.hip_flexion_3d_deg, m.hip_flexion_deg)
+            if src == "3d"
+            else (m.hip_flexion_deg, m.hip_flexion_3d_deg)
+        )
+        return {s: first[s] if math.isfinite(first[s]) else second[s] for s in SIDES}
+
+    @staticmethod
+    def _used(values: dict[str, float], side: str) -> float:
+        v = _mean(values.values()) if side == "both" else values.get(side, NAN)
+        return v if math.isfinite(v) else _mean(values.values())
+
+    def _primary(self, hip: dict[str, float], knee: dict[str, float], hip_used: float) -> float:
+        sig = self.profile.signal
+        if sig == "hip_flexion":
+            return hip_used
+        if sig == "hip_flexion_min":
+            return _pick(list(hip.values()), "min")
+        if sig == "hip_flexion_max":
+            return _pick(list(hip.values()), "max")
+        if sig == "knee_flexion_min":
+            return _pick(list(knee.values()), "min")
+        return NAN
+
+    def _position(self, hip: float) -> Position:
+        if not math.isfinite(hip):
+            return Position.UNKNOWN
+        ext, flex = self.profile.position_deg
+        if hip < ext:
+            return Position.EXTENDED
+        if hip > flex:
+            return Position.FLEXED
+        return Position.NEUTRAL
+
+    def _direction(self, v: float) -> Direction:
+        if not math.isfinite(v):
+            return Direction.UNKNOWN
+        thr = self.profile.hold_still_deg_s
+        if v > thr:
+            return Direction.FLEXING
+        if v < -thr:
+            return Direction.EXTENDING
+        return Direction.STILL
+
+    def _posture_ok(self, t: float, m: BodyMeasures | None, knee: dict[str, float]) -> bool:
+        prof = self.profile
+        ok = m is not None and m.posture in prof.postures
+        if ok and prof.knee_gate_deg is not None:
+            k = _pick(list(knee.values()), "max")
+            lo, hi = prof.knee_gate_deg
+            ok = math.isfinite(k) and lo <= k <= hi
+        if m is None:  # no pose: the counter handles the gap; keep the last verdict
+            return self._posture_ok_since is not None
+        if not ok:
+            self._posture_ok_since = None
+            return False
+        if self._posture_ok_since is None:
+            self._posture_ok_since = t
+        return t - self._posture_ok_since >= POSTURE_SETTLE_MS
+
+    @staticmethod
+    def _combined_phase(phases: list[Phase], present: bool, posture_ok: bool) -> Phase:
+        if not present and all(p is Phase.NO_POSE for p in phases):
+            return Phase.NO_POSE
+        if present and not posture_ok:
+            return Phase.WRONG_POSTURE
+        order = (Phase.HOLD, Phase.TOP, Phase.CONCENTRIC, Phase.ECCENTRIC, Phase.REST)
+        for p in order:
+            if p in phases:
+                return p
+        return phases[0] if phases else Phase.REST
+
+    def _attribute_side(self, feats: RepFeatures) -> str:
+        prof = self.profile
+        rep = feats.rep
+        if rep.side in SIDES or prof.laterality != "one_leg":
+            return rep.side
+        left, right = feats.at_peak.get("hip_left", NAN), feats.at_peak.get("hip_right", NAN)
+        if not (math.isfinite(left) and math.isfinite(right)):
+            return "unknown"
+        lower = "left" if left < right else "right"
+        if prof.side_by == "hip_min":
+            return lower
+        return "right" if lower == "left" else "left"
+
+    def _finish_rep(self, feats: RepFeatures) -> Rep:
+        side = self._attribute_side(feats)
+        cues = evaluate_rep(self.profile, feats)
+        rep = replace(feats.rep, side=side, cues=cues)
+        if rep.hold is not None and rep.hold.rep_index != rep.index:
+            rep = replace(
+                rep, hold=Hold(rep.index, rep.hold.start_ms, rep.hold.end_ms, rep.hold.target_s)
+            )
+        return rep
+
+    def _accept(self, feats: RepFeatures) -> list[Event]:
+        rep = self._finish_rep(feats)
+        (self._partials if rep.partial else self._reps).append(rep)
+        self._cues.extend(rep.cues)
+        if rep.cues:
+            self._latest_cue = rep.cues[0]
+        return [Event(EventKind.CUE, c.t_ms, rep.index, rep.side, c.message) for c in rep.cues]
+
+    def _side_counts(self, reps: Sequence[Rep]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in reps:
+            counts[r.side] = counts.get(r.side, 0) + 1
+        return counts
+
+    def _live_side_counts(self) -> dict[str, int]:
+        if self.profile.laterality == "per_leg":
+            return {s: self.counters[s].rep_count for s in SIDES}
+        if self.profile.laterality == "bilateral":
+            return {"both": sum(c.rep_count for c in self.counters.values())}
+        counts = self._side_counts(self._reps)
+        settled = sum(counts.values())
+        total = sum(c.rep_count for c in self.counters.values())
+        if total > settled:
+            counts["unknown"] = counts.get("unknown", 0) + total - settled
+        return counts
+
+
+def analyse_poses(
+    poses: Iterable[PoseFrame], profile: ExerciseProfile | str, **kwargs: object
+) -> tuple[list[FrameResult], SetSummary]:
+    """Offline helper: run a whole sequence of poses through one analyzer."""
+    analyzer = SessionAnalyzer(profile, **kwargs)  # type: ignore[arg-type]
+    results = [analyzer.update(p) for p in poses]
+    return results, analyzer.summary()
