@@ -138,6 +138,23 @@ class _Candidate:
         return float(-v[1] / n) if n > 1e-6 else 0.0
 
 
+UPRIGHT_ENOUGH = 0.5  # cosine: the torso within 60 degrees of vertical, head up
+
+
+def upright_rotation(person: _Candidate) -> int:
+    """The absolute clockwise rotation that would show this person's torso pointing up."""
+    v = person.rotated_xy[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]].mean(axis=0) - \
+        person.rotated_xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(axis=0)
+    best, best_up = person.rotation, -np.inf
+    for delta in ROTATIONS:
+        vx, vy = v
+        for _ in range(delta // 90):  # each clockwise quarter turn maps (x, y) -> (-y, x)
+            vx, vy = -vy, vx
+        if -vy > best_up:
+            best, best_up = (person.rotation + delta) % 360, -vy
+    return best
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])
     x1, y1 = min(a[2], b[2]), min(a[3], b[3])
@@ -165,6 +182,7 @@ class PoseStats:
     per_rotation: dict[int, int] = field(default_factory=lambda: dict.fromkeys(ROTATIONS, 0))
     inferences: int = 0
     searches: int = 0
+    refinements: int = 0
     max_people: int = 0
 
     @property
@@ -179,6 +197,7 @@ class PoseStats:
             "per_rotation": dict(self.per_rotation),
             "inferences": self.inferences,
             "searches": self.searches,
+            "refinements": self.refinements,
             "max_people": self.max_people,
         }
 
@@ -208,6 +227,8 @@ class PoseEstimator:
         lost_after: frames without a pose at the current rotation before searching again.
         search_budget: rotations tried per frame while a search goes on (the first frame of a
             search tries all four); bounds the extra cost on frames where nobody is visible.
+        refine_every: at most one extra inference per this many frames to turn a body tracked
+            sideways head-up (auto only).
     """
 
     def __init__(
@@ -222,6 +243,7 @@ class PoseEstimator:
         num_poses: int = 2,
         lost_after: int = 2,
         search_budget: int = 2,
+        refine_every: int = 30,
     ) -> None:
         if running_mode not in ("video", "image"):
             raise PosecheckError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
@@ -236,6 +258,8 @@ class PoseEstimator:
         self.min_tracking_confidence = float(min_tracking_confidence)
         self.lost_after = max(1, int(lost_after))
         self.search_budget = max(1, min(len(ROTATIONS), int(search_budget)))
+        self.refine_every = max(1, int(refine_every))
+        self._last_refine = -self.refine_every
 
         self.bundle = resolve_model(model)  # verified: ModelError if missing or corrupt
         self.model_name = self.bundle.name
@@ -368,8 +392,9 @@ class PoseEstimator:
 
         if not chosen:
             return PoseFrame.missing(index, float(timestamp_ms), frame_wh)
-        pick = choose_person(chosen, self._prev_bbox)
-        person = chosen[pick]
+        person = chosen[choose_person(chosen, self._prev_bbox)]
+        if self.fixed_rotation is None and person.uprightness() < UPRIGHT_ENOUGH:
+            chosen, person = self._refine(image_bgr, timestamp_ms, index, chosen, person)
         self._prev_bbox = person.bbox()
         self.stats.frames_with_pose += 1
         self.stats.per_rotation[person.rotation] += 1
@@ -386,6 +411,32 @@ class PoseEstimator:
             rotation_deg=person.rotation,
             num_people=len(chosen),
         )
+
+    def _refine(
+        self, image_bgr: np.ndarray, timestamp_ms: float, index: int,
+        chosen: list[_Candidate], person: _Candidate,
+    ) -> tuple[list[_Candidate], _Candidate]:
+        """Now and then, try the rotation that would show a tracked, non-upright body head-up.
+
+        A search keeps the first rotation that finds the body; after a scene cut or a turn the
+        body may be tracked sideways. One extra inference every `refine_every` frames fixes that.
+        """
+        if index - self._last_refine < self.refine_every:
+            return chosen, person
+        self._last_refine = index
+        target = upright_rotation(person)
+        if target == person.rotation:
+            return chosen, person
+        alternative = self._infer(image_bgr, timestamp_ms, target)
+        if not alternative:
+            return chosen, person
+        candidate = alternative[choose_person(alternative, person.bbox())]
+        if candidate.uprightness() <= person.uprightness():
+            return chosen, person
+        self._rotation = self._preferred = target
+        self._misses = 0
+        self.stats.refinements += 1
+        return alternative, candidate
 
     def _search(self, image_bgr: np.ndarray, timestamp_ms: float, index: int) -> list[_Candidate]:
         first = self._searching_since is None
@@ -441,3 +492,124 @@ class PoseEstimator:
 
 def _num(value: float | None) -> float:
     return float(value) if value is not None else float("nan")
+
+
+# -- landmark files (.npz / .csv / .json) ------------------------------------------------------
+
+LANDMARK_FORMATS = (".npz", ".csv", ".json")
+
+
+def pose_frames_to_arrays(frames: list[PoseFrame]) -> dict[str, np.ndarray]:
+    """Stack PoseFrames into per-frame arrays; missing poses are NaN (present=False)."""
+    n = len(frames)
+    arrays = {
+        "index": np.array([f.index for f in frames], dtype=np.int64),
+        "t_ms": np.array([f.timestamp_ms for f in frames], dtype=np.float64),
+        "present": np.array([f.present for f in frames], dtype=bool),
+        "rotation": np.array([f.rotation_deg for f in frames], dtype=np.int16),
+        "num_people": np.array([f.num_people for f in frames], dtype=np.int16),
+        "image_xy": np.full((n, NUM_LANDMARKS, 2), np.nan),
+        "image_z": np.full((n, NUM_LANDMARKS), np.nan),
+        "visibility": np.full((n, NUM_LANDMARKS), np.nan),
+        "presence": np.full((n, NUM_LANDMARKS), np.nan),
+        "world_xyz": np.full((n, NUM_LANDMARKS, 3), np.nan),
+    }
+    for i, f in enumerate(frames):
+        if f.present:
+            for key in ("image_xy", "image_z", "visibility", "presence", "world_xyz"):
+                value = getattr(f, key)
+                if value is not None:
+                    arrays[key][i] = value
+    return arrays
+
+
+def _csv_header() -> list[str]:
+    cols = ["index", "t_ms", "present", "rotation", "num_people"]
+    for name in (lm.name.lower() for lm in Landmark):
+        cols += [f"{name}_x", f"{name}_y", f"{name}_z", f"{name}_vis"]
+    for name in (lm.name.lower() for lm in Landmark):
+        cols += [f"{name}_wx", f"{name}_wy", f"{name}_wz"]
+    return cols
+
+
+def save_pose_frames(path: str | Path, frames: list[PoseFrame],
+                     meta: dict[str, object] | None = None) -> Path:
+    """Write landmarks per frame as .npz, .csv or .json (chosen by suffix).
+
+    Per frame: index, t_ms, present, rotation, num_people, 33 x (x, y, z, visibility) in pixels
+    of the original frame (z is BlazePose's relative depth), and 33 x (x, y, z) world metres.
+    """
+    import csv
+    import json
+
+    from posecheck.errors import OutputError
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in LANDMARK_FORMATS:
+        raise OutputError(f"unknown landmark format {suffix or '(none)'} for {path}: "
+                          f"use {', '.join(LANDMARK_FORMATS)}")
+    a = pose_frames_to_arrays(frames)
+    meta = dict(meta or {})
+    try:
+        if suffix == ".npz":
+            np.savez_compressed(path, **a, meta=np.array(json.dumps(meta, default=str)))
+        elif suffix == ".csv":
+            with path.open("w", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(_csv_header())
+                for i in range(len(frames)):
+                    image = np.column_stack([a["image_xy"][i], a["image_z"][i],
+                                             a["visibility"][i]]).ravel()
+                    row = [int(a["index"][i]), f"{a['t_ms'][i]:.3f}", int(a["present"][i]),
+                           int(a["rotation"][i]), int(a["num_people"][i])]
+                    row += ["" if np.isnan(v) else f"{v:.6g}" for v in image]
+                    row += ["" if np.isnan(v) else f"{v:.6g}" for v in a["world_xyz"][i].ravel()]
+                    writer.writerow(row)
+        else:
+            records = []
+            for i, f in enumerate(frames):
+                rec: dict[str, object] = {
+                    "index": f.index, "t_ms": round(f.timestamp_ms, 3), "present": f.present,
+                    "rotation": f.rotation_deg, "num_people": f.num_people,
+                }
+                if f.present:
+                    image = np.column_stack([a["image_xy"][i], a["image_z"][i],
+                                             a["visibility"][i]])
+                    rec["landmarks"] = np.round(image, 4).tolist()
+                    rec["world"] = np.round(a["world_xyz"][i], 5).tolist()
+                records.append(rec)
+            path.write_text(json.dumps({"meta": meta, "frames": records}, default=str))
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def load_pose_frames(path: str | Path) -> tuple[list[PoseFrame], dict[str, object]]:
+    """Read a .npz written by `save_pose_frames` back into PoseFrames (and its meta)."""
+    import json
+
+    from posecheck.errors import SourceError
+
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"cannot read landmarks file {path}: {exc}") from exc
+    meta = json.loads(str(data["meta"])) if "meta" in data else {}
+    wh = meta.get("frame_wh") or (0, 0)
+    frame_wh = (int(wh[0]), int(wh[1]))  # type: ignore[index]
+    frames = []
+    for i in range(len(data["index"])):
+        if bool(data["present"][i]):
+            frames.append(PoseFrame(
+                index=int(data["index"][i]), timestamp_ms=float(data["t_ms"][i]),
+                frame_wh=frame_wh, image_xy=data["image_xy"][i], image_z=data["image_z"][i],
+                world_xyz=data["world_xyz"][i], visibility=data["visibility"][i],
+                presence=data["presence"][i], rotation_deg=int(data["rotation"][i]),
+                num_people=int(data["num_people"][i]),
+            ))
+        else:
+            frames.append(PoseFrame.missing(int(data["index"][i]), float(data["t_ms"][i]),
+                                            frame_wh))
+    return frames, meta
