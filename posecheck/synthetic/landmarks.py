@@ -244,18 +244,23 @@ def to_pose_frames(
 def projected_hip_flexion(
     motion: Motion, camera: Camera, shape: BodyShape | None = None
 ) -> dict[str, np.ndarray]:
-    """Per-frame 2D shoulder-hip-knee angle of the *exact* projected joints (signed like the
-    true angle): what a perfect 2D detector could measure from this camera."""
+    """Per-frame signed 2D shoulder-hip-knee angle of the *exact* projected joints: what a
+    perfect 2D detector could measure from this camera. Positive when the projected thigh lies
+    on the projected front side of the trunk line."""
     shape = shape or motion.shape
     out: dict[str, list[float]] = {"left": [], "right": []}
     for state in motion.states:
-        xy = camera.project(world_landmarks(shape, state))
+        lm = world_landmarks(shape, state)
+        front, _, _ = body_axes(state)
         for side in ("left", "right"):
-            s, hp, k = (xy[Landmark[f"{side.upper()}_{j}"]] for j in ("SHOULDER", "HIP", "KNEE"))
-            a, b = s - hp, k - hp
-            ang = np.degrees(
-                np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1))
-            )
-            out[side].append(180.0 - ang)
-    truth = motion.truth.hip_flexion_deg
-    return {s: np.array(v) * np.sign(truth[s] + 1e-9) for s, v in out.items()}
+            ids = [Landmark[f"{side.upper()}_{j}"] for j in ("SHOULDER", "HIP", "KNEE")]
+            pts = np.vstack([lm[ids], lm[ids[1]] + 0.05 * front])
+            s, hp, k, fr = camera.project(pts)
+            down, thigh, fwd = hp - s, k - hp, fr - hp
+
+            def cross(a: np.ndarray, b: np.ndarray) -> float:
+                return float(a[0] * b[1] - a[1] * b[0])
+
+            ang = np.degrees(np.arctan2(cross(down, thigh), float(down @ thigh)))
+            out[side].append(ang * (1.0 if cross(down, fwd) >= 0 else -1.0))
+    return {s: np.array(v) for s, v in out.items()}
