@@ -56,6 +56,7 @@ class OneEuroFilter:
     def reset(self) -> None:
         self._x: float | None = None
         self._dx = 0.0
+        self._v = 0.0
         self._t: float | None = None
 
     @property
@@ -64,14 +65,16 @@ class OneEuroFilter:
 
     @property
     def velocity(self) -> float:
-        """Filtered rate of change, units per second (0 before two samples)."""
-        return self._dx
+        """Rate of change of the *filtered* output, itself low-passed at d_cutoff (units/s; 0
+        before two samples). This is the speed to judge stillness (holds) by: the filter's
+        internal speed estimate is taken from raw samples and carries their jitter."""
+        return self._v
 
     def __call__(self, x: float, t_s: float) -> float:
         if not math.isfinite(x):
             raise ValueError("OneEuroFilter takes finite samples; handle gaps with GapBridger")
         if self._x is None or self._t is None:
-            self._x, self._t, self._dx = float(x), float(t_s), 0.0
+            self._x, self._t, self._dx, self._v = float(x), float(t_s), 0.0, 0.0
             return self._x
         dt = t_s - self._t
         if dt <= 0:
@@ -79,7 +82,9 @@ class OneEuroFilter:
         dx = (x - self._x) / dt
         self._dx += _alpha(self.d_cutoff, dt) * (dx - self._dx)
         cutoff = self.min_cutoff + self.beta * abs(self._dx)
+        prev = self._x
         self._x += _alpha(cutoff, dt) * (x - self._x)
+        self._v += _alpha(self.d_cutoff, dt) * ((self._x - prev) / dt - self._v)
         self._t = float(t_s)
         return self._x
 
