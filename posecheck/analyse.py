@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +294,7 @@ def score_exercises(measures: list[BodyMeasures]) -> tuple[str, dict[str, float]
             weight *= 0.85 if asymmetric else 1.0
         else:
             weight *= 1.0 if asymmetric else 0.7
-        scores[prof.name] = round(weight * (overlap + 0.5 * reach), 3)
+        scores[prof.name] = round(float(weight * (overlap + 0.5 * reach)), 3)
     best = max(candidates, key=lambda p: scores[p.name])  # first of equals wins
     return best.name, scores
 
@@ -347,6 +348,8 @@ def analyse_video(
     progress: bool | ProgressFn = False,
     orientation: str | int = "auto",
     stop: threading.Event | None = None,
+    source: Any | None = None,
+    estimator: Any | None = None,
 ) -> SessionReport:
     """Analyse one recorded video and return its `SessionReport`.
 
@@ -360,6 +363,8 @@ def analyse_video(
         progress: True for a rich progress bar on the terminal, or a callback(done, total).
         stop: an optional event another thread sets to end the run early (reported as
             interrupted, outputs still finalised).
+        source, estimator: stand-ins for the frame source and the pose estimator (tests,
+            benchmarks, synthetic streams); `path` then only names the source in the report.
 
     Raises:
         ProfileError: unknown exercise. SourceError: missing/corrupt/empty/non-video input.
@@ -368,8 +373,6 @@ def analyse_video(
     """
     from posecheck.core.analyzer import SessionAnalyzer
     from posecheck.core.profiles import get_profile
-    from posecheck.pose import PoseEstimator
-    from posecheck.sources import open_source
 
     if stride < 1:
         raise PosecheckError(f"stride must be >= 1, got {stride}")
@@ -378,95 +381,158 @@ def analyse_video(
     source_name = str(path)
 
     with contextlib.ExitStack() as stack:
-        source = stack.enter_context(open_source(path, stride=stride))
+        if source is None:
+            from posecheck.sources import open_source
+
+            source = open_source(path, stride=stride)
+        stack.enter_context(source)
         fps, total = source.fps, source.frame_count
 
         scores: dict[str, float] = {}
         if profile is None:
+            if estimator is not None:
+                raise PosecheckError("auto-detection needs the real source: give an exercise")
             name, scores = guess_exercise(path, model=model, fps=fps, total=total)
             profile = get_profile(name)
         analyzer = SessionAnalyzer(profile)
-        estimator = stack.enter_context(PoseEstimator(model, orientation=orientation))
+        if estimator is None:
+            from posecheck.pose import PoseEstimator
 
-        timeline = trace = sink = None
-        if out is not None:
-            timeline = stack.enter_context(TimelineWriter(out / TIMELINE_NAME))
-            trace = AngleTrace()
-            if write_video:
-                from posecheck.overlay import Overlay
+            estimator = stack.enter_context(PoseEstimator(model, orientation=orientation))
+        model_name = str(getattr(estimator, "model_name", model))
 
-                sink = VideoSink(out / VIDEO_NAME, (fps or 30.0) / stride, overlay=Overlay())
+        run = _Run(analyzer)
+        with sigterm_as_interrupt():
+            try:
+                _process(
+                    run,
+                    source,
+                    estimator,
+                    out,
+                    write_video,
+                    fps,
+                    stride,
+                    total,
+                    source_name,
+                    progress,
+                    stop,
+                )
+            except KeyboardInterrupt:
+                run.interrupted = True
+            finally:
+                run.close_outputs()
 
-        update: ProgressFn | None = None
-        stop_bar: Callable[[], None] | None = None
-        if progress is True:
-            update, stop_bar = _rich_progress(total, Path(source_name).name)
-        elif callable(progress):
-            update = progress
-
-        frames = 0
-        interrupted = False
-        t_first = t_last = math.nan
-        t0 = time.perf_counter()
-        try:
-            with sigterm_as_interrupt():
-                try:
-                    for frame in source:
-                        pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
-                        result = analyzer.update(pose)
-                        if timeline is not None:
-                            timeline.write(result)
-                        if trace is not None:
-                            trace.add(result)
-                        if sink is not None:
-                            sink.put(frame.image, pose, result)
-                        frames += 1
-                        if frames == 1:
-                            t_first = frame.timestamp_ms
-                        t_last = frame.timestamp_ms
-                        if update is not None:
-                            update(frames, total)
-                        if stop is not None and stop.is_set():
-                            interrupted = True
-                            break
-                except KeyboardInterrupt:
-                    interrupted = True
-        finally:
-            if stop_bar is not None:
-                stop_bar()
-            if sink is not None:
-                with sigterm_as_interrupt():
-                    sink.close()
-        elapsed = time.perf_counter() - t0
-
-        if frames == 0 and not interrupted:
+        if run.frames == 0 and not run.interrupted:
             raise SourceError(f"no frames could be decoded from {source_name}")
         frame_ms = 1000.0 / fps * stride if fps else 0.0
-        duration_s = (t_last - t_first + frame_ms) / 1000.0 if frames else 0.0
-        outputs: dict[str, str] = {}
-        if out is not None:
-            outputs["timeline"] = str(out / TIMELINE_NAME)
-            if sink is not None and sink.frames:
-                outputs["video"] = str(out / VIDEO_NAME)
+        duration_s = (run.t_last - run.t_first + frame_ms) / 1000.0 if run.frames else 0.0
         report = SessionReport.from_summary(
             analyzer.summary(),
             exercise=profile.name,
             exercise_auto_detected=exercise is None,
-            model=str(getattr(estimator, "model_name", model)),
+            model=model_name,
             source=source_name,
             fps=fps,
             duration_s=duration_s,
             stride=stride,
-            processing_fps=frames / elapsed if elapsed > 0 else None,
-            interrupted=interrupted,
-            outputs=outputs,
+            processing_fps=run.frames / run.elapsed if run.elapsed > 0 else None,
+            interrupted=run.interrupted,
+            outputs=run.outputs,
             exercise_scores=scores,
         )
-        if out is not None and trace is not None:
-            write_angle_plot(out / PLOT_NAME, trace, report)
-            outputs["plot"] = str(out / PLOT_NAME)
-            outputs["report"] = str(out / REPORT_NAME)
-            report.write_json(out / REPORT_NAME)
-    if report.frames_with_pose == 0 and frames > 0:
-        raise NoPersonError(f"no person found in any of the {frames} frames of {source_name}")
+        if out is not None:
+            with sigterm_as_interrupt():  # a second Ctrl-C must not lose the report
+                try:
+                    if run.trace is not None:
+                        write_angle_plot(out / PLOT_NAME, run.trace, report)
+                        run.outputs["plot"] = str(out / PLOT_NAME)
+                except KeyboardInterrupt:
+                    report = replace(report, interrupted=True)
+                finally:
+                    run.outputs["report"] = str(out / REPORT_NAME)
+                    report.write_json(out / REPORT_NAME)
+    if report.frames_with_pose == 0 and run.frames > 0:
+        raise NoPersonError(f"no person found in any of the {run.frames} frames of {source_name}")
     return report
+
+
+class _Run:
+    """The state of one pass: counters and the open outputs (closed however the pass ends)."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+        self.frames = 0
+        self.interrupted = False
+        self.t_first = self.t_last = math.nan
+        self.elapsed = 0.0
+        self.timeline: TimelineWriter | None = None
+        self.trace: AngleTrace | None = None
+        self.sink: VideoSink | None = None
+        self.stop_bar: Callable[[], None] | None = None
+        self.outputs: dict[str, str] = {}
+
+    def close_outputs(self) -> None:
+        if self.stop_bar is not None:
+            self.stop_bar()
+        if self.timeline is not None:
+            self.timeline.close()
+            self.outputs["timeline"] = str(self.timeline.path)
+        if self.sink is not None:
+            try:
+                self.sink.close()  # flushes the queue and finalises the file
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self.sink.close()
+            if self.sink.frames:
+                self.outputs["video"] = str(self.sink.path)
+
+
+def _process(
+    run: _Run,
+    source: Any,
+    estimator: Any,
+    out: Path | None,
+    write_video: bool,
+    fps: float | None,
+    stride: int,
+    total: int | None,
+    source_name: str,
+    progress: bool | ProgressFn,
+    stop: threading.Event | None,
+) -> None:
+    """The frame loop: decode (source thread) -> pose -> core -> outputs (sink thread)."""
+    if out is not None:
+        run.timeline = TimelineWriter(out / TIMELINE_NAME)
+        run.trace = AngleTrace()
+        if write_video:
+            from posecheck.overlay import Overlay
+
+            run.sink = VideoSink(out / VIDEO_NAME, (fps or 30.0) / stride, overlay=Overlay())
+    update: ProgressFn | None = None
+    if progress is True:
+        update, run.stop_bar = _rich_progress(total, Path(source_name).name)
+    elif callable(progress):
+        update = progress
+    analyzer, timeline, trace, sink = run.analyzer, run.timeline, run.trace, run.sink
+    t0 = time.perf_counter()
+    try:
+        for frame in source:
+            pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
+            result = analyzer.update(pose)
+            if timeline is not None:
+                timeline.write(result)
+            if trace is not None:
+                trace.add(result)
+            if sink is not None:
+                sink.put(frame.image, pose, result)
+            run.frames += 1
+            if run.frames == 1:
+                run.t_first = frame.timestamp_ms
+            run.t_last = frame.timestamp_ms
+            if update is not None:
+                update(run.frames, total)
+            if stop is not None and stop.is_set():
+                run.interrupted = True
+                break
+    finally:
+        run.elapsed = time.perf_counter() - t0

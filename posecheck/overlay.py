@@ -93,14 +93,14 @@ def text_height(style: Style, scale: float = 1.0) -> int:
     return cv2.getTextSize("Hg", _FONT, fs, max(1, round(style.thick * scale)))[0][1]
 
 
-def darken(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, keep: float = 0.4) -> None:
+def darken(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, keep: float = 0.3) -> None:
     """Dim a rectangle in place (a cheap translucent panel: touches only that region)."""
     h, w = img.shape[:2]
     x0, x1 = max(0, x0), min(w, x1)
     y0, y1 = max(0, y0), min(h, y1)
     if x1 > x0 and y1 > y0:
         roi = img[y0:y1, x0:x1]
-        roi[:] = (roi * keep).astype(np.uint8)
+        roi[:] = cv2.convertScaleAbs(roi, alpha=keep)
 
 
 def angle_label(deg: float) -> str:
@@ -347,6 +347,7 @@ class AnglePlotAnnotator:
 
     def __init__(self, seconds: float = 6.0, max_points: int = 2048) -> None:
         self.seconds = seconds
+        self.corner = "right"
         self._buf: deque[tuple[float, float]] = deque(maxlen=max_points)
 
     def reset(self) -> None:
@@ -363,7 +364,27 @@ class AnglePlotAnnotator:
         h, w = frame.shape[:2]
         bw = int(min(w * 0.42, 340 * style.unit))
         bh = int(min(h * 0.22, 150 * style.unit))
+        if self.corner == "left":
+            return style.pad, h - bh - style.pad, style.pad + bw, h - style.pad
         return w - bw - style.pad, h - bh - style.pad, w - style.pad, h - style.pad
+
+    def place(self, frame: np.ndarray, style: Style, pose: PoseFrame) -> None:
+        """Keep the plot off the person: use the bottom corner with fewer landmarks in it."""
+        if pose.image_xy is None:
+            return
+        xy = pose.image_xy[np.all(np.isfinite(pose.image_xy), axis=1)]
+
+        def inside(corner: str) -> int:
+            self.corner = corner
+            x0, y0, x1, y1 = self.box(frame, style)
+            return int(
+                np.sum((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+            )
+
+        current = self.corner
+        other = "left" if current == "right" else "right"
+        n_current, n_other = inside(current), inside(other)
+        self.corner = other if n_other + 2 < n_current else current  # hysteresis: no flicker
 
     def annotate(self, frame: np.ndarray, style: Style) -> None:
         x0, y0, x1, y1 = self.box(frame, style)
@@ -442,6 +463,7 @@ class Overlay:
         self.hip.annotate(frame, pose, result, style, side, angle)
         self.panel.annotate(frame, result, style)
         if self.show_plot:
+            self.plot.place(frame, style, pose)
             self.plot.annotate(frame, style)
         self.cue.annotate(frame, result, style, left=self.panel.width(style))
         return frame

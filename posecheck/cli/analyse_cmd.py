@@ -34,11 +34,13 @@ def print_summary(report: object, console: object) -> None:
             f"  partial {rep.index}: {rep.start_ms / 1000:.2f}-{rep.end_ms / 1000:.2f} s, "
             f"ROM {rep.rom_deg:.0f}°"
         )
-    seen: set[str] = set()
+    by_rule: dict[str, list[object]] = {}
     for cue in report.cues:
-        if cue.message not in seen:
-            seen.add(cue.message)
-            out(f"  [yellow]cue[/yellow] ({cue.t_ms / 1000:.1f} s): {cue.message}")
+        by_rule.setdefault(cue.rule, []).append(cue)
+    for cues in by_rule.values():
+        first = cues[0]
+        times = ", ".join(f"{c.t_ms / 1000:.1f}" for c in cues)  # type: ignore[attr-defined]
+        out(f"  [yellow]cue[/yellow] x{len(cues)} (at {times} s): {first.message}")  # type: ignore[attr-defined]
     speed = f", {report.processing_fps:.1f} fps" if report.processing_fps else ""
     out(
         f"  {report.frames} frames analysed (stride {report.stride}), side {report.side_used}, "
