@@ -267,8 +267,9 @@ def _weighted(values: dict[str, float], weights: dict[str, float]) -> float:
 def measure(pose: PoseFrame, *, facing_hint: int | None = None) -> BodyMeasures:
     """All per-frame geometry of a pose (NaN where a value cannot be computed).
 
-    facing_hint: the facing used when this frame's own evidence is weak (confidence < 0.3 or
-    no cue at all), e.g. the previous frame's; see `FacingTracker`.
+    facing_hint: a stable facing from earlier frames (e.g. `FacingTracker`); when given it is
+    used, so one mis-detected knee cannot flip every sign. Without it (or with None) the
+    frame's own anatomical vote decides.
     """
     nan2 = {s: NAN for s in SIDES}
     if not pose.present:
@@ -285,7 +286,7 @@ def measure(pose: PoseFrame, *, facing_hint: int | None = None) -> BodyMeasures:
         )
     f = estimate_facing(pose)
     facing = f.sign
-    if facing_hint in (1, -1) and (f.weight == 0 or f.confidence < 0.3):
+    if facing_hint in (1, -1):
         facing = int(facing_hint)
     conf = side_confidence(pose)
     hip2d = {s: hip_flexion_2d(pose, s, facing) for s in SIDES}
