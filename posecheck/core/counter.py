@@ -52,7 +52,7 @@ _IN_REP = (_State.CONCENTRIC, _State.TOP, _State.ECCENTRIC)
 _PREROLL_MS = 3000.0  # samples kept from before a rep starts (to find when it really began)
 _SETTLE_MS = 1500.0  # a finished rep waits at most this long for the movement to stop
 _FLANK = (0.2, 0.7)  # speed band (fraction of the movement's peak speed) used to extrapolate
-MIN_HOLD_S = 0.1  # shorter stills at the top are turning points, not holds
+MIN_HOLD_S = 0.25  # shorter stills at the top are turning points, not holds
 
 
 class SlopeEstimator:
@@ -429,9 +429,7 @@ class RepCounter:
                 self._end_hold(rep.samples[-1].t, events)
             self._as_done(rep, self.index.next_rep())
             self._n_reps += 1
-            events.append(
-                Event(EventKind.REP_COMPLETED, rep.rest_entry_ms, rep.index, self.side)
-            )
+            events.append(Event(EventKind.REP_COMPLETED, rep.rest_entry_ms, rep.index, self.side))
             feats = self._features(rep)
             self.reps.append(feats)
             done.append(feats)
@@ -607,11 +605,9 @@ class RepCounter:
         """Refined (start, arrival at top, departure from top, end) of a rep, in ms."""
         pts = [(x.t, x.p) for x in rep.samples]
         end_cross = rep.rest_entry_ms if math.isfinite(rep.rest_entry_ms) else pts[-1][0]
-        inside = [p for t, p in pts if rep.start_ms <= t <= end_cross] or [p for _, p in pts]
         i_peak = max(range(len(pts)), key=lambda k: pts[k][1] if k < len(pts) else -math.inf)
         t_peak = pts[i_peak][0]
-        top = sorted(inside)[-max(1, len(inside) // 5) :]
-        high = top[len(top) // 2]
+        high = self._top_level(rep, pts)
         start, arrive, depart, end = rep.start_ms, t_peak, t_peak, end_cross
         up = _ramp(pts, i_peak, self._bottom_level(rep), high, rising=True)
         if up is not None:
@@ -625,6 +621,25 @@ class RepCounter:
         if depart < arrive:  # no still top: the two movements meet at the turning point
             arrive = depart = min(max(t_peak, arrive if up is None else up[0]), end)
         return start, arrive, depart, end
+
+    @staticmethod
+    def _top_level(rep: _Rep, pts: list[tuple[float, float]]) -> float:
+        """The level of the top: median of the middle 40 % (in time) of the top-zone visit.
+
+        Chosen by time, not by value: the highest samples are biased upwards by noise.
+        """
+        t0 = rep.top_entry_ms
+        t1 = rep.top_exit_ms if math.isfinite(rep.top_exit_ms) else rep.rest_entry_ms
+        if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:
+            i = max(range(len(pts)), key=lambda k: pts[k][1])  # partial: around the peak
+            t0 = t1 = pts[i][0]
+            t0, t1 = t0 - 100.0, t1 + 100.0
+        else:
+            t0, t1 = t0 + 0.3 * (t1 - t0), t1 - 0.3 * (t1 - t0)
+        vals = sorted(p for t, p in pts if t0 <= t <= t1)
+        if not vals:
+            return max(p for _, p in pts)
+        return vals[len(vals) // 2]
 
     def _features(self, rep: _Rep) -> RepFeatures:
         prof = self.profile
