@@ -1,0 +1,370 @@
+"""analyse_video and `posecheck analyse`: outputs, bad inputs, interruption, flat memory."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from posecheck.analyse import (
+    NoPersonError,
+    VideoSink,
+    analyse_video,
+    prepare_out_dir,
+    score_exercises,
+    sigterm_as_interrupt,
+)
+from posecheck.cli import main as cli
+from posecheck.core.landmarks import Landmark, PoseFrame
+from posecheck.core.results import BodyMeasures
+from posecheck.errors import OutputError, ProfileError, SourceError
+from posecheck.sources import Frame
+
+BRIDGE = "glute_bridge_darebee_side.mp4"
+
+
+def write_video(path: Path, frames: int = 12, wh: tuple[int, int] = (160, 120),
+                fps: float = 10.0, noise: bool = True) -> Path:  # fmt: skip
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, wh)
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        img = rng.integers(0, 255, (wh[1], wh[0], 3), dtype=np.uint8) if noise else np.zeros(
+            (wh[1], wh[0], 3), np.uint8
+        )
+        writer.write(img)
+    writer.release()
+    return path
+
+
+def read_video(path: Path) -> tuple[int, float]:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return n, fps
+
+
+# ---------------------------------------------------------------- pieces
+
+
+def test_video_sink_writes_every_frame_at_the_given_fps(tmp_path: Path) -> None:
+    calls = []
+
+    class Marker:
+        def annotate(self, img: np.ndarray, pose: object, result: object) -> np.ndarray:
+            calls.append(result)
+            img[:10, :10] = 255
+            return img
+
+    with VideoSink(tmp_path / "v.mp4", 12.5, overlay=Marker(), queue_size=2) as sink:
+        for i in range(30):
+            sink.put(np.zeros((96, 128, 3), np.uint8), pose=object(), result=i)  # type: ignore[arg-type]
+    assert sink.codec in ("avc1", "mp4v")
+    assert calls == list(range(30))
+    n, fps = read_video(tmp_path / "v.mp4")
+    assert n == 30 and fps == pytest.approx(12.5, abs=0.01)
+
+
+def test_video_sink_surfaces_errors_from_its_thread(tmp_path: Path) -> None:
+    class Broken:
+        def annotate(self, img: np.ndarray, pose: object, result: object) -> np.ndarray:
+            raise RuntimeError("overlay broke")
+
+    sink = VideoSink(tmp_path / "v.mp4", 10, overlay=Broken())
+    sink.put(np.zeros((32, 32, 3), np.uint8), object(), object())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="overlay broke"):
+        sink.close()
+
+
+def test_out_dir_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot write to output directory"):
+        prepare_out_dir(blocker / "sub")
+    assert prepare_out_dir(tmp_path / "a" / "b").is_dir()
+
+
+def test_sigterm_becomes_keyboard_interrupt_inside_the_block() -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted long before this ends
+    assert signal.getsignal(signal.SIGTERM) == previous
+
+
+def measures(posture: str, hip: tuple[float, float], knee: float = 90.0, asym: float = 0.0):
+    return BodyMeasures(
+        hip_flexion_deg={"left": hip[0], "right": hip[1]},
+        hip_flexion_3d_deg={"left": hip[0], "right": hip[1]},
+        knee_flexion_deg={"left": knee, "right": knee},
+        side_confidence={"left": 0.9, "right": 0.9},
+        trunk_inclination_deg=85.0,
+        pelvis_height=0.0,
+        asymmetry_deg=asym,
+        facing=1,
+        posture=posture,
+    )
+
+
+def test_auto_detection_scores() -> None:
+    wave = [50 * (0.5 + 0.5 * math.cos(i / 3)) for i in range(40)]
+    bridge = [measures("supine", (v, v)) for v in wave]
+    assert score_exercises(bridge)[0] == "glute_bridge"
+    leg_raise = [measures("supine", (90 - v * 1.6, 90 - v * 1.6), knee=5.0) for v in wave]
+    assert score_exercises(leg_raise)[0] == "lying_leg_raise"
+    march = [
+        measures("standing", (90 - v * 1.8, 0.0) if i % 2 else (0.0, 90 - v * 1.8), knee=60,
+                 asym=90 - v * 1.8)
+        for i, v in enumerate(wave)
+    ]  # fmt: skip
+    assert score_exercises(march)[0] == "standing_knee_raise"
+    hinge = [measures("standing", (90 - v * 1.8, 90 - v * 1.8), knee=20) for v in wave]
+    assert score_exercises(hinge)[0] == "romanian_deadlift"
+    assert score_exercises([])[0] == "glute_bridge"
+
+
+# ---------------------------------------------------------------- bad inputs
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _one_line_error(result: object) -> str:
+    out = result.output  # type: ignore[attr-defined]
+    assert result.exit_code != 0, out  # type: ignore[attr-defined]
+    assert "Traceback" not in out
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+def test_cli_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    line = _one_line_error(runner.invoke(cli, ["analyse", str(tmp_path / "nope.mp4")]))
+    assert "nope.mp4" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.mp4", b""), ("corrupt.mp4", os.urandom(4096)), ("notes.txt", b"hello")],
+)
+def test_cli_bad_files(runner: CliRunner, tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    line = _one_line_error(
+        runner.invoke(cli, ["analyse", str(path), "-e", "glute_bridge", "--out", str(tmp_path)])
+    )
+    assert name in line
+
+
+def test_cli_unknown_exercise(runner: CliRunner, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "v.mp4")
+    line = _one_line_error(runner.invoke(cli, ["analyse", str(video), "-e", "burpee"]))
+    assert "unknown exercise 'burpee'" in line
+
+
+def test_cli_unwritable_out_dir(runner: CliRunner, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "v.mp4")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    line = _one_line_error(
+        runner.invoke(cli, ["analyse", str(video), "-e", "glute_bridge", "--out", str(blocker)])
+    )
+    assert "cannot write to output directory" in line
+
+
+def test_no_person_in_the_clip(runner: CliRunner, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "noise.mp4", frames=8)
+    with pytest.raises(NoPersonError, match="no person found in any of the 8 frames"):
+        analyse_video(video, "glute_bridge")
+    line = _one_line_error(
+        runner.invoke(cli, ["analyse", str(video), "-e", "glute_bridge", "--out", str(tmp_path)])
+    )
+    assert "no person found" in line
+    assert isinstance(NoPersonError("x"), SourceError)
+
+
+def test_bad_exercise_fails_before_opening(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError):
+        analyse_video(tmp_path / "missing.mp4", "not_an_exercise")
+
+
+# ---------------------------------------------------------------- on a real clip
+
+
+@pytest.fixture(scope="module")
+def bridge_clip(shared_clips: Path) -> Path:
+    return shared_clips / BRIDGE
+
+
+def test_api_writes_nothing_without_out_dir(
+    bridge_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    report = analyse_video(bridge_clip, "glute_bridge", progress=lambda d, t: seen.append((d, t)))
+    assert list(tmp_path.iterdir()) == []
+    assert report.rep_count == 5 and report.outputs == {}
+    assert report.frames == 232 and report.detection_rate == 1.0
+    assert seen[-1] == (232, 232)
+    assert not report.exercise_auto_detected and report.model == "full"
+    assert json.loads(report.to_json())["rep_count"] == 5
+
+
+def test_outputs_on_a_real_clip(bridge_clip: Path, tmp_path: Path) -> None:
+    report = analyse_video(bridge_clip, out_dir=tmp_path)  # exercise guessed
+    assert report.exercise == "glute_bridge" and report.exercise_auto_detected
+    assert report.exercise_scores["glute_bridge"] > 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["angle.png", "annotated.mp4", "report.json", "timeline.csv"]
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk == json.loads(report.to_json())
+    assert on_disk["rep_count"] == 5 and len(on_disk["reps"]) == 5
+    rows = list(csv.DictReader((tmp_path / "timeline.csv").open()))
+    assert len(rows) == 232 and rows[-1]["rep_count"] == "5"
+    n, fps = read_video(tmp_path / "annotated.mp4")
+    assert n == 232 and fps == pytest.approx(23.976, abs=0.01)
+
+
+def test_stride_two_keeps_the_count(bridge_clip: Path, tmp_path: Path) -> None:
+    report = analyse_video(bridge_clip, "glute_bridge", stride=2, out_dir=tmp_path)
+    assert report.frames == 116 and report.rep_count == 5 and report.stride == 2
+    n, fps = read_video(tmp_path / "annotated.mp4")
+    assert n == 116 and fps == pytest.approx(23.976 / 2, abs=0.01)  # same playback speed
+
+
+def test_stop_event_ends_early_and_finalises(bridge_clip: Path, tmp_path: Path) -> None:
+    stop = threading.Event()
+
+    def progress(done: int, total: int | None) -> None:
+        if done == 60:
+            stop.set()
+
+    report = analyse_video(bridge_clip, "glute_bridge", out_dir=tmp_path, stop=stop,
+                           progress=progress)  # fmt: skip
+    assert report.interrupted and report.frames == 60
+    assert json.loads((tmp_path / "report.json").read_text())["interrupted"] is True
+    assert len(list(csv.DictReader((tmp_path / "timeline.csv").open()))) == 60
+    assert read_video(tmp_path / "annotated.mp4")[0] == 60
+
+
+def test_cli_sigterm_writes_report_timeline_and_valid_video(
+    shared_clips: Path, tmp_path: Path
+) -> None:
+    clip = shared_clips / "glute_bridge_tutorial_montage_douyin.mp4"  # 1315 frames
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posecheck", "analyse", str(clip), "-e", "glute_bridge",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        while not (out / "timeline.csv").exists() and proc.poll() is None:
+            time.sleep(0.1)
+        time.sleep(1.5)  # let some frames through
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is True and 0 < report["frames"] < 1315
+    rows = list(csv.DictReader((out / "timeline.csv").open()))
+    assert len(rows) == report["frames"]
+    assert read_video(out / "annotated.mp4")[0] == report["frames"]
+
+
+# ---------------------------------------------------------------- memory on a long stream
+
+
+class SyntheticStream:
+    """A 10-minute stream of small frames with a lying person bridging every 4 s."""
+
+    def __init__(self, minutes: float = 10.0, fps: float = 10.0, wh: tuple[int, int] = (192, 144)):
+        self.fps, self.frame_wh = fps, wh
+        self.frame_count = int(minutes * 60 * fps)
+        self.is_live = False
+
+    def __enter__(self) -> SyntheticStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __iter__(self):
+        w, h = self.frame_wh
+        for i in range(self.frame_count):
+            yield Frame(i, i * 1000.0 / self.fps, np.full((h, w, 3), 90 + i % 7, np.uint8))
+
+
+class LyingBridgeEstimator:
+    """Stands in for the model: a supine side-view body whose hips rise and fall."""
+
+    model_name = "synthetic"
+
+    def detect(self, image: np.ndarray, timestamp_ms: float, index: int) -> PoseFrame:
+        h, w = image.shape[:2]
+        phase = (timestamp_ms / 4000.0) % 1.0
+        lift = max(0.0, math.sin(2 * math.pi * phase)) ** 0.5  # 0 at rest, 1 at the top
+        s = w / 640
+        shoulder = np.array([120 * s, 110 * s])
+        knee = np.array([420 * s, 30 * s])
+        ankle = np.array([500 * s, 110 * s])
+        hip = np.array([300 * s, (105 - 60 * lift) * s])
+        xy = np.tile(shoulder - np.array([50 * s, 0]), (33, 1))
+        for side in ("LEFT", "RIGHT"):
+            xy[Landmark[f"{side}_SHOULDER"]] = shoulder
+            xy[Landmark[f"{side}_HIP"]] = hip
+            xy[Landmark[f"{side}_KNEE"]] = knee
+            xy[Landmark[f"{side}_ANKLE"]] = ankle
+            xy[Landmark[f"{side}_HEEL"]] = ankle + np.array([-8 * s, 4 * s])
+            xy[Landmark[f"{side}_FOOT_INDEX"]] = ankle + np.array([25 * s, 0])
+            xy[Landmark[f"{side}_WRIST"]] = shoulder + np.array([90 * s, 5 * s])
+            xy[Landmark[f"{side}_ELBOW"]] = shoulder + np.array([45 * s, 5 * s])
+        return PoseFrame(index, timestamp_ms, (w, h), image_xy=xy, visibility=np.ones(33),
+                         presence=np.ones(33), num_people=1)  # fmt: skip
+
+
+def test_memory_stays_flat_on_a_ten_minute_stream(tmp_path: Path) -> None:
+    stream = SyntheticStream()
+    samples: dict[int, int] = {}
+
+    def progress(done: int, total: int | None) -> None:
+        if done in (600, 3000, stream.frame_count):  # 1, 5 and 10 minutes in
+            samples[done] = tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        report = analyse_video(
+            "synthetic://10min",
+            "glute_bridge",
+            out_dir=tmp_path,
+            source=stream,
+            estimator=LyingBridgeEstimator(),
+            progress=progress,
+        )
+    finally:
+        tracemalloc.stop()
+    assert report.frames == 6000
+    assert read_video(tmp_path / "annotated.mp4")[0] == 6000
+    growth = samples[6000] - samples[600]
+    # per-frame scalars only (the angle plot's ~21 B/frame): far below one frame per frame
+    assert growth < 1_500_000, samples
