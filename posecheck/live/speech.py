@@ -14,6 +14,7 @@ espeak-ng.
 from __future__ import annotations
 
 import io
+import math
 import os
 import shutil
 import subprocess
@@ -249,20 +250,18 @@ class Coach:
                 said.append(number_word(result.rep_count))
             elif event.kind is EventKind.HOLD_STARTED and result.hold_target_s > 0:
                 said.append("hold")
-                self._last_countdown = None
+                self._last_countdown = math.ceil(result.hold_target_s)  # "hold" stands for it
             elif event.kind is EventKind.HOLD_TARGET_MET:
                 said.append("good")
             elif event.kind is EventKind.CUE and event.message and self._new_cue(event.message, t):
                 said.append(event.message)
                 self._last_cue = (event.message, t)
         if result.holding and result.hold_target_s > 0:
-            remaining = result.hold_target_s - result.hold_elapsed_s
-            whole = int(np.ceil(remaining)) if remaining > 0 else 0
-            started = remaining < result.hold_target_s - 0.5  # not the instant the hold began
-            if 0 < whole <= 3 and whole != self._last_countdown and started:
-                said.append(number_word(whole))
-            if whole != self._last_countdown:
-                self._last_countdown = whole
+            # Seconds still to go, said as each whole second is crossed: "hold ... one ... good".
+            left = math.ceil(max(0.0, result.hold_target_s - result.hold_elapsed_s) - 1e-9)
+            if self._last_countdown is not None and left < self._last_countdown and 0 < left <= 3:
+                said.insert(0, number_word(left))
+            self._last_countdown = left
         for text in said:
             is_count = text.isalpha() and text in _WORDS
             self.say(text, t, ttl_s=1.0 if is_count else 2.5, key=None)
