@@ -1,0 +1,259 @@
+"""RepCounter on plain signals: exact counts, hysteresis, partials, gaps, posture, hold timing."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from posecheck.core.counter import RepCounter, RepIndex
+from posecheck.core.profiles import get_profile
+from posecheck.core.results import EventKind, Phase
+
+BRIDGE = get_profile("glute_bridge")  # rest >= 40°, top <= 25° of hip flexion
+BOTTOM, TOP = 50.0, 0.0
+
+
+@dataclass
+class Seg:
+    dur: float
+    to: float | None = None  # None = hold the current value
+
+
+def signal(
+    segs: list[Seg], fps: float, start: float = BOTTOM, noise: float = 0.0, seed: int = 0
+) -> list[tuple[float, float]]:
+    """Cosine-eased moves and flat holds, sampled at `fps`, as (t_ms, degrees)."""
+    rng = random.Random(seed)
+    knots = []
+    t, v = 0.0, start
+    for s in segs:
+        end = v if s.to is None else s.to
+        knots.append((t, t + s.dur, v, end))
+        t, v = t + s.dur, end
+    out = []
+    for i in range(int(t * fps) + 1):
+        tt = i / fps
+        for a, b, v0, v1 in knots:
+            if a <= tt <= b:
+                u = (tt - a) / (b - a) if b > a else 1.0
+                val = v0 + (v1 - v0) * (1 - math.cos(math.pi * u)) / 2
+                break
+        else:
+            val = knots[-1][3]
+        out.append((tt * 1000.0, val + rng.gauss(0.0, noise)))
+    return out
+
+
+def rep(up: float = 1.0, hold: float = 1.0, down: float = 1.0, rest: float = 1.0, peak=TOP):
+    return [Seg(up, peak), Seg(hold), Seg(down, BOTTOM), Seg(rest)]
+
+
+def run(samples, profile=BRIDGE, finish=True, **kw) -> RepCounter:
+    c = RepCounter(profile)
+    for t, v in samples:
+        c.update(t, v, **kw)
+    if finish:
+        c.finish()
+    return c
+
+
+@pytest.mark.parametrize("fps", [10, 24, 30, 60])
+def test_exact_counts(fps: float) -> None:
+    segs = [Seg(1.0)] + rep() * 5
+    c = run(signal(segs, fps))
+    assert (c.rep_count, c.partial_count) == (5, 0)
+    assert [f.rep.index for f in c.reps] == [1, 2, 3, 4, 5]
+
+
+def test_jitter_at_rest_boundary_never_counts() -> None:
+    # square-wave jitter of ±2.5° around the rest boundary (hysteresis is 3°)
+    samples = [(i * 33.3, BRIDGE.rest_deg + (2.5 if i % 2 else -2.5)) for i in range(300)]
+    c = run(samples)
+    assert (c.rep_count, c.partial_count) == (0, 0)
+
+
+def test_jitter_at_top_boundary_counts_once() -> None:
+    fps = 30
+    up = signal([Seg(0.5), Seg(1.0, BRIDGE.top_deg)], fps)
+    t0 = up[-1][0]
+    jitter = [(t0 + (i + 1) * 33.3, BRIDGE.top_deg + (2.5 if i % 2 else -2.5)) for i in range(60)]
+    t1 = jitter[-1][0]
+    down = [(t1 + t, v) for t, v in signal([Seg(1.0, BOTTOM), Seg(1.0)], fps, BRIDGE.top_deg)][1:]
+    c = run(up + jitter + down)
+    assert (c.rep_count, c.partial_count) == (1, 0)
+
+
+def test_noise_near_zone_edges_does_not_double_count() -> None:
+    segs = [Seg(1.0)] + rep(hold=2.0) * 3
+    for seed in range(5):
+        c = run(signal(segs, 30, noise=1.0, seed=seed))
+        assert (c.rep_count, c.partial_count) == (3, 0)
+
+
+def test_partials_are_separate() -> None:
+    segs = [Seg(1.0), *rep(), *rep(peak=31.0, hold=0.3), *rep(), *rep(peak=30.0, hold=0.0)]
+    c = run(signal(segs, 30))
+    assert (c.rep_count, c.partial_count) == (2, 2)
+    assert all(f.rep.partial for f in c.partials)
+    assert [f.rep.index for f in c.partials] == [1, 2]
+    kinds = [e.kind for e in c.events if e.kind in (EventKind.REP_COMPLETED, EventKind.PARTIAL_REP)]
+    assert kinds == [
+        EventKind.REP_COMPLETED,
+        EventKind.PARTIAL_REP,
+        EventKind.REP_COMPLETED,
+        EventKind.PARTIAL_REP,
+    ]
+
+
+def test_small_wobble_is_neither_rep_nor_partial() -> None:
+    segs = [Seg(1.0), Seg(1.0, 43.0), Seg(1.0, BOTTOM), Seg(1.0)] * 3  # pelvic tilt
+    c = run(signal(segs, 30))
+    assert (c.rep_count, c.partial_count) == (0, 0)
+
+
+def test_no_counting_while_pose_missing() -> None:
+    samples = signal([Seg(1.0)] + rep() * 3, 30)
+    c = run(samples, present=False)
+    assert c.rep_count == 0
+    steps = [c.update(t, v, present=False) for t, v in samples]
+    assert all(s.phase is Phase.NO_POSE for s in steps)
+
+
+def test_rep_abandoned_when_pose_lost_for_long() -> None:
+    samples = signal([Seg(1.0), *rep(hold=3.0), *rep()], 30)
+    c = RepCounter(BRIDGE)
+    for t, v in samples:
+        lost = 2300 <= t <= 3300  # 1 s without a pose at the top of rep 1
+        c.update(t, math.nan if lost else v, present=not lost)
+    c.finish()
+    assert c.rep_count == 1  # rep 1 was dropped; rep 2 counts
+
+
+def test_short_gap_does_not_break_a_rep() -> None:
+    samples = signal([Seg(1.0)] + rep(hold=2.0) * 2, 30)
+    c = RepCounter(BRIDGE)
+    for t, v in samples:
+        lost = 2500 <= t <= 2800
+        c.update(t, math.nan if lost else v, present=not lost)
+    c.finish()
+    assert c.rep_count == 2
+    assert c.reps[0].rep.hold is not None
+
+
+def test_wrong_posture_counts_nothing_and_abandons() -> None:
+    samples = signal([Seg(1.0)] + rep() * 3, 30)
+    assert run(samples, posture_ok=False).rep_count == 0
+    c = RepCounter(BRIDGE)
+    for t, v in samples:
+        c.update(t, v, posture_ok=not (1500 <= t <= 2500))  # posture breaks mid rep 1
+    c.finish()
+    assert c.rep_count == 2
+
+
+def test_starting_at_the_top_is_not_a_rep() -> None:
+    samples = signal([Seg(1.0), Seg(1.0, BOTTOM), Seg(1.0), *rep()], 30, start=TOP)
+    assert run(samples).rep_count == 1
+
+
+def test_finish_counts_a_rep_stopped_at_the_top() -> None:
+    samples = signal([Seg(1.0), *rep(), Seg(1.0, TOP), Seg(1.0)], 30)
+    c = run(samples, finish=False)
+    assert c.rep_count == 1
+    reps, _ = c.snapshot()
+    assert len(reps) == 2 and c.rep_count == 1  # snapshot does not change the counter
+    c.finish()
+    assert c.rep_count == 2
+
+
+def test_events_carry_timestamps_and_hold_target() -> None:
+    segs = [Seg(1.0), *rep(hold=2.5), *rep(hold=0.5)]
+    c = run(signal(segs, 30))
+    kinds = [e.kind for e in c.events]
+    assert kinds.count(EventKind.REP_STARTED) == 2
+    assert kinds.count(EventKind.HOLD_TARGET_MET) == 1
+    met = next(e for e in c.events if e.kind is EventKind.HOLD_TARGET_MET)
+    assert met.rep_index == 1
+    assert c.reps[0].rep.hold is not None and c.reps[0].rep.hold.met
+    assert c.reps[1].rep.hold is not None and not c.reps[1].rep.hold.met
+    starts = [e.t_ms for e in c.events if e.kind is EventKind.REP_STARTED]
+    assert starts[0] == pytest.approx(1000 + 1000 * 0.2, abs=150)  # left rest ~20 % up the rise
+
+
+def test_rep_features_timing_and_rom() -> None:
+    c = run(signal([Seg(1.0), *rep(up=1.2, hold=2.0, down=0.8)], 60))
+    r = c.reps[0].rep
+    assert r.start_ms == pytest.approx(1000, abs=60)
+    assert r.concentric_ms == pytest.approx(1200, abs=80)
+    assert r.eccentric_ms == pytest.approx(800, abs=80)
+    assert r.end_ms == pytest.approx(5000, abs=60)
+    assert r.rom_deg == pytest.approx(50, abs=1)
+    assert r.peak_deg == pytest.approx(0, abs=0.5)
+    assert r.extension_phase_ms > 500 and r.flexion_phase_ms > 400
+
+
+def test_flexion_profile_counts_upwards() -> None:
+    raise_ = get_profile("standing_knee_raise")
+    segs = [Seg(1.0)] + [Seg(0.8, 90.0), Seg(0.3), Seg(0.8, 5.0), Seg(0.6)] * 4
+    c = run(signal(segs, 30, start=5.0), profile=raise_)
+    assert c.rep_count == 4
+    assert c.reps[0].rep.peak_deg == pytest.approx(90, abs=0.5)
+
+
+def test_shared_index_numbers_reps_across_counters() -> None:
+    idx = RepIndex()
+    left = RepCounter(BRIDGE, side="left", index=idx)
+    right = RepCounter(BRIDGE, side="right", index=idx)
+    a = signal([Seg(1.0), *rep(), Seg(3.0)], 30)
+    b = signal([Seg(3.5), *rep(), Seg(0.5)], 30)
+    for (t, va), (_, vb) in zip(a, b, strict=False):
+        left.update(t, va)
+        right.update(t, vb)
+    left.finish()
+    right.finish()
+    assert [f.rep.index for f in left.reps] == [1]
+    assert [f.rep.index for f in right.reps] == [2]
+
+
+@st.composite
+def scripts(draw):
+    reps = []
+    for _ in range(draw(st.integers(1, 4))):
+        partial = draw(st.booleans()) and draw(st.booleans())
+        reps.append(
+            dict(
+                up=draw(st.floats(0.5, 2.0)),
+                hold=0.0 if partial else draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0])),
+                down=draw(st.floats(0.5, 2.0)),
+                rest=draw(st.floats(0.5, 1.5)),
+                peak=draw(st.floats(29.0, 33.0)) if partial else draw(st.floats(-5.0, 15.0)),
+                partial=partial,
+            )
+        )
+    return reps
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    script=scripts(),
+    fps=st.sampled_from([10, 15, 24, 30, 60]),
+    noise=st.floats(0.0, 0.5),
+    seed=st.integers(0, 1000),
+)
+def test_property_counts_and_holds(script, fps, noise, seed) -> None:
+    segs = [Seg(1.0)]
+    truth_holds = []
+    for r in script:
+        segs += rep(r["up"], r["hold"], r["down"], r["rest"], r["peak"])
+        if not r["partial"]:
+            truth_holds.append(r["hold"])
+    c = run(signal(segs, fps, noise=noise, seed=seed))
+    assert c.rep_count == sum(not r["partial"] for r in script)
+    assert c.partial_count == sum(r["partial"] for r in script)
+    for feats, want in zip(c.reps, truth_holds, strict=True):
+        got = feats.rep.hold.duration_s if feats.rep.hold is not None else 0.0
+        assert got == pytest.approx(want, abs=0.1)
