@@ -28,7 +28,8 @@ class FakeSource:
 
     def __init__(self, n: int, period_s: float = 0.0, *, is_live: bool = True,
                  fail: bool = False, start: int = 0) -> None:
-        self.n, self.period_s, self.is_live, self.fail, self.start = n, period_s, is_live, fail, start
+        self.n, self.period_s, self.is_live = n, period_s, is_live
+        self.fail, self.start = fail, start
         self.closed = False
         self.emitted = 0
 

@@ -6,17 +6,13 @@ and a chosen display) so they exercise the same wiring as the command line.
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from posecheck.errors import ProfileError
 from posecheck.live.capture import Backoff, FrameGrabber
 from posecheck.live.keys import CvKeySource, KeySource, NoKeys
 from posecheck.live.session import LiveOutcome, LiveSession, LiveSettings, ProgressPrinter
@@ -81,32 +77,15 @@ def _opener(spec: str, realtime: bool) -> tuple[Callable[[], object], object]:
     return opener, first
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends a session like Ctrl-C does: files written, then exit."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_live(config: LiveConfig) -> LiveOutcome:
     """Open everything, run one live session, close everything; returns what happened."""
+    from posecheck.analyse import prepare_out_dir, sigterm_as_interrupt
     from posecheck.core.profiles import get_profile
     from posecheck.pose import PoseEstimator
 
-    try:
-        get_profile(config.exercise)
-    except (KeyError, ValueError) as exc:
-        raise ProfileError(f"unknown exercise {config.exercise!r}") from exc
+    get_profile(config.exercise)  # ProfileError before anything opens
+    if config.out_dir is not None:
+        prepare_out_dir(config.out_dir)  # OutputError before the camera opens
     headless = config.headless if config.headless is not None else not display_available()
     opener, first = _opener(config.source, config.realtime)
     from posecheck.sources import CameraSource, StreamSource

@@ -1,52 +1,57 @@
-"""`--record DIR`: the raw and the annotated video of a live session.
+"""`--record DIR`: the raw and the annotated video of a live session, via analyse's `VideoSink`.
 
 Why frames are repeated: a live loop shows frames at an uneven rate (drops, reconnects), but a
 video file has a constant frame rate. Each frame is written as many times as its capture time
-needs, so the recording plays back at the real pace of the session.
+needs, so the recording plays back at the real pace of the session. Encoding (and, for the
+annotated video, drawing analyse's overlay) happens in the sink's own thread.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
 
-from posecheck.errors import OutputError
+from posecheck.analyse import VIDEO_NAME, VideoSink
+from posecheck.core.landmarks import PoseFrame
+from posecheck.core.results import FrameResult
+
+RAW_VIDEO_NAME = "raw.mp4"
+__all__ = ["RAW_VIDEO_NAME", "VIDEO_NAME", "VideoRecorder"]
 
 
 class VideoRecorder:
-    """Writes frames at a constant `fps`, repeating each to keep the video on the capture clock."""
+    """Feeds a `VideoSink` at a constant `fps`, repeating frames to follow the capture clock."""
 
-    def __init__(self, path: str | Path, fps: float, *, max_repeat: int = 3) -> None:
+    def __init__(self, path: str | Path, fps: float, *, overlay: Any | None = None,
+                 max_repeat: int = 3) -> None:
         self.path = Path(path)
         self.fps = float(fps) if fps and fps > 0 else 30.0
         self.max_repeat = max_repeat  # a reconnect gap is cut short, not filled with a still
-        self._writer: cv2.VideoWriter | None = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._sink = VideoSink(self.path, self.fps, overlay=overlay)
         self._t0: float | None = None
         self.frames_written = 0
 
-    def write(self, image: np.ndarray, t_ms: float) -> None:
-        if self._writer is None:
-            h, w = image.shape[:2]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
-                                     (w, h))
-            if not writer.isOpened():
-                raise OutputError(f"cannot write video {self.path}")
-            self._writer, self._size, self._t0 = writer, (w, h), t_ms
-        if (image.shape[1], image.shape[0]) != self._size:
-            image = cv2.resize(image, self._size)
-        assert self._t0 is not None
+    def repeats(self, t_ms: float) -> int:
+        """How many times a frame captured at `t_ms` goes into the video (0 = skip it)."""
+        if self._t0 is None:
+            self._t0 = t_ms
         due = int((t_ms - self._t0) / 1000.0 * self.fps) + 1
-        repeat = max(1, min(self.max_repeat, due - self.frames_written))
-        if due < self.frames_written:  # running ahead of the clock: skip this one
+        if due <= self.frames_written:
+            return 0  # running ahead of the clock
+        return max(1, min(self.max_repeat, due - self.frames_written))
+
+    def write(self, image: np.ndarray, t_ms: float, pose: PoseFrame | None = None,
+              result: FrameResult | None = None) -> None:
+        n = self.repeats(t_ms)
+        if n == 0:
             return
-        for _ in range(repeat):
-            self._writer.write(image)
-        self.frames_written += repeat
+        image = image.copy()  # the sink draws on it in another thread
+        for _ in range(n):
+            self._sink.put(image if n == 1 else image.copy(), pose, result)
+        self.frames_written += n
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        self._sink.close()

@@ -25,6 +25,7 @@ from typing import Any, Protocol, TextIO
 import cv2
 import numpy as np
 
+from posecheck.analyse import PLOT_NAME, REPORT_NAME, TIMELINE_NAME
 from posecheck.core.landmarks import PoseFrame
 from posecheck.core.results import EventKind, FrameResult, SetSummary
 from posecheck.live.capture import CapturedFrame, CaptureState, FrameGrabber
@@ -39,7 +40,7 @@ from posecheck.live.hud import (
     draw_summary,
 )
 from posecheck.live.keys import KEY_HELP, Action, KeySource, action_for
-from posecheck.live.recorder import VideoRecorder
+from posecheck.live.recorder import RAW_VIDEO_NAME, VIDEO_NAME, VideoRecorder
 from posecheck.live.speech import Coach, Speaker
 from posecheck.live.window import Display
 from posecheck.overlay import (
@@ -209,7 +210,7 @@ class _SetOutputs:
         self.timeline: TimelineWriter | None = None
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-            self.timeline = TimelineWriter(out_dir / f"timeline{suffix}.csv")
+            self.timeline = TimelineWriter(out_dir / _suffixed(TIMELINE_NAME, suffix))
 
     def add(self, result: FrameResult) -> None:
         self.trace.add(result)
@@ -223,14 +224,19 @@ class _SetOutputs:
             outputs["timeline"] = str(self.timeline.path)
         if self.out_dir is None:
             return report, outputs
-        plot = self.out_dir / f"angle{self.suffix}.png"
+        plot = self.out_dir / _suffixed(PLOT_NAME, self.suffix)
         write_angle_plot(plot, self.trace, report)
-        outputs["angle_plot"] = str(plot)
-        path = self.out_dir / f"report{self.suffix}.json"
+        outputs["plot"] = str(plot)
+        path = self.out_dir / _suffixed(REPORT_NAME, self.suffix)
         outputs["report"] = str(path)
         report = _replace(report, outputs={**report.outputs, **outputs})
         report.write_json(path)
         return report, outputs
+
+
+def _suffixed(name: str, suffix: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}{suffix}{dot}{ext}"
 
 
 def _replace(report: SessionReport, **changes: Any) -> SessionReport:
@@ -276,6 +282,7 @@ class LiveSession:
         self.sets: list[SetRecord] = []
         self.latency = LatencyStats()
         self.snapshots: list[Path] = []
+        self.recordings: list[Path] = []
         self.last_result: FrameResult | None = None
         self.last_canvas: np.ndarray | None = None
         self.last_video: np.ndarray | None = None
@@ -285,7 +292,6 @@ class LiveSession:
         self._plot = AnglePlotAnnotator(6.0)
         self._skeleton = SkeletonAnnotator()
         self._hip = HipAngleAnnotator()
-        self._overlay = Overlay() if settings.record_dir is not None else None
         self._style: Style | None = None
         self._style_wh: tuple[int, int] = (0, 0)
         self._set_out = self._new_set_outputs()
@@ -600,20 +606,21 @@ class LiveSession:
             return
         fps = self.settings.source_fps or 30.0
         if self._raw_rec is None:
-            rec_dir.mkdir(parents=True, exist_ok=True)
-            self._raw_rec = VideoRecorder(rec_dir / "raw.mp4", fps)
-            self._ann_rec = VideoRecorder(rec_dir / "annotated.mp4", fps)
+            self._raw_rec = VideoRecorder(rec_dir / RAW_VIDEO_NAME, fps)
+            self._ann_rec = VideoRecorder(rec_dir / VIDEO_NAME, fps, overlay=Overlay())
         self._raw_rec.write(frame.image, frame.timestamp_ms)
-        annotated = image.copy()
-        if result is not None and self._overlay is not None:
-            self._overlay.annotate(annotated, pose, result)
         assert self._ann_rec is not None
-        self._ann_rec.write(annotated, frame.timestamp_ms)
+        # analyse's overlay, drawn in the recorder's thread; a frame not analysed (paused,
+        # counting down) is recorded as it was seen.
+        self._ann_rec.write(image, frame.timestamp_ms, pose if result is not None else None,
+                            result)
 
     def _finish_io(self) -> None:
         for rec in (self._raw_rec, self._ann_rec):
             if rec is not None:
                 rec.close()
+                if rec.frames_written:
+                    self.recordings.append(rec.path)
         self.latency.captured = self.grabber.stats.captured
         self.latency.dropped = self.grabber.stats.dropped
         self.latency.disconnects = self.grabber.stats.disconnects
