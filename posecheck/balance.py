@@ -9,6 +9,7 @@ Pure: plain records in, a plain JSON-friendly record out; rendering is `posechec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -119,6 +120,40 @@ def _clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     return value
+
+
+def hip_reps_from_series(record: SessionRecord, series: AngleSeries) -> SessionRecord:
+    """The record with each rep's peak and ROM measured on the hip angle itself.
+
+    A profile's counter may run on another signal (a lunge's knee) and report ROM in its units;
+    the balance report is about the hip, so each rep's extreme (least flexed for extension
+    work, most flexed for flexion work) and range are read from the smoothed hip trace of the
+    leg that did the rep (one-leg reps), or of the side used (two-leg reps).
+    """
+    import numpy as np
+
+    t = np.asarray(series.t_s, dtype=float)
+    sides = {"left": np.asarray(series.left, dtype=float),
+             "right": np.asarray(series.right, dtype=float)}
+    out = []
+    for rep in record.reps:
+        mask = (t >= rep.start_s) & (t <= rep.end_s)
+        names = _measured_sides(rep, record.side_used)
+        ranges = []
+        peaks = []
+        for name in names:
+            vals = sides[name][mask]
+            vals = vals[np.isfinite(vals)]
+            if len(vals) < 2:
+                continue
+            peaks.append(float(vals.min() if record.kind == "extension" else vals.max()))
+            ranges.append(float(vals.max() - vals.min()))
+        if peaks:
+            peak = min(peaks) if record.kind == "extension" else max(peaks)
+            rep = dataclasses.replace(rep, peak_deg=round(peak, 2),
+                                      rom_deg=round(sum(ranges) / len(ranges), 2))
+        out.append(rep)
+    return dataclasses.replace(record, reps=tuple(out))
 
 
 def asymmetry_pct(left: float | None, right: float | None) -> float | None:

@@ -28,6 +28,7 @@ from typing import Any
 from posecheck.errors import PosecheckError
 
 DB_FILENAME = "history.sqlite3"
+HIP_RANGE_DEG = (-45.0, 150.0)  # anything outside is a measurement artefact, not a hip angle
 
 
 class HistoryError(PosecheckError):
@@ -170,7 +171,14 @@ def session_metrics(
         ends.append(r.peak_deg)
         if r.rom_deg is not None and math.isfinite(r.rom_deg):
             extension = kind == "extension" or (kind is None and r.peak_deg <= 0)
-            ends.append(r.peak_deg + r.rom_deg if extension else r.peak_deg - r.rom_deg)
+            first, second = (1, -1) if extension else (-1, 1)
+            # a report's ROM is on the profile's own signal, which is not always the hip: keep
+            # the other end only where a hip can be (≈-45° .. 150°)
+            for sign in (first, second):
+                other = r.peak_deg + sign * r.rom_deg
+                if HIP_RANGE_DEG[0] <= other <= HIP_RANGE_DEG[1]:
+                    ends.append(other)
+                    break
     return {
         "rep_count": len(reps),
         "reps_left": sum(1 for r in reps if r.side == "left"),

@@ -506,28 +506,33 @@ def write_progress_plot(path: str | Path, weeks: Sequence[Any]) -> Path:
     fig, axes = plt.subplots(3, 1, figsize=(10, 9), dpi=100, sharex=True)
     try:
         ax_ext, ax_rom, ax_reps = axes
+        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        colour_of = {ex: colours[i % len(colours)] for i, ex in enumerate(exercises)}
         for ex in exercises:
             rows = [w for w in weeks if w.exercise == ex]
             xs = [index[w.week] for w in rows]
-            if any(w.peak_extension_deg is not None for w in rows):
-                ax_ext.plot(xs, [_nan(w.peak_extension_deg) for w in rows], "o-", label=ex)
-            ax_rom.plot(xs, [_nan(w.rom_left_deg) for w in rows], "o-", color=LEFT_COLOUR,
-                        alpha=0.8, label=f"{ex} left")
-            ax_rom.plot(xs, [_nan(w.rom_right_deg) for w in rows], "s--", color=RIGHT_COLOUR,
-                        alpha=0.8, label=f"{ex} right")
+            c = colour_of[ex]
+            if rows[0].kind != "flexion" and any(w.peak_extension_deg is not None for w in rows):
+                ax_ext.plot(xs, [_nan(w.peak_extension_deg) for w in rows], "o-", color=c,
+                            label=ex)
+            ax_rom.plot(xs, [_nan(w.rom_left_deg) for w in rows], "o-", color=c,
+                        label=f"{ex} left")
+            ax_rom.plot(xs, [_nan(w.rom_right_deg) for w in rows], "s--", color=c, alpha=0.7,
+                        label=f"{ex} right")
         ax_ext.axhline(NORMAL_EXTENSION_DEG, color=EXT_COLOUR, ls=":", lw=1,
                        label=f"normal ≈{NORMAL_EXTENSION_DEG:g}°")
         ax_ext.axhline(0, color="grey", lw=0.8)
-        ax_ext.set_ylabel("peak extension (° past neutral)")
+        ax_ext.set_ylabel("peak extension (° past neutral)\nextension exercises")
         ax_ext.set_title("Weekly progress")
-        ax_rom.set_ylabel("mean ROM per side (°)")
+        ax_rom.set_ylabel("mean ROM per side (°)\nsolid left, dashed right")
         bottom = [0.0] * len(labels)
         for ex in exercises:
             heights = [0.0] * len(labels)
             for w in weeks:
                 if w.exercise == ex:
                     heights[index[w.week]] = w.reps
-            ax_reps.bar(range(len(labels)), heights, bottom=bottom, label=ex)
+            ax_reps.bar(range(len(labels)), heights, bottom=bottom, label=ex,
+                        color=colour_of[ex])
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         ax_reps.set_ylabel("reps per week")
         step = max(1, len(labels) // 12)

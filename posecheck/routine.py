@@ -526,43 +526,63 @@ def detect_boundaries(
         if prev != b:
             starts[b] = w
         b = prev
-    return tuple(float(edges[s]) for s in starts)
+    cuts = [float(edges[s]) for s in starts]
+    # refine each cut to the frame within a window either side where the posture changes
+    for b in range(1, n):
+        if set(accepted[b]) == set(accepted[b - 1]) or not accepted[b] or not accepted[b - 1]:
+            continue
+        near = np.nonzero(np.abs(t - cuts[b]) <= window_s)[0]
+        if len(near) < 2:
+            continue
+        before = np.array([_match(postures[i], accepted[b - 1]) for i in near])
+        after = np.array([_match(postures[i], accepted[b]) for i in near])
+        # cut before frame k: frames < k should fit block b-1, frames >= k block b
+        gain = np.concatenate(([0.0], np.cumsum(before)))[:-1] + (
+            np.cumsum(after[::-1])[::-1]
+        )
+        k = int(np.argmax(gain))
+        lo = cuts[b - 1] if b - 1 > 0 else t0
+        cuts[b] = max(float(t[near[k]]), lo + 1e-3)
+    return tuple(cuts)
 
 
-def run_routine_video(
-    routine: Routine,
+def _match(posture: str | None, accepted: tuple[str, ...]) -> float:
+    """1 when a frame's posture fits a block, 0 when it does not, 0.5 when unknown."""
+    if posture is None:
+        return 0.5
+    return 1.0 if posture in accepted else 0.0
+
+
+@dataclass
+class PoseTrack:
+    """One pose pass over a video: every frame's pose plus what boundary detection reads."""
+
+    source: str
+    poses: list[Any]  # PoseFrame per analysed frame
+    postures: list[str | None]  # posture label per frame (None: unknown / no pose)
+    hip_deg: list[float]  # mean raw hip flexion per frame (NaN: unknown)
+    fps: float | None
+    stride: int
+    model_name: str
+
+
+def estimate_poses(
     video: str | Path,
-    boundaries_s: Sequence[float] | None = None,
     *,
     model: str | Path = "full",
     orientation: str | int = "auto",
     stride: int = 1,
     progress: Any = None,
-    history: Any = None,
-) -> RoutineRun:
-    """Run a routine against a recorded video: one pose pass, then each block's own counter.
-
-    Poses are estimated once for the whole video and kept (landmarks only, a few KB per frame);
-    each block's frames then go through a fresh `SessionAnalyzer` with the block's profile and
-    hold target. Block boundaries are given (start times) or detected (`detect_boundaries`).
-    `history` (a `posecheck.history.History`) adds the user's earlier numbers to the balance
-    report; storing the run is the caller's choice (`History.add_routine_run`).
-    """
-    import dataclasses
-    from datetime import datetime, timezone
-
-    from posecheck.balance import AngleSeries, BlockOutcome, balance_report, history_baselines
+) -> PoseTrack:
+    """Run the pose model once over a video (landmarks only are kept, a few KB per frame)."""
     from posecheck.core.analyzer import SessionAnalyzer
-    from posecheck.core.profiles import get_profile
-    from posecheck.history import session_from_report
+    from posecheck.errors import SourceError
     from posecheck.pose import PoseEstimator
-    from posecheck.report import SessionReport
     from posecheck.sources import open_source
 
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     poses = []
     postures: list[str | None] = []
-    probe_hip: list[float] = []
+    hip: list[float] = []
     probe = SessionAnalyzer("glute_bridge")  # only its per-frame measures are used
     with open_source(video, stride=stride) as source, PoseEstimator(
         model, orientation=orientation
@@ -575,14 +595,57 @@ def run_routine_video(
             m = probe.update(pose).measures
             postures.append(m.posture if m is not None and m.posture != "unknown" else None)
             hips = [] if m is None else [v for v in m.hip_flexion_deg.values() if v == v]
-            probe_hip.append(sum(hips) / len(hips) if hips else float("nan"))
+            hip.append(sum(hips) / len(hips) if hips else float("nan"))
             if progress is not None:
                 progress(n, total)
         model_name = str(getattr(estimator, "model_name", model))
     if not poses:
-        from posecheck.errors import SourceError
-
         raise SourceError(f"no frames could be decoded from {video}")
+    return PoseTrack(str(video), poses, postures, hip, fps, stride, model_name)
+
+
+def run_routine_video(
+    routine: Routine,
+    video: str | Path | PoseTrack,
+    boundaries_s: Sequence[float] | None = None,
+    *,
+    model: str | Path = "full",
+    orientation: str | int = "auto",
+    stride: int = 1,
+    progress: Any = None,
+    history: Any = None,
+) -> RoutineRun:
+    """Run a routine against a recorded video: one pose pass, then each block's own counter.
+
+    Poses are estimated once for the whole video (`estimate_poses`; pass its `PoseTrack` to
+    reuse it); each block's frames then go through a fresh `SessionAnalyzer` with the block's
+    profile and hold target. Block boundaries are given (start times) or detected
+    (`detect_boundaries`). `history` (a `posecheck.history.History`) adds the user's earlier
+    numbers to the balance report; storing the run is the caller's choice
+    (`History.add_routine_run`).
+    """
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from posecheck.balance import (
+        AngleSeries,
+        BlockOutcome,
+        balance_report,
+        hip_reps_from_series,
+        history_baselines,
+    )
+    from posecheck.core.analyzer import SessionAnalyzer
+    from posecheck.core.profiles import get_profile
+    from posecheck.history import session_from_report
+    from posecheck.report import SessionReport
+
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    track = video if isinstance(video, PoseTrack) else estimate_poses(
+        video, model=model, orientation=orientation, stride=stride, progress=progress
+    )
+    video = track.source
+    poses, postures, probe_hip = track.poses, track.postures, track.hip_deg
+    fps, stride, model_name = track.fps, track.stride, track.model_name
     times = [p.timestamp_ms / 1000.0 for p in poses]
     frame_s = (1.0 / fps * stride) if fps else 0.0
     end_s = times[-1] + frame_s
@@ -628,12 +691,12 @@ def run_routine_video(
         data = report.to_dict()
         data["started_at"] = started_at
         data["kind"] = block.kind
-        record = session_from_report(data, mode="routine")
+        series = AngleSeries(ts, left, right)
+        record = hip_reps_from_series(session_from_report(data, mode="routine"), series)
         outcomes.append(
             BlockOutcome(
                 block.name, block.exercise, block.kind, start, stop, session=record,
-                target_reps=block.reps, hold_target_s=block.hold_s,
-                series=AngleSeries(ts, left, right),
+                target_reps=block.reps, hold_target_s=block.hold_s, series=series,
             )
         )
         reports.append(report)
@@ -762,7 +825,13 @@ def run_routine_live(
     """Run a routine through the live loop (camera, stream, or a file played as live)."""
     from datetime import datetime, timezone
 
-    from posecheck.balance import AngleSeries, BlockOutcome, balance_report, history_baselines
+    from posecheck.balance import (
+        AngleSeries,
+        BlockOutcome,
+        balance_report,
+        hip_reps_from_series,
+        history_baselines,
+    )
     from posecheck.history import session_from_report
     from posecheck.live.app import LiveConfig, run_live
 
@@ -796,13 +865,15 @@ def run_routine_live(
                 for field_name in ("start_s", "top_s", "end_s"):
                     if rep.get(field_name) is not None:
                         rep[field_name] = rep[field_name] - t0
-        series = ctrl.series.get(i)
+        trace = ctrl.series.get(i)
+        series = AngleSeries(*trace) if trace else None
+        record = session_from_report(data, mode="live")
+        if series is not None:
+            record = hip_reps_from_series(record, series)
         outcomes.append(
             BlockOutcome(
-                block.name, block.exercise, block.kind, start, stop,
-                session=session_from_report(data, mode="live"), target_reps=block.reps,
-                hold_target_s=block.hold_s,
-                series=AngleSeries(*series) if series else None,
+                block.name, block.exercise, block.kind, start, stop, session=record,
+                target_reps=block.reps, hold_target_s=block.hold_s, series=series,
             )
         )
         reports.append(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_balanced_routine_alternates_flexion_and_extension() -> None:
     r = load_routine("balanced_hip")
     kinds = r.kinds()
     assert kinds.count("flexion") >= 2 and kinds.count("extension") >= 2
-    assert all(a != b for a, b in zip(kinds, kinds[1:]))  # strictly alternating
+    assert all(a != b for a, b in itertools.pairwise(kinds))  # strictly alternating
     # one of each kind from the hip-movements article's lists
     assert "standing_knee_raise" in [b.exercise for b in r.blocks]
     assert "glute_bridge" in [b.exercise for b in r.blocks]
@@ -266,3 +267,179 @@ def test_cli_bad_routine_file_is_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and f"{bad}:2: block 1: unknown exercise 'nope'" in lines[0]
+
+
+# ----------------------------------------------------------------- end to end on real clips
+
+# Three shared clips back to back: flexion (marching), extension lying (bridge), extension on
+# hands and knees (donkey kicks). Written to tmp (never into the repo) at 15 fps to keep the
+# one pose pass short; the counts at 15 fps equal those at the clips' own rates.
+E2E_CLIPS = (
+    ("marching_in_place_front_then_side.mp4", "standing_knee_raise"),
+    ("glute_bridge_darebee_side.mp4", "glute_bridge"),
+    ("donkey_kick_darebee_side.mp4", "quadruped_hip_extension"),
+)
+E2E_ROUTINE = """
+title = "Clips routine"
+[[block]]
+exercise = "standing_knee_raise"
+reps = 12
+[[block]]
+exercise = "glute_bridge"
+reps = 5
+[[block]]
+exercise = "quadruped_hip_extension"
+reps = 7
+"""
+
+
+@pytest.fixture(scope="module")
+def clips_track(tmp_path_factory: pytest.TempPathFactory, shared_clips: Path,
+                clip_labels: dict[str, dict]) -> tuple[object, tuple[float, ...]]:
+    import subprocess
+
+    from posecheck.routine import estimate_poses
+
+    out = tmp_path_factory.mktemp("e2e") / "concat.mp4"
+    inputs: list[str] = []
+    chains = []
+    for i, (name, _) in enumerate(E2E_CLIPS):
+        inputs += ["-i", str(shared_clips / name)]
+        chains.append(
+            f"[{i}:v]scale=960:540:force_original_aspect_ratio=decrease,"
+            f"pad=960:540:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15[v{i}]"
+        )
+    graph = ";".join(chains) + ";" + "".join(f"[v{i}]" for i in range(len(E2E_CLIPS)))
+    graph += f"concat=n={len(E2E_CLIPS)}:v=1:a=0[v]"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[v]",
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p",
+         str(out)],
+        check=True,
+    )
+    starts = [0.0]
+    for name, _ in E2E_CLIPS[:-1]:
+        label = clip_labels[name]
+        starts.append(starts[-1] + label["frames"] / label["fps"])
+    # each clip starts on the 15 fps grid of the concatenation: its first frame's time
+    return estimate_poses(out), tuple(round(s * 15) / 15 for s in starts)
+
+
+def _check_counts(run, clip_labels: dict[str, dict]) -> None:
+    for (name, exercise), outcome in zip(E2E_CLIPS, run.blocks, strict=True):
+        label = clip_labels[name]
+        assert outcome.exercise == exercise == label["exercise"]
+        assert label["reps_min"] <= outcome.rep_count <= label["reps_max"], (name, outcome)
+    marching, bridge, kicks = run.blocks
+    balance = run.balance
+    # the balance report's numbers are the blocks' numbers, pooled by kind of work
+    assert balance.flexion.reps == marching.rep_count
+    assert balance.extension.reps == bridge.rep_count + kicks.rep_count
+    assert balance.flexion.exercises == ("standing_knee_raise",)
+    assert balance.extension.exercises == ("glute_bridge", "quadruped_hip_extension")
+    # marching alternates legs: about 6 each (label), both hips measured -> an asymmetry
+    assert abs(balance.flexion.reps_left - balance.flexion.reps_right) <= 1
+    assert balance.flexion.rom_asymmetry_pct is not None
+    # the bridge's top pauses are ~0.5 s (label: no hold >= 1 s): no 2 s hold met
+    assert all(not r.hold_met for r in bridge.session.reps)
+    # time under tension is inside the blocks and the reps' own spans
+    for work, blocks in ((balance.flexion, [marching]), (balance.extension, [bridge, kicks])):
+        span = sum(b.end_s - b.start_s for b in blocks)
+        assert 0 < work.tut_s <= span
+    # hip numbers: a knee raise flexes the hip far (knee to hip height ≈ 90°); a bridge's top
+    # is near neutral and its bottom well flexed
+    assert 70 <= balance.flexion.peak_flexion_deg <= 130
+    (bridge_row,) = [e for e in balance.extension.per_exercise if e["exercise"] == "glute_bridge"]
+    assert -15 <= bridge_row["peak_extension_deg"] <= 15
+    assert 30 <= bridge_row["peak_flexion_deg"] <= 80
+    assert balance.flexion.pct_of_normal == pytest.approx(
+        100 * balance.flexion.peak_flexion_deg / 120, abs=0.1)
+
+
+@pytest.mark.clips
+def test_routine_on_concatenated_clips_with_given_boundaries(
+    clips_track, clip_labels: dict[str, dict]
+) -> None:
+    from posecheck.routine import run_routine_video
+
+    track, starts = clips_track
+    routine = parse_routine(E2E_ROUTINE, source="clips.toml")
+    run = run_routine_video(routine, track, starts)
+    assert not run.boundaries_detected
+    _check_counts(run, clip_labels)
+
+
+@pytest.mark.clips
+def test_routine_on_concatenated_clips_detects_the_boundaries(
+    clips_track, clip_labels: dict[str, dict]
+) -> None:
+    from posecheck.routine import run_routine_video
+
+    track, starts = clips_track
+    routine = parse_routine(E2E_ROUTINE, source="clips.toml")
+    run = run_routine_video(routine, track)
+    assert run.boundaries_detected
+    assert run.boundaries_s == pytest.approx(starts, abs=0.5)
+    _check_counts(run, clip_labels)
+
+
+@pytest.mark.clips
+def test_routine_cli_on_video_writes_reports_and_history(
+    clips_track, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import posecheck.routine as routine_mod
+    from posecheck.cli.routine_cmd import routine
+    from posecheck.history import History
+
+    track, starts = clips_track
+    monkeypatch.setattr(routine_mod, "estimate_poses", lambda *a, **k: track)  # reuse the pass
+    path = tmp_path / "clips.toml"
+    path.write_text(E2E_ROUTINE)
+    out, db = tmp_path / "out", tmp_path / "h.sqlite3"
+    result = CliRunner().invoke(routine, [
+        str(path), "--video", track.source, "--boundaries", ",".join(f"{s:.2f}" for s in starts),
+        "--out", str(out), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "Glute bridge: 5 / 5 reps" in result.output
+    data = json.loads((out / "routine.json").read_text())
+    assert [b["rep_count"] for b in data["blocks"]][1] == 5
+    assert json.loads((out / "balance.json").read_text())["extension"]["reps"] >= 11
+    html = (out / "balance.html").read_text()
+    assert "Clips routine" in html and "<script" not in html
+    with History(db) as hist:
+        rows = hist.sessions()
+        assert [r.exercise for r in rows] == [e for _, e in E2E_CLIPS]
+        assert len({r.routine_run_id for r in rows}) == 1
+        assert [r.block_index for r in rows] == [0, 1, 2]
+
+
+def test_boundaries_option_is_validated() -> None:
+    from posecheck.routine import parse_boundaries
+
+    assert parse_boundaries("0, 30,60", 3) == (0.0, 30.0, 60.0)
+    with pytest.raises(RoutineError, match="gives 2 start times but the routine has 3"):
+        parse_boundaries("0,30", 3)
+    with pytest.raises(RoutineError, match="increasing"):
+        parse_boundaries("0,30,20", 3)
+    with pytest.raises(RoutineError, match="comma-separated"):
+        parse_boundaries("0,abc,20", 3)
+
+
+def test_boundary_detection_on_posture_changes() -> None:
+    """Three blocks with distinct postures; 10 fps; changes at 12.3 s and 20.7 s."""
+    import math
+
+    from posecheck.routine import detect_boundaries
+
+    routine = parse_routine(E2E_ROUTINE, source="clips.toml")
+    times = [i / 10 for i in range(320)]
+    postures: list[str | None] = [
+        "standing" if t < 12.3 else "supine" if t < 20.7 else "quadruped" for t in times
+    ]
+    postures[50] = None  # a few unknown / misread frames change nothing
+    postures[130] = "prone"
+    hip = [40 + 30 * math.sin(t) for t in times]
+    cuts = detect_boundaries(times, postures, hip, routine.blocks)
+    assert cuts == pytest.approx((0.0, 12.3, 20.7), abs=0.11)
