@@ -1,0 +1,252 @@
+"""SessionAnalyzer end to end on the exact-label generator (posecheck.synthetic).
+
+Documented bounds of the property tests: 1-3 reps, rise/lower 0.6-2.0 s, holds 0 or 0.5-3 s,
+rests 0.5-1.5 s, partial reps at 35-42 % depth, noise σ up to 2 % of the thigh length, dropouts
+up to 10 % of frames, 10-60 fps, camera on either side. Counts are exact over all of it; holds
+are checked to ±0.1 s with noise up to 0.5 % (at 2 % the error measured up to ≈0.3 s at 10 fps).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from posecheck.core.analyzer import SessionAnalyzer, analyse_poses
+from posecheck.core.landmarks import PoseFrame
+from posecheck.core.results import Direction, EventKind, Phase, Position
+from posecheck.errors import ProfileError
+from posecheck.synthetic.kinematics import BodyShape
+from posecheck.synthetic.landmarks import Camera, to_pose_frames
+from posecheck.synthetic.motions import Motion, MotionScript, RepSpec, animate
+
+SHAPE = BodyShape()
+FPS = [10, 15, 24, 30, 60]
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def frames_for(
+    script: MotionScript,
+    fps: float = 30,
+    *,
+    noise: float = 0.0,
+    dropout: float = 0.0,
+    side: str = "left",
+    seed: int = 0,
+) -> tuple[Motion, list[PoseFrame]]:
+    motion = animate(script, SHAPE, fps, seed=seed)
+    cam = Camera.framing(motion, side)
+    frames = to_pose_frames(motion, SHAPE, cam, noise_frac=noise, dropout=dropout, seed=seed)
+    return motion, frames
+
+
+def hold_s(rep) -> float:
+    return rep.hold.duration_s if rep.hold is not None else 0.0
+
+
+@st.composite
+def rep_specs(draw, allow_partial: bool = True, mistakes: bool = True):
+    partial = allow_partial and draw(st.integers(0, 3)) == 0
+    up = draw(st.floats(0.6, 2.0))
+    down = draw(st.floats(0.6, 2.0))
+    if partial:
+        return RepSpec(
+            up, draw(st.floats(0.0, 0.5)), down, depth=draw(st.floats(0.35, 0.42)), partial=True
+        )
+    hold = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]))
+    mist = (
+        draw(st.sampled_from([(), (), ("incomplete_lockout",), ("over_arch",)])) if mistakes else ()
+    )
+    return RepSpec(up, hold, down, mistakes=mist)
+
+
+@st.composite
+def bridge_scripts(draw, allow_partial: bool = True):
+    reps = draw(st.lists(rep_specs(allow_partial), min_size=1, max_size=3))
+    return MotionScript("glute_bridge", reps=tuple(reps), rest_s=draw(st.floats(0.5, 1.5)))
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(
+    script=bridge_scripts(),
+    fps=st.sampled_from(FPS),
+    noise=st.floats(0.0, 0.02),
+    dropout=st.floats(0.0, 0.10),
+    side=st.sampled_from(["left", "right"]),
+    seed=st.integers(0, 10_000),
+)
+def test_bridge_counts_equal_truth(script, fps, noise, dropout, side, seed) -> None:
+    motion, frames = frames_for(script, fps, noise=noise, dropout=dropout, side=side, seed=seed)
+    _, summary = analyse_poses(frames, "glute_bridge")
+    truth = motion.truth
+    assert summary.rep_count == truth.rep_count
+    assert len(summary.partials) == truth.partial_count
+    assert all(r.partial for r in summary.partials)
+
+
+@settings(max_examples=10, **SETTINGS)
+@given(
+    script=bridge_scripts(allow_partial=False),
+    fps=st.sampled_from(FPS),
+    noise=st.floats(0.0, 0.005),
+    dropout=st.floats(0.0, 0.10),
+    side=st.sampled_from(["left", "right"]),
+    seed=st.integers(0, 10_000),
+)
+def test_bridge_holds_within_a_tenth(script, fps, noise, dropout, side, seed) -> None:
+    motion, frames = frames_for(script, fps, noise=noise, dropout=dropout, side=side, seed=seed)
+    _, summary = analyse_poses(frames, "glute_bridge")
+    truth = motion.truth.full_reps
+    assert summary.rep_count == len(truth)
+    for got, want in zip(summary.reps, truth, strict=True):
+        assert hold_s(got) == pytest.approx(want.hold_s, abs=0.1)
+        if got.hold is not None:
+            assert got.hold.start_ms / 1000 == pytest.approx(want.top_s, abs=0.15)
+
+
+# The other profiles the generator animates. back_lunge is left out: the generated lunge's knee
+# angles are not monotonic within a rep (see the report), so its partial count is not exact yet.
+OTHERS = [
+    "single_leg_bridge",
+    "hip_thrust",
+    "frog_pump",
+    "standing_knee_raise",
+    "seated_march",
+    "lying_leg_raise",
+    "romanian_deadlift",
+    "prone_leg_lift",
+    "quadruped_hip_extension",
+]
+
+
+@pytest.mark.parametrize("exercise", OTHERS)
+@pytest.mark.parametrize(
+    ("side", "noise", "dropout", "fps"), [("left", 0.01, 0.05, 30), ("right", 0.003, 0.1, 15)]
+)
+def test_other_profiles_count_and_time(exercise, side, noise, dropout, fps) -> None:
+    reps = (RepSpec(1.0, 1.0, 1.0), RepSpec(0.8, 0.0, 1.2), RepSpec(1.2, 2.0, 0.9))
+    script = MotionScript(exercise, reps=reps, side="left")
+    motion, frames = frames_for(script, fps, noise=noise, dropout=dropout, side=side, seed=3)
+    _, summary = analyse_poses(frames, exercise)
+    truth = motion.truth
+    assert summary.rep_count == truth.rep_count
+    assert len(summary.partials) == 0
+    if truth.side_counts.keys() != {"both"}:
+        assert summary.side_counts == truth.side_counts
+    if noise <= 0.005:
+        for got, want in zip(summary.reps, truth.full_reps, strict=True):
+            assert hold_s(got) == pytest.approx(want.hold_s, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        MotionScript("squat", reps=(RepSpec(1.0, 0.5, 1.0),) * 3),
+        MotionScript("standing_knee_raise", reps=()),  # standing still
+        MotionScript("standing_knee_raise", reps=(RepSpec(0.8, 0.5, 0.8),) * 3),
+        MotionScript("pelvic_tilt", reps=(RepSpec(0.8, 0.5, 0.8),) * 4),
+        MotionScript("lying_still", reps=(RepSpec(1.0, 1.0, 1.0),) * 2),
+        MotionScript("get_down_and_up", reps=(RepSpec(2.0, 2.0, 2.0),)),
+    ],
+    ids=["squat", "standing", "knee_raise", "pelvic_tilt", "lying_still", "get_down"],
+)
+@pytest.mark.parametrize("noise", [0.0, 0.02])
+def test_negatives_give_zero_glute_bridges(script, noise) -> None:
+    _, frames = frames_for(script, 30, noise=noise, dropout=0.05 if noise else 0.0, seed=5)
+    _, summary = analyse_poses(frames, "glute_bridge")
+    assert summary.rep_count == 0
+    assert len(summary.partials) == 0
+
+
+def test_frame_results_describe_the_movement() -> None:
+    script = MotionScript("glute_bridge", reps=(RepSpec(1.0, 2.0, 1.0),))
+    motion, frames = frames_for(script, 30)
+    results, summary = analyse_poses(frames, "glute_bridge")
+    t = motion.truth.t
+    at = {
+        name: results[round(sec * 30)]
+        for name, sec in (("bottom", 0.5), ("rising", 1.5), ("top", 3.0), ("lowering", 4.5))
+    }
+    assert at["bottom"].position is Position.FLEXED and at["bottom"].phase is Phase.REST
+    assert at["rising"].direction is Direction.EXTENDING
+    assert at["top"].position is Position.NEUTRAL and at["top"].phase is Phase.HOLD
+    assert at["top"].holding and at["top"].hold_target_s == 2.0
+    assert at["lowering"].direction is Direction.FLEXING
+    assert at["rising"].rep_in_progress == 1
+    assert results[-1].rep_count == 1 and results[-1].side_counts == {"both": 1}
+    assert all(r.posture_ok for r in results[10:])
+    assert all(math.isfinite(r.primary_deg) for r in results)
+    assert results[0].side_used in ("left", "right", "both")
+    kinds = [e.kind for r in results for e in r.events]
+    for k in (
+        EventKind.REP_STARTED,
+        EventKind.HOLD_STARTED,
+        EventKind.HOLD_TARGET_MET,
+        EventKind.HOLD_ENDED,
+        EventKind.REP_COMPLETED,
+    ):
+        assert k in kinds
+    rep = summary.reps[0]
+    assert rep.peak_deg == pytest.approx(0.0, abs=3.0)
+    assert rep.rom_deg == pytest.approx(50.0, abs=4.0)
+    assert rep.start_ms / 1000 == pytest.approx(motion.truth.reps[0].start_s, abs=0.1)
+    assert rep.end_ms / 1000 == pytest.approx(motion.truth.reps[0].end_s, abs=0.1)
+    assert summary.detection_rate == 1.0 and summary.frames == len(t)
+    assert summary.holds == (rep.hold,) and rep.hold is not None and rep.hold.met
+
+
+def test_expected_cues_fire_on_the_right_reps() -> None:
+    reps = (
+        RepSpec(1.0, 2.0, 1.0),
+        RepSpec(1.0, 2.0, 1.0, mistakes=("over_arch",)),
+        RepSpec(1.0, 2.0, 1.0, mistakes=("incomplete_lockout",)),
+        RepSpec(1.0, 2.0, 1.0, mistakes=("short_hold",)),
+        RepSpec(1.0, 2.0, 1.0, mistakes=("fast_tempo",)),
+    )
+    _motion, frames = frames_for(MotionScript("glute_bridge", reps=reps), 30)
+    _, summary = analyse_poses(frames, "glute_bridge")
+    got = [{c.rule for c in r.cues} for r in summary.reps]
+    assert got[0] == set()
+    assert "over_arch" in got[1]
+    assert "incomplete_lockout" in got[2]
+    assert "hold_short" in got[3]
+    assert "tempo_fast" in got[4]
+    assert {(c.rep_index, c.rule) for c in summary.cues} >= {(2, "over_arch")}
+
+
+def test_pose_lost_mid_rep_abandons_it() -> None:
+    script = MotionScript("glute_bridge", reps=(RepSpec(1.0, 3.0, 1.0), RepSpec(1.0, 1.0, 1.0)))
+    motion, frames = frames_for(script, 30)
+    top = motion.truth.reps[0]
+    gone = [
+        PoseFrame.missing(f.index, f.timestamp_ms, f.frame_wh)
+        if top.top_s + 0.5 <= f.timestamp_ms / 1000 <= top.top_s + 2.0
+        else f
+        for f in frames
+    ]
+    results, summary = analyse_poses(gone, "glute_bridge")
+    assert summary.rep_count == 1
+    kinds = [e.kind for r in results for e in r.events]
+    assert EventKind.POSE_LOST in kinds and EventKind.POSE_FOUND in kinds
+    assert any(r.phase is Phase.NO_POSE for r in results)
+    assert summary.detection_rate < 1.0
+
+
+def test_summary_is_stable_and_reset_starts_over() -> None:
+    script = MotionScript("glute_bridge", reps=(RepSpec(1.0, 1.0, 1.0),) * 2, lead_out_s=0.0)
+    _, frames = frames_for(script, 30)
+    an = SessionAnalyzer("glute_bridge")
+    for f in frames:
+        an.update(f)
+    first = an.summary()
+    assert first == an.summary()  # asking does not change the set
+    assert first.rep_count == 2
+    an.reset()
+    assert an.summary().rep_count == 0 and an.summary().frames == 0
+
+
+def test_unknown_profile_is_a_profile_error() -> None:
+    with pytest.raises(ProfileError):
+        SessionAnalyzer("plank")
