@@ -21,6 +21,8 @@ from posecheck.history import RepRecord, SessionRecord, session_metrics, to_utc_
 
 NORMAL_FLEXION_DEG = 120.0  # normal active hip flexion (clinical range of motion)
 NORMAL_EXTENSION_DEG = 30.0  # normal active hip extension past neutral
+PLAUSIBLE_FLEXION_DEG = 140.0  # beyond these a reading is an artefact, not a hip
+PLAUSIBLE_EXTENSION_DEG = 45.0
 ASYMMETRY_FLAG_PCT = 15.0  # a left/right ROM difference above this is worth a note
 KINDS = ("flexion", "extension")
 
@@ -358,6 +360,18 @@ def findings(report: BalanceReport) -> list[str]:
             f"Peak hip flexion {flex.peak_flexion_deg:.0f}° "
             f"({flex.pct_of_normal:.0f}% of the normal ≈{NORMAL_FLEXION_DEG:.0f}°)."
         )
+    for work, limit, name in ((flex, PLAUSIBLE_FLEXION_DEG, "flexion"),
+                              (ext, PLAUSIBLE_EXTENSION_DEG, "extension")):
+        peak = work.peak_flexion_deg if name == "flexion" else work.peak_extension_deg
+        if work.reps and peak is not None and peak > limit:
+            worst = max(
+                work.per_exercise,
+                key=lambda e, k=f"peak_{name}_deg": e[k] if e[k] is not None else -math.inf,
+            )
+            out.append(
+                f"{peak:.0f}° of {name} is beyond what a hip does (≈{limit:.0f}°): the "
+                f"{worst['exercise']} angles look like a measurement artefact (camera view?)."
+            )
     if ext.reps and ext.peak_extension_deg is not None:
         if ext.peak_extension_deg <= 0:
             out.append(

@@ -504,6 +504,7 @@ class History:
         block_index: int | None,
     ) -> int | None:
         m = r.metrics()
+        started_at = to_utc_iso(r.started_at)  # refuses a malformed date before it is stored
         uid = r.uid or _digest({"exercise": r.exercise, "at": r.started_at, "src": r.source,
                                 "reps": [asdict(x) for x in r.reps]})
         cur = con.execute(
@@ -513,7 +514,7 @@ class History:
             " detection_rate, side_used, report_json, routine_run_id, block_index)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                uid, r.started_at, _now(), r.exercise, r.kind, r.mode, r.source, r.duration_s,
+                uid, started_at, _now(), r.exercise, r.kind, r.mode, r.source, r.duration_s,
                 m["rep_count"], len(r.partials), m["reps_left"], m["reps_right"],
                 m["hold_count"], m["holds_met"], m["tut_s"], m["peak_flexion_deg"],
                 m["peak_extension_deg"], m["rom_left_deg"], m["rom_right_deg"],

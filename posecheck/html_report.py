@@ -55,7 +55,10 @@ def _e(value: Any) -> str:
 def _f(value: float | None, unit: str = "", nd: int = 0) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    return f"{value:.{nd}f}{unit}"
+    text = f"{value:.{nd}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]  # no "-0°"
+    return f"{text}{unit}"
 
 
 def _signed(value: float | None, unit: str = "") -> str:
@@ -235,9 +238,12 @@ def angle_timeline_svg(blocks: Sequence[BlockOutcome]) -> str:
 
 def range_svg(report: BalanceReport) -> str:
     """The hip's range on one axis: normal active range, and what each kind of work reached."""
-    lo, hi = -40.0, 130.0
-    chart = _Chart(1080, 120, (lo, hi), (0.0, 3.0), margin=(8, 12, 24, 90))
-    ticks = [-30, -15, 0, 15, 30, 45, 60, 75, 90, 105, 120]
+    reached = [v for w in (report.flexion, report.extension) if w.reps
+               for v in (w.peak_flexion_deg, -(w.peak_extension_deg or 0.0)) if v is not None]
+    lo = min([-40.0, *reached]) - 8
+    hi = max([130.0, *reached]) + 8
+    chart = _Chart(1080, 120, (lo, hi), (0.0, 3.0), margin=(8, 12, 24, 100))
+    ticks = [t for t in range(-180, 181, 15) if lo <= t <= hi]
     chart.axes([], [(t, f"{t:+g}°" if t else "0°") for t in ticks])
     x0, x1 = chart.x(-NORMAL_EXTENSION_DEG), chart.x(NORMAL_FLEXION_DEG)
     y = chart.y(2.55)
@@ -259,7 +265,7 @@ def range_svg(report: BalanceReport) -> str:
                 f'<rect x="{xa:.1f}" y="{y:.1f}" width="{max(2.0, xb - xa):.1f}" height="14" '
                 f'fill="{colour}" rx="3"/>'
             )
-            chart.text(xa - 4, y + 11, f"{a:+.0f}°", colour, 10, "end")
+            chart.text(xa - 4, y + 11, f"{a:+.0f}°" if round(a) else "0°", colour, 10, "end")
             chart.text(xb + 4, y + 11, f"{b:+.0f}°", colour, 10, "start")
         else:
             chart.text(chart.x(0) + 6, y + 11, "no reps counted", MUTED, 10, "start")
@@ -440,8 +446,8 @@ def render_balance_html(
         reps_text = "–" if reps is None else f"{reps}" + (f" / {target}" if target else "")
         holds = b.get("holds_met")
         holds_text = (
-            f"{holds} ≥ {b.get('hold_target_s'):g} s" if holds is not None and b.get(
-                "hold_target_s") else "–"
+            f"{holds} of {reps} ≥ {b.get('hold_target_s'):g} s"
+            if holds is not None and reps and b.get("hold_target_s") else "–"
         )
         block_rows.append(
             f"<tr><td>{_e(b['name'])}</td><td><span class='tag {tag[0]}'>{tag[1]}</span></td>"

@@ -189,9 +189,12 @@ def test_no_history_env_disables_recording(tmp_path: Path, monkeypatch: pytest.M
     assert not (tmp_path / "h.sqlite3").exists()
 
 
-def test_not_a_report_is_refused() -> None:
+def test_not_a_report_is_refused(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="no 'exercise'"):
         session_from_report({"reps": []})
+    with pytest.raises(HistoryError, match="bad timestamp"), History(tmp_path / "h.db") as hist:
+        hist.add_session(SessionRecord(exercise="glute_bridge", reps=(),
+                                       started_at="2025-04-36T08:00:00"))
 
 
 # ----------------------------------------------------------------- import
