@@ -346,6 +346,8 @@ class LiveSession:
         while True:
             if self._stop_reason is not None:
                 return self._stop_reason
+            if self.display.closed():  # before showing again: imshow would reopen it
+                return "window closed"
             if self.settings.max_seconds is not None and (
                 self.clock() - self._started >= self.settings.max_seconds
             ):
@@ -400,8 +402,6 @@ class LiveSession:
         self.latency.add(FrameTiming(frame.seq, age_ms, infer_ms,
                                      (self.clock() - t_take) * 1000.0, frame.dropped_before))
         self._record(frame, image, pose, result)
-        if self.display.closed():
-            self.request_stop("window closed")
         if self.on_frame is not None:
             self.on_frame(self, frame, result)
 
@@ -468,8 +468,6 @@ class LiveSession:
             canvas = draw_hud(self.last_video, self._hud_state(None), self.settings.canvas_wh)
             self.display.show(canvas)
             self.last_canvas = canvas
-        if self.display.closed():
-            self.request_stop("window closed")
 
     def _say_status(self, msg: str, t_ms: float) -> None:
         if self.printer is not None:
@@ -541,6 +539,7 @@ class LiveSession:
         self._set_started_ms = None
         self._set_last_ms = None
         self._set_wall0 = self.clock()
+        self._rename_previous_last()
         self._set_out = self._new_set_outputs()
 
     def _close_set(self, *, interrupted: bool) -> None:
@@ -571,14 +570,12 @@ class LiveSession:
             interrupted=interrupted,
         )
         report, outputs = out.finish(report)
-        if self.settings.out_dir is not None:
-            self._rename_previous_last()
         self.sets.append(SetRecord(self.set_number, self.exercise, summary, report, outputs))
         self._set_out = _SetOutputs(None, "")  # closed: later adds go nowhere until a new set
 
     def _rename_previous_last(self) -> None:
-        """Move the previous set's unsuffixed files to `_setN` names (the newest keeps plain)."""
-        if not self.sets:
+        """Move the finished set's files to `_setN` names before a new set takes the plain ones."""
+        if not self.sets or self.settings.out_dir is None:
             return
         prev = self.sets[-1]
         new_outputs: dict[str, str] = {}
