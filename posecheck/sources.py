@@ -95,6 +95,9 @@ class _Reader:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self.dropped = 0
+        self._exit_lock = threading.Lock()
+        self._exited = False
+        self._release_on_exit: Callable[[], None] | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -122,6 +125,11 @@ class _Reader:
         except BaseException as exc:  # handed to the consumer, raised there
             self._error = exc
         finally:
+            with self._exit_lock:
+                self._exited = True
+                release, self._release_on_exit = self._release_on_exit, None
+            if release is not None:
+                release()
             if self._latest_only:
                 with self._cond:
                     self._slot.append(_END)
@@ -149,12 +157,22 @@ class _Reader:
             return None
         return item  # type: ignore[return-value]
 
-    def close(self) -> None:
+    def close(self, release: Callable[[], None]) -> None:
+        """Stop the producer and call `release` once it no longer touches the capture.
+
+        A producer stuck in a blocking read (a stalled stream) releases the capture itself when
+        that read returns, instead of having it freed under its feet.
+        """
         self._stop.set()
         with contextlib.suppress(queue.Empty):
             while True:
                 self._queue.get_nowait()
         self._thread.join(timeout=5.0)
+        with self._exit_lock:
+            if not self._exited:
+                self._release_on_exit = release
+                return
+        release()
 
 
 class FrameSource(ABC):
@@ -230,8 +248,9 @@ class FrameSource(ABC):
             return
         self._closed = True
         if self._reader is not None:
-            self._reader.close()
-        self._release()
+            self._reader.close(self._release)
+        else:
+            self._release()
 
     def __enter__(self) -> FrameSource:
         return self
