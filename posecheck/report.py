@@ -268,6 +268,8 @@ class TimelineWriter:
         assert self._fh is not None, "TimelineWriter is closed"
         self._csv.writerow(timeline_row(result))
         self.rows += 1
+        if self.rows % 25 == 0:
+            self._fh.flush()  # someone tailing the file (or an interrupted run) sees progress
 
     def close(self) -> None:
         if self._fh is not None:

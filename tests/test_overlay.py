@@ -164,8 +164,8 @@ def _panel(frame: np.ndarray) -> np.ndarray:
 def test_hold_timer_turns_green_when_target_met() -> None:
     w, h = 854, 480
     pose = lying_pose(w, h, lift=110)
-    short = make_result(-5.0, holding=True, hold_elapsed_s=1.0, phase=Phase.HOLD)
-    met = make_result(-5.0, holding=True, hold_elapsed_s=2.1, phase=Phase.HOLD)
+    short = make_result(-5.0, holding=True, hold_elapsed_s=1.0, phase=Phase.HOLD, partial_count=0)
+    met = make_result(-5.0, holding=True, hold_elapsed_s=2.1, phase=Phase.HOLD, partial_count=0)
     f_short = Overlay(show_plot=False).annotate(blank(w, h), pose, short)
     f_met = Overlay(show_plot=False).annotate(blank(w, h), pose, met)
     assert colour_pixels(_panel(f_short), AMBER, 10) > 200
