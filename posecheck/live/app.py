@@ -87,24 +87,26 @@ def run_live(config: LiveConfig) -> LiveOutcome:
     if config.out_dir is not None:
         prepare_out_dir(config.out_dir)  # OutputError before the camera opens
     headless = config.headless if config.headless is not None else not display_available()
-    opener, first = _opener(config.source, config.realtime)
-    from posecheck.sources import CameraSource, StreamSource
-
-    live_source = bool(getattr(first, "is_live", True))
-    grabber = FrameGrabber(
-        opener,  # type: ignore[arg-type]
-        lossless=not live_source,  # a file at full speed: every frame, like analyse
-        source_clock=not live_source,
-        # Only a device or a stream can come back; a replayed file just ends.
-        reconnect=isinstance(first, (CameraSource, StreamSource)),
-        backoff=config.backoff,
-    )
-    estimator = None
+    # The model loads before the source opens: a camera or stream starts delivering at once,
+    # and frames piling up while the model loads would only be dropped as stale.
+    estimator = PoseEstimator(config.model, running_mode="video", orientation=config.orientation)
     display: Display | None = None
     speaker: Speaker | None = None
+    grabber: FrameGrabber | None = None
     try:
-        estimator = PoseEstimator(config.model, running_mode="video",
-                                  orientation=config.orientation)
+        from posecheck.sources import CameraSource, StreamSource
+
+        opener, first = _opener(config.source, config.realtime)
+        live_source = bool(getattr(first, "is_live", True))
+        grabber = FrameGrabber(
+            opener,  # type: ignore[arg-type]
+            lossless=not live_source,  # a file at full speed: every frame, like analyse
+            source_clock=not live_source,
+            # Only a device or a stream can come back; a replayed file just ends.
+            reconnect=isinstance(first, (CameraSource, StreamSource)),
+            backoff=config.backoff,
+        )
+        warm_up(estimator, config.source, first)
         grabber.open_first()
         camera = is_camera_spec(config.source)
         countdown = config.countdown_s
@@ -149,11 +151,38 @@ def run_live(config: LiveConfig) -> LiveOutcome:
         with sigterm_as_interrupt():
             return session.run()
     finally:
-        grabber.stop()
-        if estimator is not None:
-            estimator.close()
+        if grabber is not None:
+            grabber.stop()
+        estimator.close()
         if display is not None:
             display.close()
+
+
+def warm_up(estimator: object, spec: str, source: object) -> None:
+    """Run the model once before the first live frame arrives.
+
+    Why: the first detection builds a landmarker per rotation and searches all four (about a
+    second here); on a live source every frame of that second would be dropped as stale, and a
+    replayed clip would lose its first rep. A file is warmed on its own first frame (read
+    separately, so the replay itself starts untouched); a camera or stream on a grey frame.
+    """
+    import numpy as np
+
+    image = None
+    from posecheck.sources import VideoFileSource
+
+    if isinstance(source, VideoFileSource):
+        import cv2
+
+        cap = cv2.VideoCapture(str(source.path))
+        ok, frame = cap.read()
+        cap.release()
+        if ok and frame is not None and frame.shape[:2][::-1] == tuple(source.frame_wh):
+            image = frame
+    if image is None:
+        w, h = getattr(source, "frame_wh", (640, 480)) or (640, 480)
+        image = np.full((max(h, 2), max(w, 2), 3), 128, np.uint8)
+    estimator.detect(image, 0.0, 0)  # type: ignore[attr-defined]
 
 
 def _cycle_order(first: str) -> tuple[str, ...]:

@@ -96,10 +96,13 @@ class MjpegServer:
         port: int = 0,
         loop: bool = False,
         path: str = "/stream.mjpg",
+        lead_in_s: float = 0.0,
     ) -> None:
         if not frames:
             raise ValueError("no frames to serve")
-        self.frames = list(frames)
+        # A lead-in repeats the first frame, like a person lying still before the first rep.
+        self.lead_in = round(lead_in_s * fps)
+        self.frames = [frames[0]] * self.lead_in + list(frames)
         self.fps = fps
         self.path = path
         self._port = port
