@@ -141,7 +141,7 @@ def batch(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from posecheck.batch import load_labels, run_batch
+    from posecheck.batch import expand_paths, load_labels, run_batch
 
     label_map = load_labels(labels) if labels is not None else None  # LabelsError up front
     err = Console(stderr=True)
@@ -155,7 +155,7 @@ def batch(
         disable=not err.is_terminal,
     )
     with progress:
-        task = progress.add_task("", total=None)
+        task = progress.add_task("", total=len(expand_paths(paths)))
 
         def on_row(row: Any) -> None:
             progress.update(task, advance=1, description=row.clip)
