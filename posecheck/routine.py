@@ -401,11 +401,13 @@ class RoutineRun:
     reports: tuple[Any, ...]  # posecheck.report.SessionReport per block (None: timed block)
     balance: Any  # posecheck.balance.BalanceReport
     started_at: str = ""
+    not_reached: tuple[int, ...] = ()  # blocks a live run never got to (0-based)
 
     def to_dict(self) -> dict[str, Any]:
         rows = []
-        for block, outcome, report in zip(self.routine.blocks, self.blocks, self.reports,
-                                          strict=True):
+        for i, (block, outcome, report) in enumerate(
+            zip(self.routine.blocks, self.blocks, self.reports, strict=True)
+        ):
             rows.append(
                 {
                     "name": block.name,
@@ -415,6 +417,7 @@ class RoutineRun:
                     "start_s": round(outcome.start_s, 3),
                     "end_s": round(outcome.end_s, 3),
                     "rep_count": outcome.rep_count if report is not None else None,
+                    "reached": i not in self.not_reached,
                     "report": report.to_dict() if report is not None else None,
                 }
             )
@@ -733,6 +736,7 @@ class LiveRoutineController:
         self.set_of_block: dict[int, int] = {}  # block index -> index into session.sets
         self.series: dict[int, tuple[list[float], list[float], list[float]]] = {}
         self._open_block: int | None = None  # counted block whose set is still open
+        self.started: set[int] = set()
         self.done = False
 
     @property
@@ -785,7 +789,10 @@ class LiveRoutineController:
             return
         block = self.routine.blocks[index]
         self.index, self.phase, self.phase_start_s = index, "block", t
-        self.spans[index][0] = t - (self.t0_s or t)
+        self.spans[index][0] = self.spans[index][1] = t - (
+            self.t0_s if self.t0_s is not None else t
+        )
+        self.started.add(index)
         if block.exercise is None:
             self._pause(session, True)
         else:
@@ -849,9 +856,10 @@ def run_routine_live(
     outcome = run_live(config)
     ctrl.finish(outcome)
     t0 = ctrl.t0_s or 0.0
+    end_s = max((s[1] for s in ctrl.spans), default=0.0)
     outcomes, reports = [], []
     for i, block in enumerate(routine.blocks):
-        start, stop = ctrl.spans[i]
+        start, stop = ctrl.spans[i] if i in ctrl.started else (end_s, end_s)
         set_index = ctrl.set_of_block.get(i)
         if block.exercise is None or set_index is None:
             outcomes.append(BlockOutcome(block.name, block.exercise, block.kind, start, stop))
@@ -880,9 +888,9 @@ def run_routine_live(
     baselines = history_baselines(history, before=started_at) if history is not None else None
     balance = balance_report(outcomes, title=routine.title, started_at=started_at,
                              history=baselines)
-    end_s = max((s[1] for s in ctrl.spans), default=0.0)
+    not_reached = tuple(i for i in range(len(routine.blocks)) if i not in ctrl.started)
     return RoutineRun(
         routine=routine, source=source, boundaries_s=tuple(s[0] for s in ctrl.spans),
         end_s=end_s, boundaries_detected=True, blocks=tuple(outcomes), reports=tuple(reports),
-        balance=balance, started_at=started_at,
+        balance=balance, started_at=started_at, not_reached=not_reached,
     )

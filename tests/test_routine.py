@@ -443,3 +443,48 @@ def test_boundary_detection_on_posture_changes() -> None:
     hip = [40 + 30 * math.sin(t) for t in times]
     cuts = detect_boundaries(times, postures, hip, routine.blocks)
     assert cuts == pytest.approx((0.0, 12.3, 20.7), abs=0.11)
+
+
+LIVE_ROUTINE = """
+title = "Live clips routine"
+[[block]]
+name = "Breathe"
+posture = "standing"
+duration_s = 2
+[[block]]
+exercise = "standing_knee_raise"
+reps = 8
+rest_s = 1
+[[block]]
+exercise = "glute_bridge"
+duration_s = 12
+[[block]]
+exercise = "quadruped_hip_extension"
+reps = 30
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.clips
+def test_routine_live_switches_blocks_on_targets(clips_track, tmp_path: Path) -> None:
+    """The live loop plays the concatenation as a live source, headless and mute: a timed block,
+    a rep target that ends its block, a rest, a timed exercise block, and a last block the
+    video ends in."""
+    from posecheck.routine import run_routine_live
+
+    track, _ = clips_track
+    routine = parse_routine(LIVE_ROUTINE, source="live.toml")
+    run = run_routine_live(routine, track.source, headless=True, mute=True, out_dir=tmp_path)
+    breathe, knee, bridge, kicks = run.blocks
+    assert run.not_reached == ()
+    assert breathe.session is None and breathe.end_s - breathe.start_s == pytest.approx(2, abs=0.2)
+    assert knee.exercise == "standing_knee_raise" and knee.rep_count == 8  # target ends it
+    # blocks are contiguous (a block's span includes its rest); the 1 s rest came after the
+    # 8th rep was counted
+    assert bridge.start_s == pytest.approx(knee.end_s, abs=0.1)
+    assert bridge.start_s - knee.session.reps[-1].end_s >= 0.8
+    assert bridge.exercise == "glute_bridge" and 3 <= bridge.rep_count <= 5
+    assert bridge.end_s - bridge.start_s == pytest.approx(12.0, abs=0.2)
+    assert kicks.exercise == "quadruped_hip_extension" and 5 <= kicks.rep_count <= 7
+    assert run.balance.flexion.reps == 8
+    assert run.balance.extension.reps == bridge.rep_count + kicks.rep_count

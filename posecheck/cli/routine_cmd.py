@@ -142,10 +142,14 @@ def routine(
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    how = "detected" if run.boundaries_detected else "given"
+    how = "followed live" if video is None else (
+        "detected" if run.boundaries_detected else "given")
     click.echo(f"{rt.title}: {len(rt.blocks)} blocks (boundaries {how})")
-    for block, outcome in zip(rt.blocks, run.blocks, strict=True):
+    for i, (block, outcome) in enumerate(zip(rt.blocks, run.blocks, strict=True)):
         span = f"{outcome.start_s:6.1f}-{outcome.end_s:6.1f} s"
+        if i in run.not_reached:
+            click.echo(f"  {'':17s} {block.name}: not reached")
+            continue
         if outcome.session is None:
             click.echo(f"  {span}  {block.name}: timed")
             continue
