@@ -1,0 +1,90 @@
+"""`posecheck live` as a person runs it: one-line errors, headless progress, Ctrl-C writes the
+report, and a realtime replay counts what `analyse` counts on the same file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from posecheck.cli import main
+
+CLIP = "glute_bridge_darebee_side.mp4"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DISPLAY": ""}
+    return subprocess.run([sys.executable, "-m", "posecheck", "live", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_camera_that_does_not_exist_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = run_cli("--source", "57", "--headless", "--mute", "--model", "lite",
+                   "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("posecheck: error: camera 57")
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_unknown_exercise_and_missing_file_are_one_line_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(main, ["live", "--source", str(tmp_path / "nope.mp4"), "--headless",
+                               "--mute", "--out", str(tmp_path / "o")])
+    assert bad.exit_code == 2 and "no such file" in bad.output
+    bad = runner.invoke(main, ["live", "--exercise", "handstand", "--headless", "--mute",
+                               "--out", str(tmp_path / "o")])
+    assert bad.exit_code == 2 and "handstand" in bad.output
+
+
+def test_sigint_mid_session_writes_the_report(shared_clips: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "DISPLAY": "", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posecheck", "live", "--source", str(shared_clips / CLIP),
+         "--realtime", "--headless", "--mute", "--model", "lite", "--out", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        # wait until the loop runs (the first rep is counted ~1.3 s into the clip)
+        deadline = time.monotonic() + 90
+        seen = ""
+        while "rep 1" not in seen:
+            line = proc.stdout.readline()
+            assert line, f"live ended early: {proc.stderr.read() if proc.stderr else ''}"
+            seen += line
+            assert time.monotonic() < deadline
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is True
+    assert 1 <= report["rep_count"] < 5
+    assert (out / "timeline.csv").exists() and (out / "angle.png").exists()
+    assert "interrupted (Ctrl-C)" in stdout
+    assert "Traceback" not in stderr
+
+
+def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: Path,
+                                                                  tmp_path: Path) -> None:
+    out, rec = tmp_path / "out", tmp_path / "rec"
+    proc = run_cli("--source", str(shared_clips / CLIP), "--mute", "--model", "lite",
+                   "--out", str(out), "--record", str(rec))
+    assert proc.returncode == 0, proc.stderr
+    assert "rep 5" in proc.stdout and "set 1: glute_bridge: 5 reps" in proc.stdout
+    assert "ended: end of video" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["rep_count"] == 5 and report["interrupted"] is False
+    for name in ("raw.mp4", "annotated.mp4"):
+        size = (rec / name).stat().st_size
+        assert size > 10_000, name
