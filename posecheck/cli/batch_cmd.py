@@ -19,19 +19,14 @@ def _fmt(value: object, spec: str = "") -> str:
 
 
 def render_table(rows: list[Any], summary: dict[str, Any], labelled: bool) -> Any:
+    """One row per clip; why a clip failed is listed under the table (see `problem_lines`)."""
     from rich.table import Table
 
-    table = Table(title="posecheck batch", show_lines=False)
-    for name, justify in (
-        ("clip", "left"),
-        ("exercise", "left"),
-        ("reps", "right"),
-        ("partials", "right"),
-        ("holds", "right"),
-        ("detection", "right"),
-        ("fps", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = Table(title="posecheck batch")
+    for name, justify in (("clip", "left"), ("exercise", "left"), ("reps", "right"),
+                          ("partials", "right"), ("holds", "right"), ("detection", "right"),
+                          ("fps", "right")):  # fmt: skip
+        table.add_column(name, justify=justify, no_wrap=name == "clip")  # type: ignore[arg-type]
     if labelled:
         table.add_column("expected", justify="right")
         table.add_column("hold err s", justify="right")
@@ -48,22 +43,35 @@ def render_table(rows: list[Any], summary: dict[str, Any], labelled: bool) -> An
         ]
         if labelled:
             if r.error is not None:
-                result = f"[red]ERROR[/red] {r.error}"
+                result = "[red]ERROR[/red]"
             elif r.passed is None:
                 result = "-"
-            elif r.passed:
-                result = "[green]pass[/green]"
             else:
-                result = "[red]FAIL[/red] " + "; ".join(r.hold_problems)
+                result = "[green]pass[/green]" if r.passed else "[red]FAIL[/red]"
             cells += [
                 _fmt(r.expected_reps),
                 " ".join(f"{e:+.2f}" for e in r.hold_errors_s) or "-",
                 result,
             ]
         elif r.error is not None:
-            cells[1] = f"[red]ERROR[/red] {r.error}"
+            cells[1] = "[red]ERROR[/red]"
         table.add_row(*cells)
     return table
+
+
+def problem_lines(rows: list[Any]) -> list[str]:
+    """Why each failed or broken clip failed, one line each."""
+    lines = []
+    for r in rows:
+        if r.error is not None:
+            lines.append(f"{r.clip}: error: {r.error}")
+        elif r.passed is False:
+            why = []
+            if r.count_error:
+                why.append(f"counted {r.reps} reps, expected {r.expected_reps}")
+            why += r.hold_problems
+            lines.append(f"{r.clip}: " + "; ".join(why))
+    return lines
 
 
 def summary_text(summary: dict[str, Any]) -> str:
@@ -173,8 +181,10 @@ def batch(
     if as_json:
         click.echo(json.dumps({"summary": summary, "clips": [r.as_dict() for r in rows]}, indent=2))
     else:
-        console = Console()
+        console = Console() if sys.stdout.isatty() else Console(width=160)
         console.print(render_table(rows, summary, labelled=label_map is not None))
+        for line in problem_lines(rows):
+            console.print(f"  {line}", highlight=False, markup=False)
         console.print(summary_text(summary))
         if out_dir is not None:
             console.print(f"wrote {Path(out_dir) / 'batch.csv'} and {Path(out_dir) / 'batch.json'}")
