@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -227,3 +228,72 @@ def test_row_json_roundtrip() -> None:
     score_row(r, job(label(reps=2, reps_min=2, reps_max=2)))
     d = json.loads(json.dumps(r.as_dict()))
     assert d["reps"] == 2 and d["hold_spans_s"] == [[1.0, 2.5]] and d["passed"] is False
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_cli_malformed_labels_is_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from posecheck.cli import main as cli
+
+    bad = tmp_path / "labels.json"
+    bad.write_text('[{"file": 3}]')
+    result = CliRunner().invoke(cli, ["batch", str(tmp_path), "--labels", str(bad)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [
+        f"posecheck: error: {bad}: entry 0: missing 'file'"
+    ]
+
+
+def test_cli_unknown_exercise_and_no_videos(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from posecheck.cli import main as cli
+
+    result = CliRunner().invoke(cli, ["batch", str(tmp_path), "-e", "burpee"])
+    assert result.exit_code != 0 and "unknown exercise 'burpee'" in result.output
+    result = CliRunner().invoke(cli, ["batch", str(tmp_path)])
+    assert result.exit_code != 0 and "no video files" in result.output
+
+
+def test_batch_two_workers_scores_good_clips_and_reports_bad_ones(
+    shared_clips: Path, tmp_path: Path
+) -> None:
+    """Two worker processes; a corrupt clip is reported in its row, the others still scored."""
+    from posecheck.batch import run_batch
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("glute_bridge_darebee_side.mp4", "neg_pelvic_tilt_lying_side.mp4"):
+        (clips / name).symlink_to(shared_clips / name)
+    (clips / "broken.mp4").write_bytes(b"\0" * 2048)
+    labels = [
+        e
+        for e in json.loads((shared_clips / "labels.json").read_text())
+        if e["file"] in ("glute_bridge_darebee_side.mp4", "neg_pelvic_tilt_lying_side.mp4")
+    ]
+    labels.append({"file": "broken.mp4", "exercise": "glute_bridge", "reps": 3})
+    (clips / "labels.json").write_text(json.dumps(labels))
+    out = tmp_path / "out"
+    seen: list[str] = []
+    rows, summary = run_batch(
+        [clips], labels=clips / "labels.json", workers=2, model="lite", stride=2, out_dir=out,
+        on_row=lambda r: seen.append(r.clip),
+    )  # fmt: skip
+    by = {r.clip: r for r in rows}
+    assert [r.clip for r in rows] == sorted(by) and sorted(seen) == sorted(by)
+    assert by["broken.mp4"].error is not None and by["broken.mp4"].passed is False
+    assert by["glute_bridge_darebee_side.mp4"].reps == 5
+    assert by["glute_bridge_darebee_side.mp4"].passed is True
+    assert (
+        by["neg_pelvic_tilt_lying_side.mp4"].negative
+        and by["neg_pelvic_tilt_lying_side.mp4"].reps == 0
+    )
+    assert summary["labelled"] == 3 and summary["passed"] == 2 and summary["errors"] == 1
+    table = list(csv.DictReader((out / "batch.csv").open()))
+    assert [t["passed"] for t in table] == ["FAIL", "pass", "pass"]
+    doc = json.loads((out / "batch.json").read_text())
+    assert doc["summary"] == summary and len(doc["clips"]) == 3
+    assert (out / "clips" / "glute_bridge_darebee_side" / "report.json").exists()
