@@ -324,7 +324,7 @@ def to_utc_iso(value: Any) -> str:
     try:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise HistoryError(f"bad timestamp in report: {value!r}") from exc
+        raise HistoryError(f"bad timestamp: {value!r} (want ISO 8601, e.g. 2025-06-01)") from exc
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds")

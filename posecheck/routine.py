@@ -402,6 +402,8 @@ class RoutineRun:
     balance: Any  # posecheck.balance.BalanceReport
     started_at: str = ""
     not_reached: tuple[int, ...] = ()  # blocks a live run never got to (0-based)
+    skipped: tuple[int, ...] = ()  # blocks the person cut short ('e' in the live loop)
+    repeated: tuple[int, ...] = ()  # blocks the person started over ('r')
 
     def to_dict(self) -> dict[str, Any]:
         rows = []
@@ -418,6 +420,8 @@ class RoutineRun:
                     "end_s": round(outcome.end_s, 3),
                     "rep_count": outcome.rep_count if report is not None else None,
                     "reached": i not in self.not_reached,
+                    "skipped": i in self.skipped,
+                    "repeats": self.repeated.count(i),
                     "report": report.to_dict() if report is not None else None,
                 }
             )
@@ -721,9 +725,11 @@ class LiveRoutineController:
     """Drives F's live loop through a routine: switches exercise at block boundaries.
 
     It only uses the live session's public surface: `on_frame`, `handle(Action...)`,
-    `request_stop()` and `settings.exercises` (the 'e' key's cycle, set to the next block's
-    exercise just before switching). A block ends when its rep target is met or its time runs
-    out; rests and timed blocks pause counting.
+    `actions`, `request_stop()` and `settings.exercises` (the 'e' key's cycle, kept pointing at
+    the next block's exercise). A block ends when its rep target is met or its time runs out;
+    rests and timed blocks pause counting. The person's own keys keep their meaning within the
+    routine: 'e' (next exercise) skips the rest of the block, 'r' (new set) repeats the block
+    from zero.
     """
 
     def __init__(self, routine: Routine) -> None:
@@ -736,21 +742,30 @@ class LiveRoutineController:
         self.set_of_block: dict[int, int] = {}  # block index -> index into session.sets
         self.series: dict[int, tuple[list[float], list[float], list[float]]] = {}
         self._open_block: int | None = None  # counted block whose set is still open
+        self._seen_actions = 0
         self.started: set[int] = set()
+        self.skipped: list[int] = []
+        self.repeated: list[int] = []
         self.done = False
 
     @property
     def first_exercise(self) -> str:
         return next((b.exercise for b in self.routine.blocks if b.exercise), "glute_bridge")
 
+    def _next_exercise(self, index: int) -> str | None:
+        return next((b.exercise for b in self.routine.blocks[index + 1:] if b.exercise), None)
+
     def __call__(self, session: Any, frame: Any, result: Any) -> None:
         t = frame.timestamp_ms / 1000.0
         if self.t0_s is None:
             self.t0_s = t
             self._start(session, 0, t)
-        rel = t - self.t0_s
         if self.done:
             return
+        self._user_actions(session, t)
+        if self.done:
+            return
+        rel = t - self.t0_s
         block = self.routine.blocks[self.index]
         self.spans[self.index][1] = rel
         if self.phase == "block" and result is not None and block.exercise is not None:
@@ -774,13 +789,49 @@ class LiveRoutineController:
         elif elapsed >= self.routine.blocks[self.index].rest_s:
             self._start(session, self.index + 1, t)
 
+    def _user_actions(self, session: Any, t: float) -> None:
+        """Keys the person pressed since the last frame: 'e' skips a block, 'r' repeats it."""
+        from posecheck.live.keys import Action
+
+        new = list(session.actions[self._seen_actions:])
+        self._seen_actions = len(session.actions)
+        for action in new:
+            if action is Action.NEXT_EXERCISE:
+                # the session closed the open set and opened one on the next block's exercise
+                self._map_closed_set(session)
+                self.skipped.append(self.index)
+                self._start(session, self.index + 1, t, switched=True)
+                if self.done:
+                    return
+            elif action is Action.RESET:
+                # the session closed the set and counts from zero: the block starts over
+                self.repeated.append(self.index)
+                if self._open_block is not None:
+                    self.set_of_block.pop(self._open_block, None)
+                self.series.pop(self.index, None)
+                self.phase, self.phase_start_s = "block", t
+                if self.routine.blocks[self.index].exercise is not None:
+                    self._pause(session, False)
+
+    def _act(self, session: Any, action: Any) -> None:
+        session.handle(action)
+        self._seen_actions = len(session.actions)
+
     def _pause(self, session: Any, paused: bool) -> None:
         from posecheck.live.keys import Action
 
         if bool(session.paused) != paused:
-            session.handle(Action.PAUSE)
+            self._act(session, Action.PAUSE)
 
-    def _start(self, session: Any, index: int, t: float) -> None:
+    def _map_closed_set(self, session: Any, before: int | None = None) -> None:
+        if self._open_block is None:
+            return
+        grew = before is None or len(session.sets) > before
+        if grew and session.sets and (len(session.sets) - 1) not in self.set_of_block.values():
+            self.set_of_block[self._open_block] = len(session.sets) - 1
+        self._open_block = None
+
+    def _start(self, session: Any, index: int, t: float, switched: bool = False) -> None:
         from posecheck.live.keys import Action
 
         if index >= len(self.routine.blocks):
@@ -796,26 +847,28 @@ class LiveRoutineController:
         if block.exercise is None:
             self._pause(session, True)
         else:
-            # the session opened its first set on the first counted block's exercise
-            if self._open_block is not None:
+            # the session opened its first set on the first counted block's exercise; after a
+            # skip it already opened one on this block's exercise
+            fresh = self._open_block is None and (switched or not session.sets)
+            if not (fresh and block.exercise == session.exercise):
                 before = len(session.sets)
                 if block.exercise == session.exercise:
-                    session.handle(Action.RESET)
+                    self._act(session, Action.RESET)
                 else:
                     session.settings.exercises = (session.exercise, block.exercise)
-                    session.handle(Action.NEXT_EXERCISE)
-                if self._open_block is not None and len(session.sets) > before:
-                    self.set_of_block[self._open_block] = len(session.sets) - 1
+                    self._act(session, Action.NEXT_EXERCISE)
+                self._map_closed_set(session, before)
             self._open_block = index
             self._pause(session, False)
+        nxt = self._next_exercise(index) or session.exercise
+        session.settings.exercises = (session.exercise, nxt)  # what 'e' switches to
         session.coach.say(block.name, t * 1000.0)
 
     def finish(self, outcome: Any) -> None:
         """After the loop: the last open set was closed by the session itself."""
         if self._open_block is not None and outcome.sets:
-            taken = set(self.set_of_block.values())
             last = len(outcome.sets) - 1
-            if last not in taken:
+            if last not in self.set_of_block.values():
                 self.set_of_block[self._open_block] = last
 
 
@@ -828,8 +881,12 @@ def run_routine_live(
     headless: bool = False,
     mute: bool = False,
     out_dir: Path | None = None,
+    keys: Any = None,
 ) -> RoutineRun:
-    """Run a routine through the live loop (camera, stream, or a file played as live)."""
+    """Run a routine through the live loop (camera, stream, or a file played as live).
+
+    `keys` injects a key source (tests); by default the window's keys are read.
+    """
     from datetime import datetime, timezone
 
     from posecheck.balance import (
@@ -852,6 +909,7 @@ def run_routine_live(
         headless=True if headless else None,
         mute=mute,
         on_frame=ctrl,
+        keys=keys,
     )
     outcome = run_live(config)
     ctrl.finish(outcome)
@@ -893,4 +951,5 @@ def run_routine_live(
         routine=routine, source=source, boundaries_s=tuple(s[0] for s in ctrl.spans),
         end_s=end_s, boundaries_detected=True, blocks=tuple(outcomes), reports=tuple(reports),
         balance=balance, started_at=started_at, not_reached=not_reached,
+        skipped=tuple(ctrl.skipped), repeated=tuple(ctrl.repeated),
     )

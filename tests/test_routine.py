@@ -488,3 +488,104 @@ def test_routine_live_switches_blocks_on_targets(clips_track, tmp_path: Path) ->
     assert kicks.exercise == "quadruped_hip_extension" and 5 <= kicks.rep_count <= 7
     assert run.balance.flexion.reps == 8
     assert run.balance.extension.reps == bridge.rep_count + kicks.rep_count
+
+
+class _FakeLiveSession:
+    """The live session's public surface as `posecheck.live.session.LiveSession` behaves:
+    PAUSE toggles counting, RESET closes the set and counts from zero, NEXT_EXERCISE closes it
+    and opens one on the next name of `settings.exercises`; a set with no frames after another
+    set leaves no record."""
+
+    def __init__(self, exercise: str) -> None:
+        from types import SimpleNamespace
+
+        self.exercise = exercise
+        self.settings = SimpleNamespace(exercises=(exercise,))
+        self.actions: list[object] = []
+        self.sets: list[tuple[str, int]] = []  # (exercise, reps counted)
+        self.paused = False
+        self.frames_fed = 0
+        self.reps = 0
+        self.stopped: str | None = None
+        self.coach = SimpleNamespace(say=lambda *a, **k: None)
+
+    def handle(self, action: object) -> None:
+        from posecheck.live.keys import Action
+
+        self.actions.append(action)
+        if action is Action.PAUSE:
+            self.paused = not self.paused
+        elif action is Action.RESET:
+            self._close()
+        elif action is Action.NEXT_EXERCISE:
+            names = list(self.settings.exercises)
+            nxt = names[(names.index(self.exercise) + 1) % len(names)] if (
+                self.exercise in names) else names[0]
+            self._close()
+            self.exercise = nxt
+
+    def _close(self) -> None:
+        if not (self.frames_fed == 0 and self.sets):
+            self.sets.append((self.exercise, self.reps))
+        self.frames_fed = self.reps = 0
+
+    def request_stop(self, reason: str) -> None:
+        self.stopped = reason
+
+    def frame(self, ctrl, t: float) -> None:
+        """One frame at t seconds: counting frames make a rep every second."""
+        from types import SimpleNamespace
+
+        result = None
+        if not self.paused:
+            self.frames_fed += 1
+            if self.frames_fed % 10 == 0:
+                self.reps += 1
+            result = SimpleNamespace(rep_count=self.reps, t_ms=t * 1000.0,
+                                     hip_smoothed_deg={"left": 10.0, "right": 12.0})
+        ctrl(self, SimpleNamespace(timestamp_ms=t * 1000.0), result)
+
+
+def test_live_controller_follows_targets_and_the_persons_skip_and_repeat_keys() -> None:
+    from posecheck.live.keys import Action
+    from posecheck.routine import LiveRoutineController
+
+    routine = parse_routine(
+        """
+        [[block]]
+        name = "Breathe"
+        duration_s = 2
+        [[block]]
+        exercise = "standing_knee_raise"
+        reps = 3
+        [[block]]
+        exercise = "glute_bridge"
+        reps = 5
+        rest_s = 1
+        [[block]]
+        exercise = "quadruped_hip_extension"
+        duration_s = 4
+        """,
+        source="keys.toml",
+    )
+    ctrl = LiveRoutineController(routine)
+    session = _FakeLiveSession(ctrl.first_exercise)
+    t = 0.0
+    presses = {8.0: Action.NEXT_EXERCISE, 11.0: Action.RESET}  # skip bridge, repeat kicks
+    while session.stopped is None and t < 60:
+        if round(t, 1) in presses:
+            session.handle(presses.pop(round(t, 1)))
+        session.frame(ctrl, t)
+        t = round(t + 0.1, 1)
+    ctrl.finish(session)
+    assert session.stopped == "routine complete"
+    assert ctrl.skipped == [2] and ctrl.repeated == [3]
+    # breathing 0-2 s (paused), knee raises: 3 reps in 3 s, bridge from 5 s until skipped at 8 s
+    assert [s[0] for s in ctrl.spans] == pytest.approx([0.0, 2.0, 5.0, 8.0], abs=0.15)
+    exercises = {i: session.sets[k][0] for i, k in ctrl.set_of_block.items()}
+    assert exercises == {1: "standing_knee_raise", 2: "glute_bridge",
+                         3: "quadruped_hip_extension"}
+    reps = {i: session.sets[k][1] for i, k in ctrl.set_of_block.items()}
+    assert reps[1] == 3 and reps[2] == 3  # the bridge set stopped (3 of 5) when skipped
+    assert reps[3] == 3  # the repeated kicks block ran its full 4 s again after 11 s
+    assert t == pytest.approx(15.0, abs=0.2)
