@@ -30,25 +30,15 @@ import cv2
 from posecheck.core.landmarks import NUM_LANDMARKS, Landmark, PoseFrame
 from posecheck.errors import PosecheckError
 from posecheck.models import create_landmarker, quiet_native_stderr, resolve_model
+from posecheck.sources import rotate_clockwise
 
 ROTATIONS: tuple[int, ...] = (0, 90, 180, 270)
 RunningMode = Literal["video", "image"]
 Orientation = Literal["auto", 0, 90, 180, 270]
 
-_CV2_ROTATE = {
-    90: cv2.ROTATE_90_CLOCKWISE,
-    180: cv2.ROTATE_180,
-    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
-}
-
-
-# -- rotation geometry (pure numpy; exact inverses of cv2.rotate) -------------------------------
-
-
 def rotate_image(image: np.ndarray, rotation_deg: int) -> np.ndarray:
     """Rotate clockwise by 0/90/180/270 degrees (what the detector sees)."""
-    code = _CV2_ROTATE.get(rotation_deg % 360)
-    return image if code is None else cv2.rotate(image, code)
+    return rotate_clockwise(image, rotation_deg)
 
 
 def rotated_wh(frame_wh: tuple[int, int], rotation_deg: int) -> tuple[int, int]:
@@ -125,15 +115,19 @@ class _Candidate:
         x0, y0, x1, y1 = self.bbox()
         return float(max(0.0, x1 - x0) * max(0.0, y1 - y0))
 
+    def torso(self) -> np.ndarray:
+        """Hip-centre to shoulder-centre vector in the frame the model saw (x right, y down)."""
+        xy = self.rotated_xy
+        return (xy[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]].mean(axis=0)
+                - xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(axis=0))
+
     def uprightness(self) -> float:
         """Cosine between the hip->shoulder direction and 'up' in the frame the model saw.
 
         BlazePose is most reliable on upright people, so among rotations that find a body the
         one that shows it head-up is preferred.
         """
-        shoulders = self.rotated_xy[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]].mean(axis=0)
-        hips = self.rotated_xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(axis=0)
-        v = shoulders - hips
+        v = self.torso()
         n = float(np.hypot(*v))
         return float(-v[1] / n) if n > 1e-6 else 0.0
 
@@ -143,11 +137,9 @@ UPRIGHT_ENOUGH = 0.5  # cosine: the torso within 60 degrees of vertical, head up
 
 def upright_rotation(person: _Candidate) -> int:
     """The absolute clockwise rotation that would show this person's torso pointing up."""
-    v = person.rotated_xy[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]].mean(axis=0) - \
-        person.rotated_xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(axis=0)
     best, best_up = person.rotation, -np.inf
     for delta in ROTATIONS:
-        vx, vy = v
+        vx, vy = person.torso()
         for _ in range(delta // 90):  # each clockwise quarter turn maps (x, y) -> (-y, x)
             vx, vy = -vy, vx
         if -vy > best_up:
@@ -532,6 +524,20 @@ def _csv_header() -> list[str]:
     return cols
 
 
+def check_landmarks_path(path: str | Path) -> Path:
+    """Fail before any work if `path` is not a writable .npz/.csv/.json destination."""
+    from posecheck.errors import OutputError
+
+    path = Path(path)
+    if path.suffix.lower() not in LANDMARK_FORMATS:
+        raise OutputError(f"landmarks file must end in {', '.join(LANDMARK_FORMATS)}: {path}")
+    if path.is_dir():
+        raise OutputError(f"output path is a directory: {path}")
+    if not path.resolve().parent.is_dir():
+        raise OutputError(f"output directory does not exist: {path.resolve().parent}")
+    return path
+
+
 def save_pose_frames(path: str | Path, frames: list[PoseFrame],
                      meta: dict[str, object] | None = None) -> Path:
     """Write landmarks per frame as .npz, .csv or .json (chosen by suffix).
@@ -544,11 +550,8 @@ def save_pose_frames(path: str | Path, frames: list[PoseFrame],
 
     from posecheck.errors import OutputError
 
-    path = Path(path)
+    path = check_landmarks_path(path)
     suffix = path.suffix.lower()
-    if suffix not in LANDMARK_FORMATS:
-        raise OutputError(f"unknown landmark format {suffix or '(none)'} for {path}: "
-                          f"use {', '.join(LANDMARK_FORMATS)}")
     a = pose_frames_to_arrays(frames)
     meta = dict(meta or {})
     try:

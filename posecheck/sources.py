@@ -42,8 +42,7 @@ NON_VIDEO_SUFFIXES = frozenset({".txt", ".json", ".csv", ".npz", ".npy", ".md", 
 DEFAULT_QUEUE_SIZE = 4
 DEFAULT_STREAM_TIMEOUT_S = 10.0
 
-# OpenCV's CAP_PROP_ORIENTATION_META (degrees) -> the rotation that makes the frame upright.
-_UPRIGHT_ROTATION = {
+_CLOCKWISE = {
     90: cv2.ROTATE_90_CLOCKWISE,
     180: cv2.ROTATE_180,
     270: cv2.ROTATE_90_COUNTERCLOCKWISE,
@@ -262,10 +261,16 @@ class FrameSource(ABC):
         return f"{type(self).__name__}({self.name!r})"
 
 
-def upright(image: np.ndarray, orientation_meta_deg: int) -> np.ndarray:
-    """Rotate a stored frame by the container's rotation so it displays upright."""
-    code = _UPRIGHT_ROTATION.get(int(orientation_meta_deg) % 360)
+def rotate_clockwise(image: np.ndarray, degrees: int) -> np.ndarray:
+    """Rotate an image clockwise by 0/90/180/270 degrees (other angles are not supported)."""
+    code = _CLOCKWISE.get(int(degrees) % 360)
     return image if code is None else cv2.rotate(image, code)
+
+
+def upright(image: np.ndarray, orientation_meta_deg: int) -> np.ndarray:
+    """Rotate a stored frame by the container's rotation (CAP_PROP_ORIENTATION_META, clockwise)
+    so it displays upright, as OpenCV's auto-orientation would."""
+    return rotate_clockwise(image, orientation_meta_deg)
 
 
 class _MonotonicClock:

@@ -3,9 +3,11 @@ detection rate on the lying clips (auto orientation vs as filmed)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -27,12 +29,6 @@ from posecheck.pose import (
 )
 from posecheck.sources import open_source
 
-# The montage clip is mostly close-ups (feet, knees, hips) and ends in an app outro with nobody
-# in frame; its labels' notes list the full-body shots. The detection target applies there.
-FULL_BODY_SEGMENTS_S = {
-    "glute_bridge_tutorial_montage_douyin.mp4": [(0.0, 2.3), (20.1, 26.6), (29.6, 34.9),
-                                                 (35.0, 40.7)],
-}
 TARGET_RATE = 0.98
 
 
@@ -216,34 +212,14 @@ def test_auto_picks_an_upright_rotation_for_a_lying_body(lying_frame: _Shot) -> 
 # -- acceptance: detection rate on the lying clips --------------------------------------------
 
 
-@dataclass
-class _Rates:
-    frames: int
-    evaluated: int
-    rate_auto: float
-    rate_as_filmed: float
-    rate_auto_all_frames: float
-    rotations: dict[int, int]
-
-
-def _measure(path: Path) -> _Rates:
-    """One decode pass, two estimators: orientation auto and as filmed (0)."""
-    segments = FULL_BODY_SEGMENTS_S.get(path.name)
-    auto_hits = filmed_hits = evaluated = auto_all = 0
-    with open_source(path) as src, PoseEstimator("full") as auto, \
-            PoseEstimator("full", orientation=0) as filmed:
-        for frame in src:
-            a = auto.detect(frame.image, frame.timestamp_ms, frame.index).present
-            auto_all += a
-            t = frame.timestamp_ms / 1000.0
-            if segments is None or any(lo <= t <= hi for lo, hi in segments):
-                evaluated += 1
-                auto_hits += a
-                filmed_hits += filmed.detect(frame.image, frame.timestamp_ms, frame.index).present
-        frames = auto.stats.frames
-        rotations = {k: v for k, v in auto.stats.per_rotation.items() if v}
-    return _Rates(frames, evaluated, auto_hits / evaluated, filmed_hits / evaluated,
-                  auto_all / frames, rotations)
+def _benchmark() -> ModuleType:
+    """benchmarks/detection_rate.py: the test gates on the very numbers the benchmark prints."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "detection_rate.py"
+    spec = importlib.util.spec_from_file_location("detection_rate_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _lying_clips() -> list[str]:
@@ -258,12 +234,12 @@ def _lying_clips() -> list[str]:
 def test_detection_rate_on_lying_clips(shared_clips: Path, clip_labels: dict[str, dict],
                                        clip: str) -> None:
     assert clip_labels[clip]["lying"] is True
-    rates = _measure(shared_clips / clip)
-    report = (f"{clip}: {rates.evaluated}/{rates.frames} frames evaluated, auto "
-              f"{rates.rate_auto:.1%} vs as filmed {rates.rate_as_filmed:.1%} (auto over all "
-              f"frames {rates.rate_auto_all_frames:.1%}), rotations {rates.rotations}")
+    rates = _benchmark().measure(shared_clips / clip, "full", filmed_everywhere=False)
+    report = (f"{clip}: {rates['evaluated']}/{rates['frames']} frames evaluated, auto "
+              f"{rates['rate_auto']:.1%} vs as filmed {rates['rate_as_filmed']:.1%} (auto over "
+              f"all frames {rates['rate_auto_all_frames']:.1%}), rotations {rates['rotations']}")
     print(report)
-    assert rates.frames == clip_labels[clip]["frames"]
-    assert rates.rate_auto >= TARGET_RATE, report
+    assert rates["frames"] == clip_labels[clip]["frames"]
+    assert rates["rate_auto"] >= TARGET_RATE, report
     # Auto must never do worse than leaving the frame as filmed (1 frame of slack for the search).
-    assert rates.rate_auto >= rates.rate_as_filmed - 1 / rates.evaluated, report
+    assert rates["rate_auto"] >= rates["rate_as_filmed"] - 1 / rates["evaluated"], report

@@ -18,24 +18,11 @@ from rich.progress import (
 from rich.table import Table
 
 from posecheck.cli._common import model_option, run_command
-from posecheck.errors import OutputError
 
 if TYPE_CHECKING:
     from posecheck.pose import PoseStats
 
 ORIENTATIONS = ("auto", "0", "90", "180", "270")
-FORMATS = (".npz", ".csv", ".json")
-
-
-def _check_output(out: Path) -> None:
-    """Fail before any decoding if the output cannot be written."""
-    if out.suffix.lower() not in FORMATS:
-        raise OutputError(f"--out must end in {', '.join(FORMATS)}: {out}")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise OutputError(f"output directory does not exist: {parent}")
-    if out.is_dir():
-        raise OutputError(f"output path is a directory: {out}")
 
 
 @click.command("pose")
@@ -58,10 +45,10 @@ def pose(video: str, out: Path, orientation: str, stride: int, num_poses: int, m
     rotation used, and 33 landmarks as (x, y, z, visibility) in pixels of the original frame
     plus 33 world landmarks in metres. VIDEO may also be an image folder, a glob or a stream URL.
     """
-    from posecheck.pose import PoseEstimator, save_pose_frames
+    from posecheck.pose import PoseEstimator, check_landmarks_path, save_pose_frames
     from posecheck.sources import open_source
 
-    _check_output(out)
+    check_landmarks_path(out)
     stderr = Console(stderr=True)
     frames = []
     started = time.perf_counter()
