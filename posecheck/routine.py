@@ -534,15 +534,25 @@ def detect_boundaries(
             starts[b] = w
         b = prev
     cuts = [float(edges[s]) for s in starts]
-    # refine each cut to the frame within a window either side where the posture changes
+    # refine each cut to the frame near it where the posture changes or, between a still
+    # (timed) block and a counted one in the same posture, where the movement starts or stops
+    moving = _moving(t, hip)
     for b in range(1, n):
-        if set(accepted[b]) == set(accepted[b - 1]) or not accepted[b] or not accepted[b - 1]:
+        same = set(accepted[b]) == set(accepted[b - 1])
+        one_timed = (profiles[b] is None) != (profiles[b - 1] is None)
+        if not accepted[b] or not accepted[b - 1] or (same and not one_timed):
             continue
-        near = np.nonzero(np.abs(t - cuts[b]) <= window_s)[0]
+        reach = window_s if not same else 2.5 * window_s
+        near = np.nonzero(np.abs(t - cuts[b]) <= reach)[0]
         if len(near) < 2:
             continue
-        before = np.array([_match(postures[i], accepted[b - 1]) for i in near])
-        after = np.array([_match(postures[i], accepted[b]) for i in near])
+        if same:
+            before = np.array([1.0 - moving[i] if profiles[b - 1] is None else moving[i]
+                               for i in near])
+            after = 1.0 - before
+        else:
+            before = np.array([_match(postures[i], accepted[b - 1]) for i in near])
+            after = np.array([_match(postures[i], accepted[b]) for i in near])
         # cut before frame k: frames < k should fit block b-1, frames >= k block b
         gain = np.concatenate(([0.0], np.cumsum(before)))[:-1] + (
             np.cumsum(after[::-1])[::-1]
@@ -551,6 +561,22 @@ def detect_boundaries(
         lo = cuts[b - 1] if b - 1 > 0 else t0
         cuts[b] = max(float(t[near[k]]), lo + 1e-3)
     return tuple(cuts)
+
+
+def _moving(t: Any, hip: Any, half_window_s: float = 0.5, still_deg: float = 4.0) -> Any:
+    """Per frame: 1 when the hip angle spans more than `still_deg` within ±half a second."""
+    import numpy as np
+
+    out = np.zeros(len(t))
+    lo = hi = 0
+    for i, ti in enumerate(t):
+        while t[lo] < ti - half_window_s:
+            lo += 1
+        while hi < len(t) and t[hi] <= ti + half_window_s:
+            hi += 1
+        vals = hip[lo:hi][np.isfinite(hip[lo:hi])]
+        out[i] = 1.0 if len(vals) >= 2 and vals.max() - vals.min() > still_deg else 0.0
+    return out
 
 
 def _match(posture: str | None, accepted: tuple[str, ...]) -> float:

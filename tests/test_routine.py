@@ -589,3 +589,25 @@ def test_live_controller_follows_targets_and_the_persons_skip_and_repeat_keys() 
     assert reps[1] == 3 and reps[2] == 3  # the bridge set stopped (3 of 5) when skipped
     assert reps[3] == 3  # the repeated kicks block ran its full 4 s again after 11 s
     assert t == pytest.approx(15.0, abs=0.2)
+
+
+def test_boundary_detection_tells_still_from_moving_in_one_posture() -> None:
+    """The daily reset starts prone twice: breathing (still), then leg lifts (moving)."""
+    import math
+
+    from posecheck.routine import detect_boundaries
+
+    routine = load_routine("daily_reset")
+    times = [i / 10 for i in range(400)]
+    postures = ["prone" if t < 20.0 else "quadruped" if t < 30.0 else "supine" for t in times]
+    hip = [
+        1.0 if t < 9.0
+        else -7.5 + 7.5 * math.cos(2 * math.pi * t / 2.0) if t < 20.0  # lifts to -15°
+        else 60 - 25 * (1 - math.cos(2 * math.pi * t / 3.0)) if t < 30.0  # kicks 60° -> 10°
+        else 45 - 20 * (1 - math.cos(2 * math.pi * t / 4.0))  # bridges 45° -> 5°
+        for t in times
+    ]
+    cuts = detect_boundaries(times, postures, hip, routine.blocks)
+    assert cuts[0] == 0.0
+    assert cuts[1] == pytest.approx(9.0, abs=0.6)  # where the hip starts to move
+    assert cuts[2:] == pytest.approx((20.0, 30.0), abs=0.11)  # posture changes: exact
