@@ -14,7 +14,9 @@ DEFAULT_PLOT = Path("posecheck-out") / "progress.png"
 
 
 def _deg(value: float | None) -> str:
-    return "" if value is None else f"{value:.0f}°"
+    if value is None:
+        return ""
+    return f"{round(value) + 0:.0f}°"  # + 0: no "-0°"
 
 
 @click.group("history", invoke_without_command=True)
