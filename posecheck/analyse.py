@@ -29,7 +29,13 @@ import numpy as np
 from posecheck.core.landmarks import PoseFrame
 from posecheck.core.results import BodyMeasures, FrameResult
 from posecheck.errors import OutputError, PosecheckError, SourceError
-from posecheck.report import AngleTrace, SessionReport, TimelineWriter, write_angle_plot
+from posecheck.report import (
+    AngleTrace,
+    SessionReport,
+    TimelineWriter,
+    prefetch_plotting,
+    write_angle_plot,
+)
 
 ProgressFn = Callable[[int, "int | None"], None]
 
@@ -379,6 +385,8 @@ def analyse_video(
     profile = get_profile(exercise) if exercise is not None else None  # ProfileError early
     out = prepare_out_dir(out_dir) if out_dir is not None else None
     source_name = str(path)
+    if out is not None:
+        prefetch_plotting()
 
     with contextlib.ExitStack() as stack:
         if source is None:

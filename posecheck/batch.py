@@ -174,10 +174,10 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
             )
         else:
             out.append(path)
-    seen: set[Path] = set()
+    seen: set[str] = set()
     unique = []
     for p in out:
-        key = p.resolve()
+        key = os.path.abspath(p)  # not resolve(): two links to one file are two clips
         if key not in seen:
             seen.add(key)
             unique.append(p)

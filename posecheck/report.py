@@ -309,120 +309,132 @@ class AngleTrace:
 
 def write_angle_plot(path: str | Path, trace: AngleTrace, report: SessionReport) -> Path:
     """Hip angle over time with reps (shaded), partials, holds (green) and cues (markers)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # The object API, not pyplot: no global backend switch (a notebook keeps its own), no
+    # figure manager to leak, safe off the main thread.
     import numpy as np
+    from matplotlib.figure import Figure
 
     path = Path(path)
     t = np.frombuffer(trace.t_s, dtype=np.float64) if len(trace) else np.zeros(0)
-    fig, ax = plt.subplots(figsize=(12, 4.2), dpi=110)
-    try:
-        if len(trace):
-            ax.plot(
-                t,
-                np.frombuffer(trace.left, dtype=np.float32),
-                color="#6fa8dc",
-                lw=0.8,
-                alpha=0.5,
-                label="left (smoothed)",
-            )
-            ax.plot(
-                t,
-                np.frombuffer(trace.right, dtype=np.float32),
-                color="#e69138",
-                lw=0.8,
-                alpha=0.5,
-                label="right (smoothed)",
-            )
-            ax.plot(
-                t,
-                np.frombuffer(trace.shown, dtype=np.float32),
-                color="black",
-                lw=1.6,
-                label=f"hip flexion, side used ({report.side_used or '-'})",
-            )
-            absent = np.frombuffer(trace.present, dtype=np.int8) == 0
-            if absent.any():
-                ax.plot(
-                    t[absent],
-                    np.full(int(absent.sum()), 0.0),
-                    "|",
-                    color="grey",
-                    ms=6,
-                    alpha=0.6,
-                    label="no pose",
-                )
-        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ymin, ymax = ax.get_ylim()
-        for rep in report.reps:
-            ax.axvspan(rep.start_ms / 1000, rep.end_ms / 1000, color="#cfe2f3", alpha=0.6, lw=0)
-            ax.axvline(rep.top_ms / 1000, color="#3d85c6", lw=0.8)
-            ax.text(
-                rep.top_ms / 1000,
-                ymax,
-                f"R{rep.index}",
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                color="#3d85c6",
-            )
-        for rep in report.partials:
-            ax.axvspan(
-                rep.start_ms / 1000,
-                rep.end_ms / 1000,
-                facecolor="none",
-                edgecolor="#e69138",
-                hatch="//",
-                lw=0,
-            )
-            ax.text(
-                rep.top_ms / 1000,
-                ymax,
-                f"P{rep.index}",
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                color="#e69138",
-            )
-        for hold in report.holds:
-            colour = "#6aa84f" if hold.met else "#f1c232"
-            ax.axvspan(hold.start_ms / 1000, hold.end_ms / 1000, color=colour, alpha=0.45, lw=0)
-            ax.text(
-                (hold.start_ms + hold.end_ms) / 2000,
-                ymin,
-                f"{hold.duration_s:.1f}s",
-                ha="center",
-                va="bottom",
-                fontsize=7,
-                color="#274e13",
-            )
-        for cue in report.cues:
-            ax.plot(cue.t_ms / 1000, ymax, "v", color="#cc0000", ms=6, clip_on=False)
-        if report.cues:
-            ax.plot([], [], "v", color="#cc0000", label="form cue")
-        ax.set_ylim(ymin, ymax)
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("hip angle (deg)   + flexion / - extension")
-        auto = " (auto-detected)" if report.exercise_auto_detected else ""
-        ax.set_title(
-            f"{Path(report.source).name}: {report.exercise}{auto}, "
-            f"{report.rep_count} reps, {report.partial_count} partial, "
-            f"{report.hold_count} holds",
-            fontsize=10,
-            pad=14,
+    fig = Figure(figsize=(12, 4.2), dpi=110)
+    ax = fig.subplots()
+    if len(trace):
+        ax.plot(
+            t,
+            np.frombuffer(trace.left, dtype=np.float32),
+            color="#6fa8dc",
+            lw=0.8,
+            alpha=0.5,
+            label="left (smoothed)",
         )
-        ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
-        ax.grid(alpha=0.25)
-        fig.tight_layout()
-        try:
-            fig.savefig(path)
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        plt.close(fig)
+        ax.plot(
+            t,
+            np.frombuffer(trace.right, dtype=np.float32),
+            color="#e69138",
+            lw=0.8,
+            alpha=0.5,
+            label="right (smoothed)",
+        )
+        ax.plot(
+            t,
+            np.frombuffer(trace.shown, dtype=np.float32),
+            color="black",
+            lw=1.6,
+            label=f"hip flexion, side used ({report.side_used or '-'})",
+        )
+        absent = np.frombuffer(trace.present, dtype=np.int8) == 0
+        if absent.any():
+            ax.plot(
+                t[absent],
+                np.full(int(absent.sum()), 0.0),
+                "|",
+                color="grey",
+                ms=6,
+                alpha=0.6,
+                label="no pose",
+            )
+    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+    ymin, ymax = ax.get_ylim()
+    for rep in report.reps:
+        ax.axvspan(rep.start_ms / 1000, rep.end_ms / 1000, color="#cfe2f3", alpha=0.6, lw=0)
+        ax.axvline(rep.top_ms / 1000, color="#3d85c6", lw=0.8)
+        ax.text(
+            rep.top_ms / 1000,
+            ymax,
+            f"R{rep.index}",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="#3d85c6",
+        )
+    for rep in report.partials:
+        ax.axvspan(
+            rep.start_ms / 1000,
+            rep.end_ms / 1000,
+            facecolor="none",
+            edgecolor="#e69138",
+            hatch="//",
+            lw=0,
+        )
+        ax.text(
+            rep.top_ms / 1000,
+            ymax,
+            f"P{rep.index}",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="#e69138",
+        )
+    for hold in report.holds:
+        colour = "#6aa84f" if hold.met else "#f1c232"
+        ax.axvspan(hold.start_ms / 1000, hold.end_ms / 1000, color=colour, alpha=0.45, lw=0)
+        ax.text(
+            (hold.start_ms + hold.end_ms) / 2000,
+            ymin,
+            f"{hold.duration_s:.1f}s",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="#274e13",
+        )
+    for cue in report.cues:
+        ax.plot(cue.t_ms / 1000, ymax, "v", color="#cc0000", ms=6, clip_on=False)
+    if report.cues:
+        ax.plot([], [], "v", color="#cc0000", label="form cue")
+    ax.set_ylim(ymin, ymax)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("hip angle (deg)   + flexion / - extension")
+    auto = " (auto-detected)" if report.exercise_auto_detected else ""
+    ax.set_title(
+        f"{Path(report.source).name}: {report.exercise}{auto}, "
+        f"{report.rep_count} reps, {report.partial_count} partial, "
+        f"{report.hold_count} holds",
+        fontsize=10,
+        pad=14,
+    )
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    ax.grid(alpha=0.25)
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def prefetch_plotting() -> None:
+    """Import matplotlib in a background thread while frames are processed (~1 s saved)."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        try:
+            importlib.import_module("matplotlib.figure")
+            importlib.import_module("matplotlib.backends.backend_agg")
+        except Exception:  # the real import reports it
+            pass
+
+    threading.Thread(target=load, name="posecheck-prefetch", daemon=True).start()
 
 
 def report_fields() -> list[str]:
