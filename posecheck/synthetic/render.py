@@ -259,6 +259,13 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
     prims.append(Ellipsoid(nose, head, np.array([0.025, 0.018, 0.016]) * s, skin))
     for ear in (ear_l, ear_r):
         prims.append(Ellipsoid(ear, head, np.array([0.022, 0.032, 0.012]) * s, skin))
+    # Eyes and mouth: small dark marks that tell the face from the back of the head.
+    for eye_i in (L.LEFT_EYE, L.RIGHT_EYE):
+        eye = p[eye_i] - head_fwd * 0.004 * s
+        prims.append(Ellipsoid(eye, head, np.array([0.010, 0.008, 0.012]) * s, (0.04, 0.03, 0.03)))
+    mouth = (p[L.MOUTH_LEFT] + p[L.MOUTH_RIGHT]) / 2 - head_fwd * 0.006 * s
+    lip = (skin[0] * 0.75, skin[1] * 0.45, skin[2] * 0.45)
+    prims.append(Ellipsoid(mouth, head, np.array([0.008, 0.006, 0.022]) * s, lip))
 
     # Arms and hands.
     sleeve = 1.0 if look.long_sleeves else 0.45
@@ -512,6 +519,8 @@ class Renderer:
     def _shadow(self, prims: list[Primitive]) -> np.ndarray:
         """(H, W) key-light occlusion 0..1 of background points, from a blurred shadow map."""
         st, sc = self._static, self.scene
+        if not prims:
+            return np.zeros(st.bg_t.shape, np.float32)
         cell = 0.015
         basis = st.light_basis
         centers = []
@@ -644,8 +653,6 @@ class Renderer:
 
 def _unit_rows(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
-
-
 
 
 # --------------------------------------------------------------------------------------------

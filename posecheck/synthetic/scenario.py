@@ -81,21 +81,30 @@ class _Table:
             )
         return value
 
-    def number(self, name: str, default: Any = _MISSING, *, lo: float | None = None,
-               hi: float | None = None) -> float:
+    def number(
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        lo: float | None = None,
+        hi: float | None = None,
+    ) -> float:
         value = self.get(name, float, default)
         if value is None:
             return value
-        if not math.isfinite(value) or (lo is not None and value < lo) or (
-            hi is not None and value > hi
+        if (
+            not math.isfinite(value)
+            or (lo is not None and value < lo)
+            or (hi is not None and value > hi)
         ):
             raise ScenarioError(
                 f"scenario key {self.key(name)} must be within {lo}..{hi}, got {value}"
             )
         return value
 
-    def integer(self, name: str, default: Any = _MISSING, *, lo: int | None = None,
-                hi: int | None = None) -> int:
+    def integer(
+        self, name: str, default: Any = _MISSING, *, lo: int | None = None, hi: int | None = None
+    ) -> int:
         value = self.get(name, int, default)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ScenarioError(
@@ -103,8 +112,9 @@ class _Table:
             )
         return value
 
-    def choice(self, name: str, choices: tuple[str, ...] | list[str], default: Any = _MISSING
-               ) -> str:
+    def choice(
+        self, name: str, choices: tuple[str, ...] | list[str], default: Any = _MISSING
+    ) -> str:
         value = self.get(name, str, default)
         if value not in choices:
             raise ScenarioError(
@@ -123,14 +133,24 @@ class _Table:
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "a table", type(None): "none"}
+    names = {
+        bool: "true/false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+        type(None): "none",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def _colour(table: _Table, name: str, default: tuple[float, float, float] | None,
-            named: Mapping[str, tuple[float, float, float]] | None = None
-            ) -> tuple[float, float, float] | None:
+def _colour(
+    table: _Table,
+    name: str,
+    default: tuple[float, float, float] | None,
+    named: Mapping[str, tuple[float, float, float]] | None = None,
+) -> tuple[float, float, float] | None:
     """A colour as "#rrggbb" (sRGB), [r, g, b] 0..255, or a name from `named`; returns linear."""
     value = table.get(name, (str, list, bool), None)
     if value is None:
@@ -142,18 +162,22 @@ def _colour(table: _Table, name: str, default: tuple[float, float, float] | None
             return named[value]
         if len(value) == 7 and value.startswith("#"):
             try:
-                rgb = [int(value[i:i + 2], 16) for i in (1, 3, 5)]
+                rgb = [int(value[i : i + 2], 16) for i in (1, 3, 5)]
             except ValueError:
                 rgb = []
             if len(rgb) == 3:
                 return _srgb_to_linear(rgb)
-    elif isinstance(value, list) and len(value) == 3 and all(
-        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 255 for v in value
+    elif (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 255 for v in value
+        )
     ):
         return _srgb_to_linear(value)
     extra = f", or one of {', '.join(named)}" if named else ""
     raise ScenarioError(
-        f"scenario key {table.key(name)} must be a colour: \"#rrggbb\" or [r, g, b] 0..255{extra}"
+        f'scenario key {table.key(name)} must be a colour: "#rrggbb" or [r, g, b] 0..255{extra}'
     )
 
 
@@ -214,8 +238,21 @@ class Scenario:
         return h.hexdigest()
 
 
-_SHAPE_KEYS = ("trunk", "thigh", "shank", "foot", "upper_arm", "forearm", "hand", "hip_width",
-               "shoulder_width", "neck", "head_radius", "ankle_height", "back_depth")
+_SHAPE_KEYS = (
+    "trunk",
+    "thigh",
+    "shank",
+    "foot",
+    "upper_arm",
+    "forearm",
+    "hand",
+    "hip_width",
+    "shoulder_width",
+    "neck",
+    "head_radius",
+    "ankle_height",
+    "back_depth",
+)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -381,8 +418,12 @@ def prepare(scenario: Scenario) -> Prepared:
 
 def _lying(worlds: np.ndarray) -> bool:
     """Most frames have the trunk closer to horizontal than vertical."""
-    up = (worlds[:, Landmark.LEFT_SHOULDER] + worlds[:, Landmark.RIGHT_SHOULDER]
-          - worlds[:, Landmark.LEFT_HIP] - worlds[:, Landmark.RIGHT_HIP])
+    up = (
+        worlds[:, Landmark.LEFT_SHOULDER]
+        + worlds[:, Landmark.RIGHT_SHOULDER]
+        - worlds[:, Landmark.LEFT_HIP]
+        - worlds[:, Landmark.RIGHT_HIP]
+    )
     vertical = np.abs(up[:, 2]) / np.maximum(np.linalg.norm(up, axis=1), 1e-9)
     return bool(np.median(vertical) < 0.5)
 
@@ -436,8 +477,7 @@ def _angle_2d(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def hip_flexion_2d(worlds: np.ndarray, xy: np.ndarray, cam: PinholeCamera
-                   ) -> dict[str, np.ndarray]:
+def hip_flexion_2d(worlds: np.ndarray, xy: np.ndarray, cam: PinholeCamera) -> dict[str, np.ndarray]:
     """Signed hip flexion per side as seen in the image (degrees; + flexion, - extension).
 
     The angle between the image thigh (hip -> knee) and the image trunk line continued past the
@@ -445,12 +485,16 @@ def hip_flexion_2d(worlds: np.ndarray, xy: np.ndarray, cam: PinholeCamera
     front, projected into the image). Side views: equals the sagittal angle up to perspective.
     """
     L = Landmark
-    up = (worlds[:, L.LEFT_SHOULDER] + worlds[:, L.RIGHT_SHOULDER]
-          - worlds[:, L.LEFT_HIP] - worlds[:, L.RIGHT_HIP])
+    up = (
+        worlds[:, L.LEFT_SHOULDER]
+        + worlds[:, L.RIGHT_SHOULDER]
+        - worlds[:, L.LEFT_HIP]
+        - worlds[:, L.RIGHT_HIP]
+    )
     left = worlds[:, L.LEFT_HIP] - worlds[:, L.RIGHT_HIP]
     front = np.cross(left, up)
     front /= np.maximum(np.linalg.norm(front, axis=1, keepdims=True), 1e-9)
-    out = {}
+    out, signs = {}, {}
     for side in ("left", "right"):
         sh, hip, knee = (getattr(L, f"{side.upper()}_{j}") for j in ("SHOULDER", "HIP", "KNEE"))
         front_2d = cam.project(worlds[:, hip] + 0.1 * front) - xy[:, hip]
@@ -460,8 +504,9 @@ def hip_flexion_2d(worlds: np.ndarray, xy: np.ndarray, cam: PinholeCamera
         dot = np.einsum("ij,ij->i", trunk, thigh)
         ang = np.degrees(np.arctan2(cross, dot))  # signed, trunk -> thigh, image orientation
         towards_front = trunk[:, 0] * front_2d[:, 1] - trunk[:, 1] * front_2d[:, 0]
-        out[side] = np.where(towards_front >= 0, ang, -ang)
-    return out
+        signs[side] = np.where(towards_front >= 0, 1, -1)
+        out[side] = ang * signs[side]
+    return out, signs
 
 
 def truth_record(prep: Prepared, file_name: str, codec: str = "") -> dict[str, Any]:
@@ -471,15 +516,22 @@ def truth_record(prep: Prepared, file_name: str, codec: str = "") -> dict[str, A
     n = len(motion)
     xy = cam.project(prep.worlds)  # (n, 33, 2)
     angle_2d = {
-        side: _angle_2d(xy[:, getattr(Landmark, f"{side.upper()}_SHOULDER")],
-                        xy[:, getattr(Landmark, f"{side.upper()}_HIP")],
-                        xy[:, getattr(Landmark, f"{side.upper()}_KNEE")])
+        side: _angle_2d(
+            xy[:, getattr(Landmark, f"{side.upper()}_SHOULDER")],
+            xy[:, getattr(Landmark, f"{side.upper()}_HIP")],
+            xy[:, getattr(Landmark, f"{side.upper()}_KNEE")],
+        )
         for side in ("left", "right")
     }
-    flex_2d = hip_flexion_2d(prep.worlds, xy, cam)
+    flex_2d, flex_sign = hip_flexion_2d(prep.worlds, xy, cam)
+    eye = np.asarray(cam.position)
+    dist_l = np.linalg.norm(prep.worlds[:, Landmark.LEFT_HIP] - eye, axis=1).mean()
+    dist_r = np.linalg.norm(prep.worlds[:, Landmark.RIGHT_HIP] - eye, axis=1).mean()
+    near_side = "left" if dist_l <= dist_r else "right"
     performed = len(sc.script.reps)
-    full = truth.rep_count if not truth.negative else sum(1 for r in sc.script.reps
-                                                          if not r.partial)
+    full = (
+        truth.rep_count if not truth.negative else sum(1 for r in sc.script.reps if not r.partial)
+    )
     per_frame = [
         {
             "i": i,
@@ -487,11 +539,13 @@ def truth_record(prep: Prepared, file_name: str, codec: str = "") -> dict[str, A
             "phase": truth.phase[i],
             "rep": int(truth.rep_index[i]),
             "partial": bool(truth.partial[i]),
-            "hip_flexion_deg": {s: round(float(truth.hip_flexion_deg[s][i]), 3)
-                                for s in ("left", "right")},
+            "hip_flexion_deg": {
+                s: round(float(truth.hip_flexion_deg[s][i]), 3) for s in ("left", "right")
+            },
             "hip_flexion_2d_deg": {s: round(float(flex_2d[s][i]), 3) for s in ("left", "right")},
+            "flexion_sign_2d": {s: int(flex_sign[s][i]) for s in ("left", "right")},
             "hip_angle_2d_deg": {s: round(float(angle_2d[s][i]), 3) for s in ("left", "right")},
-            "joints_2d": np.round(xy[i], 2).tolist(),
+            "joints_2d": np.round(xy[i], 1).tolist(),
         }
         for i in range(n)
     ]
@@ -528,6 +582,7 @@ def truth_record(prep: Prepared, file_name: str, codec: str = "") -> dict[str, A
         "negative": bool(truth.negative),
         "movements": performed,
         "partials": truth.partial_count,
+        "near_side": near_side,
         "side_counts": truth.side_counts,
         "expected_cues": [{"rep": i, "cue": m} for i, m in truth.expected_cues],
         "truth_reps": reps,
@@ -574,9 +629,17 @@ def render_scenario(
         on_start(len(prep.worlds))
     video = out / f"{scenario.name}.mp4"
     try:
-        codec = render_clip(prep.worlds, prep.camera, prep.scene, scenario.look, str(video),
-                            scenario.camera.fps, scenario.seed, workers=workers,
-                            on_frames=on_frames)
+        codec = render_clip(
+            prep.worlds,
+            prep.camera,
+            prep.scene,
+            scenario.look,
+            str(video),
+            scenario.camera.fps,
+            scenario.seed,
+            workers=workers,
+            on_frames=on_frames,
+        )
     except OSError as exc:
         from posecheck.errors import OutputError
 

@@ -1,0 +1,294 @@
+"""The ray-caster, scenario files and truth files (posecheck.synthetic.render / .scenario)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from posecheck.core.landmarks import Landmark
+from posecheck.synthetic.kinematics import BodyShape, world_landmarks
+from posecheck.synthetic.motions import pose_at
+from posecheck.synthetic.render import (
+    Cone,
+    Ellipsoid,
+    Look,
+    PinholeCamera,
+    Renderer,
+    Scene,
+    _hit_cone,
+    _hit_ellipsoid,
+    frame_seed,
+)
+from posecheck.synthetic.scenario import (
+    ScenarioError,
+    hip_flexion_2d,
+    labels_entry,
+    parse_scenario,
+    prepare,
+    render_scenario,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_videos"
+
+TINY = """
+name = "tiny"
+exercise = "glute_bridge"
+seed = 7
+[script]
+lead_in_s = 0.2
+lead_out_s = 0.2
+rest_s = 0.1
+[[script.reps]]
+up_s = 0.3
+hold_s = 0.2
+down_s = 0.3
+[camera]
+width = 96
+height = 72
+fps = 10
+"""
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _rays(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ro = np.array([0.05, -2.0, 0.3])
+    target = rng.normal([0.0, 0.0, 0.0], 0.25, size=(n, 3))
+    rd = target - ro
+    return ro, rd / np.linalg.norm(rd, axis=1, keepdims=True)
+
+
+def _sd_round_cone(p: np.ndarray, c: Cone) -> np.ndarray:
+    """Signed distance to a round cone, by brute force over the sphere sweep."""
+    ts = np.linspace(0.0, 1.0, 401)
+    centres = c.a + ts[:, None] * (c.b - c.a)
+    radii = c.ra + ts * (c.rb - c.ra)
+    d = np.linalg.norm(p[:, None, :] - centres[None], axis=2) - radii[None]
+    return d.min(axis=1)
+
+
+def test_round_cone_hits_lie_on_the_surface_and_normals_point_out() -> None:
+    cone = Cone(np.array([-0.2, 0.0, 0.0]), np.array([0.25, 0.05, 0.1]), 0.12, 0.05, (1, 1, 1))
+    ro, rd = _rays()
+    t, n = _hit_cone(ro, rd, cone)
+    hit = np.isfinite(t)
+    assert 0.1 < hit.mean() < 0.9  # some rays hit, some miss
+    pts = ro + t[hit, None] * rd[hit]
+    assert np.abs(_sd_round_cone(pts, cone)).max() < 2e-3  # brute force is within ~1e-4
+    # Just outside along the normal is outside; no miss passes through the solid.
+    assert (_sd_round_cone(pts + 0.01 * n[hit], cone) > 0).all()
+    miss_pts = ro + np.linspace(1.0, 3.0, 100)[None, :, None] * rd[~hit][::20, None, :]
+    assert (_sd_round_cone(miss_pts.reshape(-1, 3), cone) > -1e-3).all()
+
+
+def test_ellipsoid_hits_lie_on_the_surface() -> None:
+    rot = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]
+    ell = Ellipsoid(np.array([0.0, 0.1, 0.05]), rot, np.array([0.3, 0.15, 0.08]), (1, 1, 1))
+    ro, rd = _rays(seed=2)
+    t, n = _hit_ellipsoid(ro, rd, ell)
+    hit = np.isfinite(t)
+    assert 0.05 < hit.mean() < 0.9
+    local = ((ro + t[hit, None] * rd[hit]) - ell.center) @ rot.T / ell.radii
+    np.testing.assert_allclose(np.linalg.norm(local, axis=1), 1.0, atol=1e-9)
+    assert (np.einsum("ij,ij->i", n[hit], rd[hit]) < 0).all()  # front faces face the ray
+
+
+def test_camera_projects_its_target_to_the_image_centre() -> None:
+    cam = PinholeCamera(position=(0.3, -2.5, 0.6), target=(0.1, 0.2, 0.3), width=200, height=100)
+    np.testing.assert_allclose(cam.project(np.array(cam.target)), [100.0, 50.0], atol=1e-9)
+    above = cam.project(np.array([0.1, 0.2, 0.5]))
+    assert above[1] < 50.0  # world up is image up
+
+
+# --------------------------------------------------------------------------- renderer
+
+
+def _bridge_frame(width: int = 160, height: int = 120, seed: int = 3) -> np.ndarray:
+    shape = BodyShape()
+    world = world_landmarks(shape, pose_at(shape, "glute_bridge", 1.0))
+    cam = PinholeCamera(position=(0.0, -2.6, 0.45), target=(0.0, 0.0, 0.25), width=width,
+                        height=height)
+    return Renderer(cam, Scene(), Look()).render(world, seed=seed)
+
+
+def test_render_is_deterministic_and_seed_only_changes_noise() -> None:
+    a, b = _bridge_frame(seed=3), _bridge_frame(seed=3)
+    assert a.shape == (120, 160, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    c = _bridge_frame(seed=4)
+    diff = np.abs(a.astype(int) - c.astype(int))
+    assert diff.max() > 0 and diff.mean() < 4  # different noise, same picture
+
+
+def test_body_is_drawn_where_its_joints_project() -> None:
+    shape = BodyShape()
+    world = world_landmarks(shape, pose_at(shape, "glute_bridge", 1.0))
+    cam = PinholeCamera(position=(0.0, -2.6, 0.45), target=(0.0, 0.0, 0.25), width=320,
+                        height=240)
+    scene = Scene(noise_sigma=0.0, blur_sigma=0.0)
+    with_body = Renderer(cam, scene, Look()).render(world).astype(int)
+    empty = Renderer(cam, scene, Look()).render_primitives([]).astype(int)
+    changed = np.abs(with_body - empty).sum(axis=2) > 30
+    for j in (Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_SHOULDER, Landmark.NOSE):
+        u, v = np.rint(cam.project(world[j])).astype(int)
+        assert changed[v, u], f"landmark {j.name} not covered by the body"
+    assert 0.03 < changed.mean() < 0.5
+
+
+def test_frame_seed_is_independent_of_chunking() -> None:
+    assert frame_seed(1, 10) == frame_seed(1, 10)
+    assert len({frame_seed(1, i) for i in range(1000)}) == 1000
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('exercise = "glute_bridge"\nfoo = 1', "foo"),
+        ('exercise = "yoga"', "exercise"),
+        ("seed = 1", "exercise"),
+        ('exercise = "glute_bridge"\n[camera]\nview = "top"', "camera.view"),
+        ('exercise = "glute_bridge"\n[camera]\nwidth = "wide"', "camera.width"),
+        ('exercise = "glute_bridge"\n[camera]\nfps = 0', "camera.fps"),
+        ('exercise = "glute_bridge"\n[body]\nshirt = "blue"', "body.shirt"),
+        ('exercise = "glute_bridge"\n[body]\nheight_m = 3.5', "body.height_m"),
+        ('exercise = "glute_bridge"\n[[script.reps]]\nmistakes = ["slouch"]',
+         "script.reps[0].mistakes"),
+        ('exercise = "glute_bridge"\n[[script.reps]]\nup_s = -1', "script.reps[0].up_s"),
+        ('exercise = "glute_bridge"\n[[script.reps]]\ntempo = 1', "script.reps[0].tempo"),
+        ('exercise = "glute_bridge"\n[scene]\nmat = 3', "scene.mat"),
+    ],
+)
+def test_bad_scenarios_fail_with_one_line_naming_the_key(text: str, key: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text)
+    message = str(info.value)
+    assert key in message and "\n" not in message
+
+
+def test_not_toml_is_a_scenario_error() -> None:
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        parse_scenario("exercise = ")
+
+
+def test_cli_reports_scenario_errors_on_one_line(tmp_path: Path) -> None:
+    from posecheck.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('exercise = "glute_bridge"\n[camera]\nview = "top"\n')
+    result = CliRunner().invoke(main, ["render", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "camera.view" in result.output and "Traceback" not in result.output
+
+
+def test_every_sample_scenario_parses() -> None:
+    tomls = sorted(SAMPLES.glob("*.toml"))
+    assert len(tomls) >= 4
+    for path in tomls:
+        scenario = parse_scenario(path.read_text(), default_name=path.stem)
+        assert scenario.name == path.stem
+
+
+def test_camera_sees_the_whole_motion() -> None:
+    prep = prepare(parse_scenario(TINY))
+    xy = prep.camera.project(prep.worlds)
+    assert (xy[..., 0] > 0).all() and (xy[..., 0] < prep.camera.width).all()
+    assert (xy[..., 1] > 0).all() and (xy[..., 1] < prep.camera.height).all()
+
+
+def test_signed_2d_hip_flexion_matches_the_sagittal_truth_side_on() -> None:
+    text = TINY.replace("[camera]", '[camera]\nview = "side_right"\nheight_m = 0.25')
+    prep = prepare(parse_scenario(text))
+    xy = prep.camera.project(prep.worlds)
+    flex, _ = hip_flexion_2d(prep.worlds, xy, prep.camera)
+    truth = prep.motion.truth.hip_flexion_deg
+    near = "right"
+    assert np.abs(flex[near] - truth[near]).max() < 4.0  # perspective only
+    assert flex[near][0] > 30  # bottom of a bridge is flexion (+)
+
+
+def test_render_scenario_writes_video_and_labels_style_truth(tmp_path: Path) -> None:
+    scenario = parse_scenario(TINY)
+    record = render_scenario(scenario, tmp_path)
+    video = tmp_path / "tiny.mp4"
+    cap = cv2.VideoCapture(str(video))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == record["frames"] == len(record["per_frame"])
+    assert cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 96
+    on_disk = json.loads((tmp_path / "tiny.truth.json").read_text())
+    assert on_disk == json.loads(json.dumps(record))
+    # The labels.json keys of ../shared/clips, with the right values.
+    for key in ("file", "exercise", "view", "lying", "reps", "reps_min", "reps_max", "holds",
+                "fps", "frames", "width", "height"):
+        assert key in on_disk
+    assert on_disk["file"] == "tiny.mp4" and on_disk["exercise"] == "glute_bridge"
+    assert on_disk["reps"] == on_disk["reps_min"] == on_disk["reps_max"] == 1
+    assert on_disk["lying"] is True and on_disk["view"] == "side"
+    assert on_disk["holds"] == [{"start_s": 0.5, "end_s": 0.7}]
+    frame = on_disk["per_frame"][5]
+    assert set(frame) >= {"t", "phase", "rep", "hip_flexion_deg", "hip_flexion_2d_deg",
+                          "joints_2d"}
+    assert len(frame["joints_2d"]) == 33 and frame["t"] == pytest.approx(0.5)
+    assert frame["phase"] == "top" and frame["rep"] == 1
+    assert "per_frame" not in labels_entry(on_disk)
+
+
+def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
+    scenario = parse_scenario(TINY)
+    render_scenario(scenario, tmp_path / "a")
+    render_scenario(scenario, tmp_path / "b", workers=2)
+    for name in ("tiny.mp4", "tiny.truth.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    other = parse_scenario(TINY.replace("seed = 7", "seed = 8"))
+    render_scenario(other, tmp_path / "c")
+    assert (tmp_path / "c" / "tiny.mp4").read_bytes() != (tmp_path / "a" / "tiny.mp4").read_bytes()
+
+
+def test_sample_labels_list_every_sample_clip() -> None:
+    labels = json.loads((SAMPLES / "labels.json").read_text())
+    files = {entry["file"] for entry in labels}
+    assert files == {p.with_suffix(".mp4").name for p in SAMPLES.glob("*.toml")}
+    for entry in labels:
+        assert (SAMPLES / entry["file"]).exists()
+        assert (SAMPLES / entry["file"]).with_suffix(".truth.json").exists()
+
+
+# --------------------------------------------------------------------------- pose model
+
+
+def test_rendered_clip_is_tracked_by_the_pose_model(tmp_path: Path) -> None:
+    from posecheck.pose import PoseEstimator
+
+    text = TINY.replace("width = 96", "width = 320").replace("height = 72", "height = 240")
+    text = text.replace("fps = 10", "fps = 25")
+    record = render_scenario(parse_scenario(text), tmp_path)
+    assert record["frames"] >= 30
+    cap = cv2.VideoCapture(str(tmp_path / "tiny.mp4"))
+    found = errors = 0
+    n = 0
+    with PoseEstimator("full") as est:
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            frame = est.detect(image, n * 1000.0 / record["fps"], n)
+            if frame.present:
+                found += 1
+                true_hip = np.asarray(record["per_frame"][n]["joints_2d"])[Landmark.LEFT_HIP]
+                errors += np.linalg.norm(frame.image_xy[Landmark.LEFT_HIP] - true_hip) > 25
+            n += 1
+    assert n == record["frames"]
+    assert found / n >= 0.95
+    assert errors <= 0.1 * found  # found the body where it is, not somewhere else
