@@ -500,19 +500,18 @@ def write_balance_html(
 
 def write_progress_plot(path: str | Path, weeks: Sequence[Any]) -> Path:
     """`posecheck history`'s plot: peak extension and ROM per side per week, reps per exercise."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import rcParams
+    from matplotlib.figure import Figure  # object API: no pyplot state, no backend switch
 
     path = Path(path)
     labels = sorted({w.week for w in weeks})
     index = {lab: i for i, lab in enumerate(labels)}
     exercises = sorted({w.exercise for w in weeks})
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), dpi=100, sharex=True)
+    fig = Figure(figsize=(10, 9), dpi=100)
+    axes = fig.subplots(3, 1, sharex=True)
     try:
         ax_ext, ax_rom, ax_reps = axes
-        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        colours = rcParams["axes.prop_cycle"].by_key()["color"]
         colour_of = {ex: colours[i % len(colours)] for i, ex in enumerate(exercises)}
         for ex in exercises:
             rows = [w for w in weeks if w.exercise == ex]
@@ -552,8 +551,6 @@ def write_progress_plot(path: str | Path, weeks: Sequence[Any]) -> Path:
         fig.savefig(path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        plt.close(fig)
     return path
 
 
