@@ -43,6 +43,7 @@ class LiveConfig:
     backoff: Backoff = field(default_factory=Backoff)
     on_frame: Callable[..., None] | None = None
     on_session: Callable[[LiveSession], None] | None = None  # called once it is built
+    wrap_estimator: Callable[[object], object] | None = None  # benchmarks: e.g. a slowed model
 
 
 def is_camera_spec(spec: str) -> bool:
@@ -137,7 +138,7 @@ def run_live(config: LiveConfig) -> LiveOutcome:
         session = LiveSession(
             settings,
             grabber=grabber,
-            estimator=estimator,
+            estimator=config.wrap_estimator(estimator) if config.wrap_estimator else estimator,  # type: ignore[arg-type]
             analyzer_factory=make_analyzer,  # type: ignore[arg-type]
             display=display,
             keys=keys,

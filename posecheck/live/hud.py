@@ -15,7 +15,7 @@ import numpy as np
 
 from posecheck.core.results import FrameResult, Phase, Severity
 
-BG = (28, 28, 28)
+BG = (28, 28, 28)  # grey on purpose (one value): the canvas fill is a memset
 WHITE = (255, 255, 255)
 GREY = (160, 160, 160)
 DIM = (95, 95, 95)
@@ -111,16 +111,21 @@ def wrap(s: str, max_w: int, scale: float, thick: int = 2, max_lines: int = 3) -
     return lines[:max_lines]
 
 
-def fit_video(video: np.ndarray, w: int, h: int) -> tuple[np.ndarray, tuple[int, int, float]]:
-    """Letterbox `video` into w x h; returns the box and (x0, y0, scale)."""
-    box = np.zeros((h, w, 3), dtype=np.uint8)
+def fit_video(video: np.ndarray, w: int, h: int,
+              out: np.ndarray | None = None) -> tuple[np.ndarray, tuple[int, int, float]]:
+    """Letterbox `video` into w x h (into `out` when given); returns it and (x0, y0, scale).
+
+    Linear interpolation, not area: it costs a fraction and the frame is only a few % smaller.
+    """
+    box = np.zeros((h, w, 3), dtype=np.uint8) if out is None else out
+    if out is not None:
+        box[:] = 0
     vh, vw = video.shape[:2]
     scale = min(w / vw, h / vh)
     nw, nh = max(1, int(vw * scale)), max(1, int(vh * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(video, (nw, nh), interpolation=interp)
     x0, y0 = (w - nw) // 2, (h - nh) // 2
-    box[y0 : y0 + nh, x0 : x0 + nw] = resized
+    cv2.resize(video, (nw, nh), dst=box[y0 : y0 + nh, x0 : x0 + nw],
+               interpolation=cv2.INTER_LINEAR)
     return box, (x0, y0, scale)
 
 
@@ -146,13 +151,11 @@ def draw_hud(
 ) -> np.ndarray:
     """Compose the window picture: video on the left, panel on the right."""
     cw, ch = canvas_wh
-    canvas = np.empty((ch, cw, 3), dtype=np.uint8)
-    canvas[:] = BG
+    canvas = np.full((ch, cw, 3), BG[0], dtype=np.uint8)  # BG is grey: a plain memset
     pw = int(cw * PANEL_FRAC)
     vw = cw - pw
-    box, _ = fit_video(video, vw, ch)
-    canvas[:, :vw] = box
     view = canvas[:, :vw]
+    fit_video(video, vw, ch, out=view)
     if state.hint:
         banner(view, state.hint, int(ch * 0.86), AMBER)
     if state.status:
@@ -239,7 +242,7 @@ def _hold_block(panel: np.ndarray, result: FrameResult | None, x: int, y: int, w
     elif target > 0:
         msg = f"pause {target:g}s at the top"
     else:
-        msg = "no hold for this exercise"
+        msg = "no hold for this exercise" if result is not None else ""
     text(panel, msg, (x, bar_y + bar_h + int(h * 0.05)), fit_scale(msg, w, 0.9, 2),
          colour if holding else GREY, 2)
 

@@ -102,6 +102,9 @@ class FrameTiming:
     infer_ms: float
     loop_ms: float  # whole iteration: take -> shown
     dropped_before: int
+    wait_ms: float = 0.0  # capture -> taken by the loop (time spent in the slot)
+    core_ms: float = 0.0  # analyzer, timeline, coach
+    draw_ms: float = 0.0  # overlay + panel
 
 
 @dataclass
@@ -130,6 +133,9 @@ class LatencyStats:
             out["age_ms_p95"] = percentile(ages, 95)
             out["infer_ms_median"] = statistics.median(infer)
             out["infer_ms_p95"] = percentile(infer, 95)
+            for part in ("wait", "core", "draw"):
+                out[f"{part}_ms_median"] = statistics.median(
+                    getattr(t, f"{part}_ms") for t in self.timings)
         return out
 
 
@@ -378,7 +384,8 @@ class LiveSession:
         image = cv2.flip(frame.image, 1) if self.mirror else frame.image
         t0 = time.perf_counter()
         pose = self.estimator.detect(image, frame.timestamp_ms, frame.seq)
-        infer_ms = (time.perf_counter() - t0) * 1000.0
+        t1 = time.perf_counter()
+        infer_ms = (t1 - t0) * 1000.0
         counting = not self.paused and not self._in_countdown()
         result: FrameResult | None = None
         if counting:
@@ -393,14 +400,19 @@ class LiveSession:
             if self.printer is not None:
                 self.printer.on_result(result)
         hint = self.hints.update(pose_hint(pose))
+        t2 = time.perf_counter()
         video = self._annotate(image, pose, result)
         self.last_video = video
         canvas = draw_hud(video, self._hud_state(hint), self.settings.canvas_wh)
         age_ms = (self.clock() - frame.capture_s) * 1000.0
+        draw_ms = (time.perf_counter() - t2) * 1000.0
         self.display.show(canvas)
         self.last_canvas = canvas
-        self.latency.add(FrameTiming(frame.seq, age_ms, infer_ms,
-                                     (self.clock() - t_take) * 1000.0, frame.dropped_before))
+        self.latency.add(FrameTiming(
+            frame.seq, age_ms, infer_ms, (self.clock() - t_take) * 1000.0, frame.dropped_before,
+            wait_ms=(t_take - frame.capture_s) * 1000.0, core_ms=(t2 - t1) * 1000.0,
+            draw_ms=draw_ms,
+        ))
         self._record(frame, image, pose, result)
         if self.on_frame is not None:
             self.on_frame(self, frame, result)
