@@ -73,18 +73,113 @@ def _silenced_stderr() -> Iterator[None]:
         os.close(fd)
 
 
+class FfmpegWriter:
+    """H.264 through the system's ffmpeg (libx264), fed raw BGR frames on a pipe.
+
+    The OpenCV wheels mediapipe pulls in cannot encode H.264 (no libx264), so where an ffmpeg
+    binary with libx264 is installed this gives the browser-friendly, ~10x smaller file. The
+    child runs in its own session so a terminal Ctrl-C reaches only us: we decide when the
+    stream ends, and closing its stdin finalises the file.
+    """
+
+    def __init__(self, path: Path, fps: float, wh: tuple[int, int], ffmpeg: str) -> None:
+        import subprocess
+
+        w, h = wh
+        cmd = [
+            ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", f"{fps:.6f}",
+            "-i", "-", "-an",
+            "-c:v", "libx264", "-preset", "veryfast", "-threads", "1",
+            "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.wh = wh
+
+    def isOpened(self) -> bool:  # cv2.VideoWriter's spelling
+        return self._proc.poll() is None
+
+    def write(self, image: np.ndarray) -> None:
+        assert self._proc.stdin is not None
+        if image.shape[1] != self.wh[0] or image.shape[0] != self.wh[1]:
+            raise OutputError("frame size changed mid-video")
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(image).data)
+        except BrokenPipeError:
+            raise OutputError(f"ffmpeg stopped: {self._stderr()}") from None
+
+    def _stderr(self) -> str:
+        err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
+        return err.strip().splitlines()[-1] if err.strip() else f"exit {self._proc.poll()}"
+
+    def release(self) -> None:
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.close()
+        if self._proc.wait() != 0:
+            raise OutputError(f"ffmpeg could not write the video: {self._stderr()}")
+
+
+_FFMPEG_X264: str | bool | None = False  # False = not probed yet
+
+
+def ffmpeg_with_x264() -> str | None:
+    """Path of an ffmpeg binary that has the libx264 encoder, else None (probed once)."""
+    global _FFMPEG_X264
+    if _FFMPEG_X264 is False:
+        import shutil
+        import subprocess
+
+        found = None
+        exe = shutil.which("ffmpeg")
+        if exe is not None:
+            try:
+                out = subprocess.run(
+                    [exe, "-hide_banner", "-encoders"],
+                    capture_output=True,
+                    text=True,
+                    timeout=20,
+                    check=False,
+                ).stdout
+                found = exe if " libx264 " in out else None
+            except (OSError, subprocess.SubprocessError):
+                found = None
+        _FFMPEG_X264 = found
+    return _FFMPEG_X264 or None
+
+
 def _open_writer(path: Path, fps: float, wh: tuple[int, int]) -> tuple[Any, str]:
-    """An OpenCV VideoWriter: H.264 (`avc1`) where this build can encode it, else MPEG-4 Part 2."""
+    """H.264: OpenCV's `avc1` where its build can encode it, else ffmpeg's libx264 when
+    installed; otherwise MPEG-4 Part 2 (`mp4v`), which every OpenCV build writes.
+
+    POSECHECK_VIDEO_CODEC=mp4v|avc1|x264 forces one choice (tests, slow machines).
+    """
     import cv2
 
     global _FOURCC_CHOICE
-    choices = [_FOURCC_CHOICE] if _FOURCC_CHOICE else ["avc1", "mp4v"]
-    for fourcc in choices:
-        with _silenced_stderr():
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, wh)
+    forced = os.environ.get("POSECHECK_VIDEO_CODEC", "").strip().lower()
+    choices = (
+        [forced] if forced else ([_FOURCC_CHOICE] if _FOURCC_CHOICE else ["avc1", "x264", "mp4v"])
+    )
+    for choice in choices:
+        if choice == "x264":
+            exe = ffmpeg_with_x264()
+            if exe is None:
+                continue
+            writer: Any = FfmpegWriter(path, fps, wh, exe)
+        else:
+            with _silenced_stderr():
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*choice[:4]), fps, wh)
         if writer.isOpened():
-            _FOURCC_CHOICE = fourcc
-            return writer, fourcc
+            if not forced:
+                _FOURCC_CHOICE = choice
+            return writer, choice
         writer.release()
     raise OutputError(f"cannot open a video encoder for {path}")
 
