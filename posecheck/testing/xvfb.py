@@ -34,7 +34,7 @@ def virtual_display(size: tuple[int, int] = (1280, 720), depth: int = 24,
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         [exe, "-displayfd", str(write_fd), "-screen", "0", f"{size[0]}x{size[1]}x{depth}",
-         "-nolisten", "tcp"],
+         "-nolisten", "tcp", "-nocursor"],
         pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     os.close(write_fd)
