@@ -30,6 +30,7 @@ from posecheck.core.landmarks import NUM_LANDMARKS, Landmark
 __all__ = [
     "FOURCCS",
     "SKIN_TONES",
+    "Box",
     "Cone",
     "Ellipsoid",
     "Look",
@@ -152,6 +153,7 @@ class Scene:
     rim: float = 0.25
     shadow_strength: float = 0.6
     shadow_softness_m: float = 0.05
+    props: tuple[Box, ...] = ()  # furniture drawn in every frame (casts no shadow)
     noise_sigma: float = 2.0  # sensor noise, 8-bit levels
     blur_sigma: float = 0.6  # anti-aliasing blur in pixels
 
@@ -180,7 +182,16 @@ class Ellipsoid:
     color: RGB
 
 
-Primitive = Cone | Ellipsoid
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box: furniture (a bench, a stool) that the body rests on."""
+
+    center: np.ndarray
+    half: np.ndarray  # (3,) half extents
+    color: RGB
+
+
+Primitive = Cone | Ellipsoid | Box
 
 
 def _unit(v: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
@@ -415,7 +426,25 @@ def _hit_ellipsoid(ro: np.ndarray, rd: np.ndarray, e: Ellipsoid) -> tuple[np.nda
     return t, normal
 
 
+def _hit_box(ro: np.ndarray, rd: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """Slab test: entry distance and the normal of the face entered."""
+    safe = np.where(np.abs(rd) < 1e-12, 1e-12, rd)
+    t1 = (box.center - box.half - ro) / safe
+    t2 = (box.center + box.half - ro) / safe
+    near, far = np.minimum(t1, t2), np.maximum(t1, t2)
+    t_in, t_out = near.max(axis=1), far.min(axis=1)
+    hit = (t_out >= t_in) & (t_in > 0)
+    t = np.where(hit, t_in, np.inf)
+    axis = near.argmax(axis=1)
+    normal = np.zeros_like(rd)
+    rows = np.arange(rd.shape[0])
+    normal[rows, axis] = -np.sign(safe[rows, axis])
+    return t, normal
+
+
 def _bounding_sphere(prim: Primitive) -> tuple[np.ndarray, float]:
+    if isinstance(prim, Box):
+        return prim.center, float(np.linalg.norm(prim.half))
     if isinstance(prim, Cone):
         c = (prim.a + prim.b) / 2
         return c, float(np.linalg.norm(prim.b - prim.a)) / 2 + max(prim.ra, prim.rb)
@@ -523,6 +552,9 @@ class Renderer:
             return np.zeros(st.bg_t.shape, np.float32)
         cell = 0.015
         basis = st.light_basis
+        prims = [p for p in prims if not isinstance(p, Box)]
+        if not prims:
+            return np.zeros(st.bg_t.shape, np.float32)
         centers = []
         for prim in prims:
             c, r = _bounding_sphere(prim)
@@ -565,7 +597,7 @@ class Renderer:
 
     def render(self, world: np.ndarray, seed: int | None = None) -> np.ndarray:
         """One BGR uint8 frame of the body posed at `world` (33, 3); `seed` fixes the noise."""
-        prims = body_primitives(world, self.look)
+        prims = body_primitives(world, self.look) + list(self.scene.props)
         return self.render_primitives(prims, seed)
 
     def render_primitives(self, prims: list[Primitive], seed: int | None = None) -> np.ndarray:
@@ -585,6 +617,8 @@ class Renderer:
             rd = st.rays[y0:y1, x0:x1].reshape(-1, 3)
             if isinstance(prim, Cone):
                 t, n = _hit_cone(eye, rd, prim)
+            elif isinstance(prim, Box):
+                t, n = _hit_box(eye, rd, prim)
             else:
                 t, n = _hit_ellipsoid(eye, rd, prim)
             zb = zbuf[y0:y1, x0:x1].reshape(-1)

@@ -34,7 +34,14 @@ from posecheck.core.landmarks import Landmark
 from posecheck.errors import PosecheckError
 from posecheck.synthetic.kinematics import BodyShape, world_landmarks
 from posecheck.synthetic.motions import EXERCISES, MISTAKES, Motion, MotionScript, RepSpec, animate
-from posecheck.synthetic.render import SKIN_TONES, Look, PinholeCamera, Scene, render_clip
+from posecheck.synthetic.render import (
+    SKIN_TONES,
+    Box,
+    Look,
+    PinholeCamera,
+    Scene,
+    render_clip,
+)
 
 RENDERER_VERSION = "posecheck-raycast-1"
 
@@ -409,11 +416,30 @@ def prepare(scenario: Scenario) -> Prepared:
     sc = scenario.scene
     scene = replace(
         sc,
+        props=furniture(scenario.exercise, worlds, scenario.shape),
         body_center_xy=(float(center[0]), float(center[1])),
         mat_center_xy=(float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2)),
         mat_size_xy=(float(max(hi[0] - lo[0] + 0.4, 1.6)), float(max(hi[1] - lo[1] + 0.3, 0.6))),
     )
     return Prepared(scenario, motion, worlds, camera, scene)
+
+
+def furniture(exercise: str, worlds: np.ndarray, shape: BodyShape) -> tuple[Box, ...]:
+    """The bench or stool an exercise needs under the body (placed from the first frame)."""
+    first = worlds[0]
+    back = float(shape.L["back_depth"])
+    if exercise == "hip_thrust":  # upper back on the bench edge, bench extends behind the head
+        sh = (first[Landmark.LEFT_SHOULDER] + first[Landmark.RIGHT_SHOULDER]) / 2
+        top = float(sh[2]) - back
+        x1, x0 = float(sh[0]) + 0.10, float(sh[0]) - 0.45
+        return (Box(np.array([(x0 + x1) / 2, sh[1], top / 2]),
+                    np.array([(x1 - x0) / 2, 0.55, top / 2]), (0.05, 0.05, 0.06)),)
+    if exercise == "seated_march":  # a stool under the pelvis
+        hip = (first[Landmark.LEFT_HIP] + first[Landmark.RIGHT_HIP]) / 2
+        top = float(hip[2]) - back
+        return (Box(np.array([hip[0] - 0.02, hip[1], top / 2]),
+                    np.array([0.20, 0.22, top / 2]), (0.40, 0.22, 0.10)),)
+    return ()
 
 
 def _lying(worlds: np.ndarray) -> bool:
