@@ -240,6 +240,9 @@ class FrameGrabber:
         return True
 
     def _publish(self, item: object) -> None:
+        if self._lossless:  # a file read ahead: its frame is "captured" when the slot frees
+            with self._cond:
+                self._cond.wait_for(lambda: self._slot is None or self._stop.is_set())
         now = self._clock()
         assert self.t0 is not None
         source_ts = float(getattr(item, "timestamp_ms", (now - self.t0) * 1000.0))
@@ -258,8 +261,6 @@ class FrameGrabber:
         )
         self._seq += 1
         with self._cond:
-            if self._lossless:
-                self._cond.wait_for(lambda: self._slot is None or self._stop.is_set())
             if self._slot is not None:
                 self._dropped_since_take += 1
                 self.stats.dropped += 1

@@ -90,7 +90,7 @@ def _wait_for_socket(number: int, timeout_s: float) -> None:
 def screenshot(display: str, path: str | Path, size: tuple[int, int] | None = None) -> Path:
     """Grab the whole X screen into a PNG with ffmpeg's x11grab (what a person would see)."""
     path = Path(path)
-    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-f", "x11grab"]
+    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-f", "x11grab", "-draw_mouse", "0"]
     if size is not None:
         cmd += ["-video_size", f"{size[0]}x{size[1]}"]
     cmd += ["-i", display, "-frames:v", "1", str(path)]
