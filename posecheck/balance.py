@@ -396,9 +396,10 @@ def findings(report: BalanceReport) -> list[str]:
         delta = work.vs_history.get("peak_deg")
         if delta is not None and work.reps and abs(delta) >= 3:
             word = "more" if delta > 0 else "less"
+            runs = work.history.get("runs") or 0
             out.append(
                 f"{work.kind.capitalize()} peak {abs(delta):.0f}° {word} than your average "
-                f"over {work.history.get('runs')} earlier sessions."
+                f"over {runs} earlier session{'s' if runs != 1 else ''}."
             )
     return out
 
@@ -426,13 +427,15 @@ def history_baselines(hist: Any, before: str | None = None) -> dict[str, dict[st
             base["runs"] = len(runs)
             base["reps_total_mean"] = _group_mean(runs, lambda g: sum(r.rep_count for r in g))
             base["tut_s_total_mean"] = _group_mean(runs, lambda g: sum(r.tut_s for r in g))
-            for key in ("peak_flexion", "peak_extension"):
+            # peaks beyond what a hip does are artefacts (see `findings`): not a baseline
+            for key, limit in (("peak_flexion", PLAUSIBLE_FLEXION_DEG),
+                               ("peak_extension", PLAUSIBLE_EXTENSION_DEG)):
                 base[f"{key}_mean"] = _group_mean(
                     runs,
-                    lambda g, k=key: max(
-                        (getattr(r, f"{k}_deg") for r in g if getattr(r, f"{k}_deg") is not None),
+                    lambda g, k=key, lim=limit: max(
+                        (v for r in g if (v := getattr(r, f"{k}_deg")) is not None and v <= lim),
                         default=None,
-                    )
+                    ),
                 )
         out[kind] = base
     return out

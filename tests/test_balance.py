@@ -243,3 +243,16 @@ def test_html_opens_offline_in_headless_chromium(tmp_path: Path) -> None:
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], check=True,
                          capture_output=True, text=True, timeout=120).stdout
     assert "Balanced hip routine" in dom and "Peak hip flexion 90°" in dom
+
+
+def test_artefact_peaks_are_not_a_baseline(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as hist:
+        hist.add_session(_session("glute_bridge", "extension", [_rep("both", 0, -4.0, 40.0)],
+                                  when="2025-05-01T08:00:00+00:00"))
+        hist.add_session(_session("quadruped_hip_extension", "extension",
+                                  [_rep("left", 0, -64.0, 120.0)],
+                                  when="2025-05-02T08:00:00+00:00"))
+        base = history_baselines(hist, before=WHEN)["extension"]
+    assert base["runs"] == 2
+    assert base["peak_extension_mean"] == pytest.approx(4.0)  # the 64° reading is left out
+    assert base["peak_extension_best"] == pytest.approx(64.0)  # raw stats stay raw
