@@ -297,3 +297,78 @@ def test_batch_two_workers_scores_good_clips_and_reports_bad_ones(
     doc = json.loads((out / "batch.json").read_text())
     assert doc["summary"] == summary and len(doc["clips"]) == 3
     assert (out / "clips" / "glute_bridge_darebee_side" / "report.json").exists()
+
+
+# ---------------------------------------------------------------- accuracy on the labelled clips
+
+_CLIPS = SHARED_LABELS.parent
+_SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
+
+# Clips the core does not yet score right (measured with the full model; see the batch table in
+# the closing note). xfail(strict=False): they still run, and pass as XPASS once fixed.
+KNOWN_MISSES = {
+    "glute_bridge_tutorial_montage_douyin.mp4": "holds truncated by cuts are timed short/missed",
+    "hip_thrust_box_splitscreen_tiktok.mp4": "split screen: holds at the top not found",
+    "reverse_lunge_knee_drive_darebee_side.mp4": "back_lunge counts 0 on the real clip",
+    "single_leg_bridge_gym_oblique.mp4": "leg raise before the bridge counted as a 2nd rep",
+}
+
+
+def _labelled(folder: Path) -> list[str]:
+    path = folder / "labels.json"
+    return sorted(load_labels(path)) if path.exists() else []
+
+
+KNOWN_STRIDE_MISSES = {
+    "glute_bridge_tutorial_montage_douyin.mp4": "a lift cut by an edit: 3 reps at stride 1, 2 at 2",
+}
+
+
+def _clip_params(known: dict[str, str]) -> list[object]:
+    params: list[object] = []
+    for folder in (_CLIPS, _SAMPLES):
+        for name in _labelled(folder):
+            marks = [pytest.mark.xfail(reason=known[name], strict=False)] if name in known else []
+            params.append(pytest.param(folder.name, name, marks=marks, id=name))
+    return params or [pytest.param("clips", "(no labelled clips found)", id="missing")]
+
+
+@pytest.fixture(scope="module")
+def scored(shared_clips: Path) -> dict[str, dict[str, ClipRow]]:
+    """Every labelled clip of ../shared/clips and sample_videos/, at stride 1 and 2."""
+    from posecheck.batch import run_batch
+
+    out: dict[str, dict[str, ClipRow]] = {}
+    for folder in (shared_clips, _SAMPLES):
+        if not (folder / "labels.json").exists():
+            continue
+        for stride in (1, 2):
+            rows, _ = run_batch([folder], labels=folder / "labels.json", workers=2, stride=stride)
+            out.setdefault(f"{folder.name}@{stride}", {}).update({r.clip: r for r in rows})
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.clips
+@pytest.mark.parametrize(("folder", "clip"), _clip_params(KNOWN_MISSES))
+def test_labelled_clip_is_counted_right(
+    scored: dict[str, dict[str, ClipRow]], folder: str, clip: str
+) -> None:
+    from posecheck.pytest_plugin import describe_row
+
+    row = scored[f"{folder}@1"][clip]
+    assert row.error is None, row.error
+    assert row.passed, describe_row(row)
+
+
+@pytest.mark.slow
+@pytest.mark.clips
+@pytest.mark.parametrize(("folder", "clip"), _clip_params(KNOWN_STRIDE_MISSES))
+def test_stride_two_changes_no_count(
+    scored: dict[str, dict[str, ClipRow]], folder: str, clip: str
+) -> None:
+    one, two = scored[f"{folder}@1"][clip], scored[f"{folder}@2"][clip]
+    assert (two.reps, two.partials) == (one.reps, one.partials), (
+        f"{clip}: stride 1 counted {one.reps} (+{one.partials} partial) at {one.rep_tops_s}, "
+        f"stride 2 counted {two.reps} (+{two.partials}) at {two.rep_tops_s}"
+    )
