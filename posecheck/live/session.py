@@ -377,7 +377,9 @@ class LiveSession:
                 self._status = None
                 self._say_status("reconnected", frame.timestamp_ms)
             self._process(frame)
-            self._poll_keys(1)
+            for _ in range(5):  # every key pressed meanwhile, not one per frame
+                if not self._poll_keys(1) or self._stop_reason is not None:
+                    break
 
     def _process(self, frame: CapturedFrame) -> None:
         t_take = self.clock()
@@ -503,6 +505,8 @@ class LiveSession:
             self.paused = not self.paused
             self._say_status("paused" if self.paused else "resumed", t)
         elif action is Action.RESET:
+            if self.frames_fed == 0:  # nothing counted yet: still the same (empty) set
+                return
             self._close_set(interrupted=False)
             self._start_set(self.exercise)
             self._say_status(f"set {self.set_number}: counting from 0", t)
@@ -511,8 +515,12 @@ class LiveSession:
             names = list(self.settings.exercises) or [self.exercise]
             nxt = names[(names.index(self.exercise) + 1) % len(names)] if (
                 self.exercise in names) else names[0]
-            self._close_set(interrupted=False)
-            self._start_set(nxt)
+            if self.frames_fed:
+                self._close_set(interrupted=False)
+                self._start_set(nxt)
+            else:  # switch before anything was counted: same set number, new exercise
+                self.analyzer = self.analyzer_factory(nxt)
+                self.exercise = nxt
             self._say_status(f"exercise: {nxt}", t)
             self.coach.say(nxt.replace("_", " "), t, ttl_s=3.0)
         elif action is Action.MIRROR:
