@@ -386,32 +386,16 @@ def run_batch(
         if on_row is not None:
             on_row(rows[i])  # type: ignore[arg-type]
 
-    if n_workers == 1:
-        _init_worker_inline(model)
-        for i, job in enumerate(jobs):
-            done(i, run_job(job, model, out, stride))
-    else:
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-        with ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)
-        ) as pool:
-            futures: dict[Future[ClipRow], int] = {
-                pool.submit(run_job, job, model, out, stride): i for i, job in enumerate(jobs)
-            }
-            try:
-                for fut in _as_completed(futures):
-                    i = futures[fut]
-                    try:
-                        row = fut.result()
-                    except BrokenProcessPool as exc:
-                        row = _error_row(jobs[i], f"worker died: {exc}")
-                    except PosecheckError as exc:  # e.g. the model failed in the initializer
-                        row = _error_row(jobs[i], str(exc))
-                    done(i, row)
-            except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
-                raise
+    from posecheck.analyse import sigterm_as_interrupt
+    from posecheck.models import resolve_model
+
+    model_path = str(resolve_model(model).path)  # ModelError here, not as N dead workers
+    with sigterm_as_interrupt():
+        if n_workers == 1:
+            for i, job in enumerate(jobs):
+                done(i, run_job(job, model_path, out, stride))
+        else:
+            _run_pool(jobs, model_path, out, stride, n_workers, done)
     final = [r for r in rows if r is not None]
     summary = summarise(final)
     if out is not None:
@@ -419,17 +403,39 @@ def run_batch(
     return final, summary
 
 
-def _as_completed(futures: dict[Future[ClipRow], int]) -> Iterable[Future[ClipRow]]:
+def _run_pool(
+    jobs: list[ClipJob],
+    model: str,
+    out: str | None,
+    stride: int,
+    n_workers: int,
+    done: Callable[[int, ClipRow], None],
+) -> None:
+    """Clips over worker processes, one model each; Ctrl-C/SIGTERM stops the workers at once."""
     from concurrent.futures import as_completed
 
-    return as_completed(futures)
-
-
-def _init_worker_inline(model: str) -> None:
-    global _WORKER_MODEL
-    from posecheck.models import resolve_model
-
-    _WORKER_MODEL = str(resolve_model(model).path)
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    pool = ProcessPoolExecutor(
+        max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)
+    )
+    try:
+        futures: dict[Future[ClipRow], int] = {
+            pool.submit(run_job, job, model, out, stride): i for i, job in enumerate(jobs)
+        }
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                row = fut.result()
+            except BrokenProcessPool as exc:
+                row = _error_row(jobs[i], f"worker died: {exc}")
+            done(i, row)
+    except KeyboardInterrupt:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()  # a clip can take minutes: don't wait for it
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
 
 
 def _error_row(job: ClipJob, message: str) -> ClipRow:

@@ -258,6 +258,19 @@ def test_cli_unknown_exercise_and_no_videos(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "no video files" in result.output
 
 
+def test_cli_bad_model_is_one_line_before_any_worker_starts(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from posecheck.cli import main as cli
+
+    (tmp_path / "a.mp4").write_bytes(b"\0")
+    result = CliRunner().invoke(
+        cli, ["batch", str(tmp_path), "-e", "glute_bridge", "--model", str(tmp_path / "x.task")]
+    )
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "x.task" in result.output
+
+
 def test_batch_two_workers_scores_good_clips_and_reports_bad_ones(
     shared_clips: Path, tmp_path: Path
 ) -> None:
