@@ -31,3 +31,28 @@ def clip_labels(shared_clips: Path) -> dict[str, dict]:
     """labels.json keyed by file name."""
     labels = json.loads((shared_clips / "labels.json").read_text())
     return {entry["file"]: entry for entry in labels}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run the slow tier (rendered corpus, long live replays)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tier runs with --runslow or POSECHECK_SLOW=1; the fast tier is what CI runs."""
+    if config.getoption("--runslow") or os.environ.get("POSECHECK_SLOW") == "1":
+        return
+    skip_slow = pytest.mark.skip(reason="slow tier: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(autouse=True)
+def _no_history_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI tests must never write to the user's history database in the home directory."""
+    monkeypatch.setenv("POSECHECK_NO_HISTORY", "1")
