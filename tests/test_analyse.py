@@ -394,3 +394,25 @@ def test_each_encoder_writes_a_readable_file(
     assert sink.codec == codec
     n, fps = read_video(tmp_path / "v.mp4")
     assert n == 20 and fps == pytest.approx(25.0, abs=0.01)
+
+
+def test_cli_json_no_video_and_alias(bridge_clip: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["analyze", str(bridge_clip), "-e", "glute_bridge", "--no-video", "--stride", "2",
+         "--json", "--model", "lite", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["rep_count"] == 5 and report["model"] == "lite" and report["stride"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "angle.png",
+        "report.json",
+        "timeline.csv",
+    ]
+    human = CliRunner().invoke(
+        cli, ["analyse", str(bridge_clip), "-e", "glute_bridge", "--no-video", "--stride", "3",
+              "--model", "lite", "--out", str(tmp_path / "h")],
+    )  # fmt: skip
+    assert human.exit_code == 0, human.output
+    assert human.stdout.startswith("glute_bridge: ") and "rep 1:" in human.stdout
