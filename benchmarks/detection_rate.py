@@ -34,16 +34,17 @@ FULL_BODY_SEGMENTS_S = {
 
 
 def measure(
-    path: Path, model: str = "full", *, filmed_everywhere: bool = True
+    path: Path, model: str = "full", *, filmed_everywhere: bool = True, **options: Any
 ) -> dict[str, Any]:
     """Rates for one clip; `filmed_everywhere=False` runs the as-filmed estimator only on the
-    evaluated frames (what the acceptance test needs, and cheaper)."""
+    evaluated frames (what the acceptance test needs, and cheaper). `options` go to both
+    PoseEstimators (running_mode, confidences)."""
     segments = FULL_BODY_SEGMENTS_S.get(path.name)
     hits = {"auto": 0, "filmed": 0, "auto_all": 0, "filmed_all": 0}
     evaluated = 0
     auto_seconds = 0.0
-    with open_source(path) as src, PoseEstimator(model) as auto, \
-            PoseEstimator(model, orientation=0) as filmed:
+    with open_source(path) as src, PoseEstimator(model, **options) as auto, \
+            PoseEstimator(model, orientation=0, **options) as filmed:
         for frame in src:
             start = time.perf_counter()
             a = auto.detect(frame.image, frame.timestamp_ms, frame.index).present
@@ -83,17 +84,24 @@ def main() -> int:
     parser.add_argument("--model", default="full")
     parser.add_argument("--clips", type=Path, default=CLIPS)
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--mode", choices=("video", "image"), default="video",
+                        help="image: no tracking, so every frame needs the detector")
+    parser.add_argument("--confidence", type=float, default=0.5,
+                        help="min pose detection/presence/tracking confidence")
     args = parser.parse_args()
+    options = {"running_mode": args.mode, "min_pose_detection_confidence": args.confidence,
+               "min_pose_presence_confidence": args.confidence,
+               "min_tracking_confidence": args.confidence}
     labels = json.loads((args.clips / "labels.json").read_text())
     names = [e["file"] for e in labels if args.all or e.get("lying")]
     rows = []
     header = (f"{'clip':44} {'frames':>6} {'eval':>5} {'as-filmed':>9} {'auto':>7} "
               f"{'auto/all':>8} {'rotation chosen (frames)':26} {'fps':>5}")
-    print(f"model={args.model}")
+    print(f"model={args.model} mode={args.mode} confidence={args.confidence}")
     print(header)
     print("-" * len(header))
     for name in names:
-        row = measure(args.clips / name, args.model)
+        row = measure(args.clips / name, args.model, **options)
         rows.append(row)
         rotations = ", ".join(f"{k}:{v}" for k, v in row["rotations"].items()) or "-"
         print(f"{name:44} {row['frames']:>6} {row['evaluated']:>5} "
