@@ -243,3 +243,17 @@ def test_detection_rate_on_lying_clips(shared_clips: Path, clip_labels: dict[str
     assert rates["rate_auto"] >= TARGET_RATE, report
     # Auto must never do worse than leaving the frame as filmed (1 frame of slack for the search).
     assert rates["rate_auto"] >= rates["rate_as_filmed"] - 1 / rates["evaluated"], report
+
+
+@pytest.mark.clips
+def test_split_screen_keeps_following_one_person(shared_clips: Path) -> None:
+    """Three stacked panels show the same person three times: report them, follow one."""
+    clip = shared_clips / "hip_thrust_box_splitscreen_tiktok.mp4"
+    with open_source(clip, stride=4) as src, PoseEstimator("full", num_poses=3) as est:
+        poses = [est.detect(f.image, f.timestamp_ms, f.index) for f in src]
+    present = [p for p in poses if p.present]
+    assert len(present) > 80
+    assert max(p.num_people for p in present) >= 2
+    panel_h = src.frame_wh[1] / 3
+    panels = {int(np.nanmedian(p.image_xy[:, 1]) // panel_h) for p in present}
+    assert len(panels) == 1, panels
