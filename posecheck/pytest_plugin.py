@@ -179,7 +179,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     wanted = getattr(parent.config, "_posecheck_labels", set())
     if str(file_path.resolve()) in wanted:
-        return LabelsFile.from_parent(parent, path=file_path)
+        import os
+
+        # Outside the rootdir pytest would name it "" (ids like "::clip.mp4"): say where it is.
+        rel = os.path.relpath(file_path, parent.config.rootpath).replace(os.sep, "/")
+        return LabelsFile.from_parent(parent, path=file_path, nodeid=rel)
     return None
 
 
