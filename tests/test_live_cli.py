@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
 from posecheck.cli import main
@@ -77,9 +79,9 @@ def test_sigint_mid_session_writes_the_report(shared_clips: Path, tmp_path: Path
 
 def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: Path,
                                                                   tmp_path: Path) -> None:
-    out, rec = tmp_path / "out", tmp_path / "rec"
-    proc = run_cli("--source", str(shared_clips / CLIP), "--mute", "--model", "lite",
-                   "--out", str(out), "--record", str(rec))
+    out, rec, wav = tmp_path / "out", tmp_path / "rec", tmp_path / "coach.wav"
+    proc = run_cli("--source", str(shared_clips / CLIP), "--speech-wav", str(wav),
+                   "--model", "lite", "--out", str(out), "--record", str(rec))
     assert proc.returncode == 0, proc.stderr
     assert "rep 5" in proc.stdout and "set 1: glute_bridge: 5 reps" in proc.stdout
     assert "ended: end of video" in proc.stdout
@@ -88,3 +90,9 @@ def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: 
     for name in ("raw.mp4", "annotated.mp4"):
         size = (rec / name).stat().st_size
         assert size > 10_000, name
+    # the spoken coaching went to the WAV: words spread over the clip's 9.7 s
+    with wave.open(str(wav)) as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(float)
+        rate = w.getframerate()
+    assert len(audio) / rate > 3.0
+    assert np.sqrt(np.mean(audio**2)) > 100

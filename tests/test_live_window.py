@@ -103,14 +103,14 @@ def test_mirror_fullscreen_snapshot_and_window_close(display: str, shared_clips:
         if seq == 12:
             seen["mirror_after"] = session.mirror
             seen["fullscreen"] = cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN)
-        if 20 <= seq < 60 and "header" not in seen:
+        if seq >= 20 and "header" not in seen:
             # Qt paints asynchronously (and re-lays out after going fullscreen): look until
             # the screen shows the panel, as a person glancing at it would.
             screen = cv2.imread(str(screenshot(display, tmp_path / "screen.png")))
             header = tuple(int(v) for v in screen[10, 1280 - 40])
             if header != (0, 0, 0):
-                seen["header"], seen["screen"] = header, screen
-        if seq == 60:
+                seen["header"], seen["screen"], seen["close_at"] = header, screen, seq + 5
+        if seq == seen.get("close_at", 200):
             cv2.destroyWindow(WINDOW_NAME)  # the person closes the window
 
     outcome = run_live(LiveConfig(
