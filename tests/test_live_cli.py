@@ -1,5 +1,5 @@
-"""`posecheck live` as a person runs it: one-line errors, headless progress, Ctrl-C writes the
-report, and a realtime replay counts what `analyse` counts on the same file."""
+"""`posecheck live` as a person runs it: one-line errors, Ctrl-C writes the report, headless
+progress lines, and the --record / --speech-wav outputs."""
 
 from __future__ import annotations
 
