@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from posecheck.core.analyzer import SessionAnalyzer
 from posecheck.core.landmarks import PoseFrame
@@ -153,3 +154,18 @@ def test_nothing_listens_beyond_loopback(shared_clips: Path, tmp_path: Path) -> 
     assert seen, "the session showed no frame"
     listening = {entry for snapshot in seen for entry in snapshot}
     assert listening == {("127.0.0.1", server.port)}  # only the test's own stream server
+
+
+def test_display_detection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from posecheck.live import window
+
+    monkeypatch.setattr(window, "_qt_platforms", lambda: {"xcb"})
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert not window.display_available()  # no display: headless
+    monkeypatch.setenv("DISPLAY", ":4242")
+    assert not window.display_available()  # no X server behind it
+    monkeypatch.setenv("DISPLAY", "otherhost:0")
+    assert window.display_available()  # a remote display is trusted
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert not window.display_available()  # this OpenCV has no offscreen plugin: would abort

@@ -42,15 +42,19 @@ def virtual_display(size: tuple[int, int] = (1280, 720), depth: int = 24,
         number = _read_display_number(read_fd, timeout_s)
         display = f":{number}"
         _wait_for_socket(number, timeout_s)
-        previous = os.environ.get("DISPLAY")
+        # OpenCV's Qt here has only the xcb plugin: a global QT_QPA_PLATFORM=offscreen would
+        # abort the process, so inside the block Qt is pointed at this X server.
+        previous = {k: os.environ.get(k) for k in ("DISPLAY", "QT_QPA_PLATFORM")}
         os.environ["DISPLAY"] = display
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
         try:
             yield display
         finally:
-            if previous is None:
-                os.environ.pop("DISPLAY", None)
-            else:
-                os.environ["DISPLAY"] = previous
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     finally:
         os.close(read_fd)
         proc.terminate()
