@@ -56,7 +56,7 @@ def run(clip: Path, model: str, window: bool, extra_ms: float = 0.0) -> dict[str
         stream=progress, wrap_estimator=wrap,
     ))
     progress.close()
-    timings = outcome.latency.timings
+    timings = list(outcome.latency.timings)
     ages = [t.age_ms for t in timings]
     infers = [t.infer_ms for t in timings]
     third = max(1, len(ages) // 3)

@@ -13,10 +13,12 @@ count stays where it was.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,9 +109,12 @@ class FrameTiming:
     draw_ms: float = 0.0  # overlay + panel
 
 
+TIMINGS_KEPT = 36_000  # 20 min at 30 fps: a long session's memory stays flat
+
+
 @dataclass
 class LatencyStats:
-    timings: list[FrameTiming] = field(default_factory=list)
+    timings: deque[FrameTiming] = field(default_factory=lambda: deque(maxlen=TIMINGS_KEPT))
     captured: int = 0
     dropped: int = 0
     disconnects: int = 0
@@ -369,8 +374,7 @@ class LiveSession:
                     if waited > self.settings.reconnect_timeout_s:
                         return f"camera lost ({grabber.error or 'no frames'})"
                     self._on_disconnected(waited)
-                if self._poll_keys(1):
-                    continue
+                self._poll_keys(1)  # keep the window responsive while waiting
                 continue
             if self._was_reconnecting:
                 self._was_reconnecting = False
@@ -446,7 +450,7 @@ class LiveSession:
         if self._in_countdown():
             assert self._countdown_end is not None
             countdown = max(1, math.ceil(self._countdown_end - self.clock()))
-        lat = self.latency.timings[-30:]
+        lat = list(itertools.islice(reversed(self.latency.timings), 30))
         info = ""
         if lat:
             info = (f"infer {statistics.median(t.infer_ms for t in lat):.0f} ms   "
