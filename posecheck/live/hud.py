@@ -252,7 +252,8 @@ def draw_summary(summary: SummaryState, canvas_wh: tuple[int, int] = CANVAS_WH,
     """The end-of-session screen: what was done, in big letters."""
     cw, ch = canvas_wh
     if background is not None:
-        canvas = (cv2.resize(background, (cw, ch)) * 0.25).astype(np.uint8)
+        small = cv2.resize(background, (cw // 8, ch // 8), interpolation=cv2.INTER_AREA)
+        canvas = (cv2.resize(small, (cw, ch)) * 0.18).astype(np.uint8)  # blurred and dark
     else:
         canvas = np.empty((ch, cw, 3), dtype=np.uint8)
         canvas[:] = BG
@@ -266,7 +267,10 @@ def draw_summary(summary: SummaryState, canvas_wh: tuple[int, int] = CANVAS_WH,
     reps = f"{summary.reps}"
     rw, rh = text_size(reps, 5.0, 10, FONT_BOLD)
     text(canvas, reps, (pad, y + rh // 2), 5.0, GREEN if summary.reps else GREY, 10, FONT_BOLD)
-    text(canvas, f"{summary.exercise.replace('_', ' ')} reps", (pad + rw + 30, y), 1.3, WHITE, 2)
+    label = f"{summary.exercise.replace('_', ' ')} reps"
+    if summary.sets > 1:
+        label += f" in set {summary.sets}"
+    text(canvas, label, (pad + rw + 30, y), 1.3, WHITE, 2)
     y += int(ch * 0.16)
     lines = list(summary.lines)
     if summary.holds:
@@ -274,8 +278,6 @@ def draw_summary(summary: SummaryState, canvas_wh: tuple[int, int] = CANVAS_WH,
                         f"longest {summary.best_hold_s:.1f}s")
     if summary.partials:
         lines.insert(0, f"partial reps: {summary.partials}")
-    if summary.sets > 1:
-        lines.insert(0, f"sets: {summary.sets}")
     for cue in summary.cues[:3]:
         lines.append(f"tip: {cue}")
     for line in lines[:7]:

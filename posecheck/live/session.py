@@ -668,6 +668,8 @@ class LiveSession:
             cues=tuple(dict.fromkeys(c.message for c in last.cues)),
             reason=reason,
             sets=len(sets),
+            lines=(f"all sets: {' + '.join(str(s.report.rep_count) for s in sets)} reps",)
+            if len(sets) > 1 else (),
         )
         canvas = draw_summary(state, self.settings.canvas_wh, background=self.last_canvas)
         self.display.show(canvas)
