@@ -130,15 +130,24 @@ def fit_video(video: np.ndarray, w: int, h: int,
 
 
 def banner(img: np.ndarray, s: str, y_centre: int, colour: tuple[int, int, int],
-           scale: float = 1.3) -> None:
-    """A full-width dark band with centred text, for hints and status on the video."""
+           scale: float = 1.3, band: tuple[int, int, int] | None = None) -> None:
+    """A full-width band with centred text, for hints and status on the video.
+
+    Without `band` the video is darkened behind `colour` text; with it the band is solid
+    `band` and the text `colour` (a status that must be seen from across the room).
+    """
     h, w = img.shape[:2]
     lines = wrap(s, int(w * 0.92), scale, 2, max_lines=2)
     lh = text_size("Ag", scale, 2)[1]
     band_h = int(lh * (1.9 * len(lines) + 0.9))
     y0 = max(0, min(h - band_h, y_centre - band_h // 2))
     roi = img[y0 : y0 + band_h]
-    roi[:] = (roi * 0.35).astype(np.uint8)
+    if band is None:
+        roi[:] = (roi * 0.35).astype(np.uint8)
+    else:
+        roi[:] = band
+        luma = 0.114 * band[0] + 0.587 * band[1] + 0.299 * band[2]
+        colour = BG if luma > 150 else colour  # dark text on a bright band (amber)
     y = y0 + int(lh * 1.6)
     for line in lines:
         tw = text_size(line, scale, 2)[0]
@@ -159,12 +168,12 @@ def draw_hud(
     if state.hint:
         banner(view, state.hint, int(ch * 0.86), AMBER)
     if state.status:
-        banner(view, state.status, int(ch * 0.14), state.status_colour)
+        banner(view, state.status, int(ch * 0.12), WHITE, band=state.status_colour)
     if state.countdown is not None and state.countdown > 0:
         s = str(state.countdown)
         tw, th = text_size(s, 9.0, 18, FONT_BOLD)
         text(view, s, ((vw - tw) // 2, (ch + th) // 2), 9.0, WHITE, 18, FONT_BOLD, outline=True)
-        banner(view, "Get into position", int(ch * 0.14), WHITE)
+        banner(view, "Get into position", int(ch * 0.30), WHITE)
     _panel(canvas[:, vw:], state)
     return canvas
 
