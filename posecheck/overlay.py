@@ -128,7 +128,14 @@ def phase_label(result: FrameResult) -> tuple[str, tuple[int, int, int]]:
 
 
 class SkeletonAnnotator:
-    """The tracked side bold and coloured, the other side thin and grey."""
+    """The shown side bold and coloured; when the core tracks both legs, the other leg in its
+    own colour but thinner; everything else thin and grey."""
+
+    @staticmethod
+    def _chain(side: str) -> set[tuple[int, int]]:
+        j = SIDE_JOINTS[side]
+        chain = (j.shoulder, j.hip, j.knee, j.ankle, j.heel, j.foot_index)
+        return set(itertools.pairwise(chain)) | {(j.ankle, j.foot_index)}
 
     def annotate(
         self,
@@ -141,24 +148,27 @@ class SkeletonAnnotator:
         if pose.image_xy is None:
             return
         pts = np.nan_to_num(pose.image_xy, nan=-1e4).round().astype(np.int32)
-        tracked = set()
-        if side is not None:
-            j = SIDE_JOINTS[side]
-            chain = (j.shoulder, j.hip, j.knee, j.ankle, j.heel, j.foot_index)
-            tracked = set(itertools.pairwise(chain))
-            tracked |= {(j.ankle, j.foot_index)}
+        bold = self._chain(side) if side is not None else set()
+        other = None
+        if side is not None and result.side_used == "both":
+            other = "right" if side == "left" else "left"
+        second = self._chain(other) if other is not None else set()
         for a, b in SKELETON_EDGES:
-            if (a, b) in tracked or (b, a) in tracked:
+            if (a, b) in bold or (b, a) in bold or (a, b) in second or (b, a) in second:
                 continue
-            cv2.line(
-                frame, tuple(pts[a]), tuple(pts[b]), GREY, max(1, style.line // 2), cv2.LINE_AA
-            )
+            thin = max(1, style.line // 2)
+            cv2.line(frame, tuple(pts[a]), tuple(pts[b]), GREY, thin, cv2.LINE_AA)
+        if other is not None:
+            for a, b in second:
+                width = max(1, style.line // 2)
+                cv2.line(frame, tuple(pts[a]), tuple(pts[b]), SIDE_COLOUR[other], width,
+                         cv2.LINE_AA)  # fmt: skip
         if side is None:
             return
-        colour = SIDE_COLOUR[side]
-        for a, b in tracked:
+        for a, b in bold:
             cv2.line(frame, tuple(pts[a]), tuple(pts[b]), BLACK, style.line + 2, cv2.LINE_AA)
-            cv2.line(frame, tuple(pts[a]), tuple(pts[b]), colour, style.line, cv2.LINE_AA)
+            cv2.line(frame, tuple(pts[a]), tuple(pts[b]), SIDE_COLOUR[side], style.line,
+                     cv2.LINE_AA)  # fmt: skip
         j = SIDE_JOINTS[side]
         for idx in (j.shoulder, j.hip, j.knee, j.ankle):
             cv2.circle(frame, tuple(pts[idx]), style.line + 2, WHITE, -1, cv2.LINE_AA)
@@ -271,16 +281,18 @@ class PanelAnnotator:
         frame: np.ndarray, result: FrameResult, style: Style, x: int, y: int, w: int, h: int
     ) -> None:
         target = result.hold_target_s
+        if target <= 0:  # this exercise has no hold to time
+            return
         elapsed = result.hold_elapsed_s if (result.holding or result.hold_elapsed_s > 0) else 0.0
         met = target > 0 and elapsed >= target
         colour = GREEN if met else AMBER
         cv2.rectangle(frame, (x, y), (x + w, y + h), GREY, 1, cv2.LINE_AA)
-        frac = min(1.0, elapsed / target) if target > 0 else (1.0 if elapsed > 0 else 0.0)
+        frac = min(1.0, elapsed / target)
         if frac > 0:
             cv2.rectangle(
                 frame, (x + 1, y + 1), (x + 1 + int((w - 2) * frac), y + h - 1), colour, -1
             )
-        text = f"hold {elapsed:.1f} / {target:.1f} s" if target > 0 else f"hold {elapsed:.1f} s"
+        text = f"hold {elapsed:.1f} / {target:.1f} s"
         put_text(
             frame,
             text,

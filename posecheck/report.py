@@ -21,11 +21,22 @@ from posecheck.errors import OutputError
 
 
 def shown_side(result: FrameResult) -> str | None:
-    """The side a person looks at: the core's choice, the more confident one when it used both."""
+    """The side a person looks at: the core's choice; when it used both, the leg that moves.
+
+    With both sides trusted (confidence within half of the best), that is the hip furthest
+    from neutral: the raised knee of a march, the front leg of a lunge; either leg of a bridge.
+    """
     side = result.side_used
     if side == "both":
         conf = result.measures.side_confidence if result.measures else {}
-        side = max(("left", "right"), key=lambda s: conf.get(s, 0.0))
+        best = max(conf.get("left", 0.0), conf.get("right", 0.0))
+        trusted = [s for s in ("left", "right") if conf.get(s, 0.0) >= 0.5 * best] or ["left"]
+
+        def excursion(s: str) -> float:
+            v = result.hip_smoothed_deg.get(s, math.nan)
+            return abs(v) if math.isfinite(v) else -1.0
+
+        side = max(trusted, key=lambda s: (excursion(s), conf.get(s, 0.0)))
     return side if side in ("left", "right") else None
 
 

@@ -172,6 +172,14 @@ def test_shown_side_prefers_confident_side_when_both() -> None:
     assert shown_angle(r2) == 31.0
 
 
+def test_shown_side_is_the_moving_leg_when_both_are_trusted() -> None:
+    r = make_result(side_used="both", hip_smoothed_deg={"left": 3.0, "right": 75.0})
+    r = replace(r, measures=replace(r.measures, side_confidence={"left": 0.9, "right": 0.8}))
+    assert shown_side(r) == "right" and shown_angle(r) == 75.0  # the raised knee
+    weak = replace(r, measures=replace(r.measures, side_confidence={"left": 0.9, "right": 0.3}))
+    assert shown_side(weak) == "left"  # an untrusted side is never shown
+
+
 def test_timeline_rows(tmp_path: Path) -> None:
     path = tmp_path / "timeline.csv"
     with TimelineWriter(path) as tl:
