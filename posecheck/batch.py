@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -336,13 +335,14 @@ def run_job(job: ClipJob, model: str, out_dir: str | None, stride: int = 1) -> C
         row.reps = report.rep_count
         row.partials = report.partial_count
         row.holds = report.hold_count
-        row.hold_durations_s = [round(h.duration_s, 2) for h in report.holds]
-        row.rep_tops_s = [round(r.top_ms / 1000.0, 2) for r in report.reps]
-        row.detection_rate = round(report.detection_rate, 4)
-        row.fps = round(report.processing_fps, 1) if report.processing_fps else None
+        row.hold_durations_s = [round(float(h.duration_s), 2) for h in report.holds]
+        row.rep_tops_s = [round(float(r.top_ms) / 1000.0, 2) for r in report.reps]
+        row.detection_rate = round(float(report.detection_rate), 4)
+        row.fps = round(float(report.processing_fps), 1) if report.processing_fps else None
         row.frames = report.frames
         row.hold_spans_s = [
-            (round(h.start_ms / 1000.0, 3), round(h.end_ms / 1000.0, 3)) for h in report.holds
+            (round(float(h.start_ms) / 1000.0, 3), round(float(h.end_ms) / 1000.0, 3))
+            for h in report.holds
         ]
     return row
 
@@ -476,6 +476,6 @@ def write_table(out_dir: Path, rows: Sequence[ClipRow], summary: dict[str, Any])
 
 
 def _json_default(obj: object) -> object:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return str(obj)
+    from posecheck.report import _plain
+
+    return _plain(obj)

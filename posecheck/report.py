@@ -57,6 +57,19 @@ def _round(value: float | None, nd: int = 3) -> float | None:
     return round(float(value), nd)
 
 
+def _plain(obj: object) -> object:
+    """JSON for what the core may hand over as numpy scalars (np.float64, np.bool_, ...)."""
+    item = getattr(obj, "item", None)
+    if callable(item):
+        value = item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)
+
+
 def hold_to_dict(hold: Hold) -> dict[str, Any]:
     return {
         "rep_index": hold.rep_index,
@@ -64,7 +77,7 @@ def hold_to_dict(hold: Hold) -> dict[str, Any]:
         "end_s": _round(hold.end_ms / 1000.0),
         "duration_s": _round(hold.duration_s),
         "target_s": hold.target_s,
-        "target_met": hold.met,
+        "target_met": bool(hold.met),
     }
 
 
@@ -184,7 +197,7 @@ class SessionReport:
         return out
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        return json.dumps(self.to_dict(), indent=indent, default=_plain)
 
     def summary_line(self) -> str:
         """One human line: what a person wants to know first."""

@@ -255,3 +255,15 @@ def test_angle_plot_png(tmp_path: Path) -> None:
 def test_angle_plot_empty_trace(tmp_path: Path) -> None:
     out = write_angle_plot(tmp_path / "angle.png", AngleTrace(), make_report(frames=0))
     assert out.exists()
+
+
+def test_numpy_scalars_from_the_core_serialise() -> None:
+    import numpy as np
+
+    hold = Hold(rep_index=1, start_ms=np.float64(1000.0), end_ms=np.float64(3500.0), target_s=2.0)
+    rep = replace(REP, rom_deg=np.float64(40.0), hold=hold)
+    report = make_report()
+    report = replace(report, reps=(rep,), holds=(hold,), frames_with_pose=np.int64(190))
+    d = json.loads(report.to_json())
+    assert d["holds"][0]["target_met"] is True and d["reps"][0]["rom_deg"] == 40.0
+    assert d["frames_with_pose"] == 190

@@ -150,6 +150,7 @@ def batch(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from posecheck.batch import expand_paths, load_labels, run_batch
+    from posecheck.report import _plain
 
     label_map = load_labels(labels) if labels is not None else None  # LabelsError up front
     err = Console(stderr=True)
@@ -179,7 +180,13 @@ def batch(
             on_row=on_row,
         )
     if as_json:
-        click.echo(json.dumps({"summary": summary, "clips": [r.as_dict() for r in rows]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"summary": summary, "clips": [r.as_dict() for r in rows]},
+                indent=2,
+                default=_plain,
+            )
+        )
     else:
         console = Console() if sys.stdout.isatty() else Console(width=160)
         console.print(render_table(rows, summary, labelled=label_map is not None))
