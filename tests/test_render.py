@@ -292,3 +292,48 @@ def test_rendered_clip_is_tracked_by_the_pose_model(tmp_path: Path) -> None:
     assert n == record["frames"]
     assert found / n >= 0.95
     assert errors <= 0.1 * found  # found the body where it is, not somewhere else
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def test_corpus_covers_every_profile_with_at_least_40_clips() -> None:
+    from posecheck.core.profiles import PROFILE_LIST
+    from posecheck.synthetic.corpus import corpus_clips
+
+    clips = corpus_clips()
+    assert len(clips) >= 40
+    assert len({c.name for c in clips}) == len(clips)
+    scenarios = [c.scenario() for c in clips]
+    exercises = {s.exercise for s in scenarios}
+    assert {p.name for p in PROFILE_LIST} <= exercises
+    assert any(s.exercise in ("squat", "pelvic_tilt") for s in scenarios)  # negatives
+    assert {m for s in scenarios for r in s.script.reps for m in r.mistakes} >= {
+        "short_hold", "incomplete_lockout", "over_arch", "hips_drop"}
+    assert len({s.camera.view for s in scenarios}) >= 4
+
+
+def test_corpus_dir_honours_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    from posecheck.synthetic.corpus import corpus_dir
+
+    monkeypatch.setenv("POSECHECK_CORPUS_DIR", str(tmp_path / "c"))
+    assert corpus_dir() == tmp_path / "c"
+    monkeypatch.delenv("POSECHECK_CORPUS_DIR")
+    assert corpus_dir() == Path("~/.cache/posecheck/corpus").expanduser()
+
+
+@pytest.mark.slow
+def test_corpus_renders_once_and_writes_labels(tmp_path: Path) -> None:
+    from posecheck.synthetic.corpus import ensure_corpus
+
+    name = "neg_lying_still__side_l__c"
+    seen: list[tuple[str, bool]] = []
+    labels = ensure_corpus(tmp_path, names=[name], on_clip=lambda n, r: seen.append((n, r)))
+    entries = json.loads(labels.read_text())
+    assert [e["file"] for e in entries] == [f"{name}.mp4"]
+    assert entries[0]["negative"] is True and entries[0]["holds"] == []
+    mtime = (tmp_path / f"{name}.mp4").stat().st_mtime_ns
+    ensure_corpus(tmp_path, names=[name], on_clip=lambda n, r: seen.append((n, r)))
+    assert seen == [(name, True), (name, False)]  # the second call used the cache
+    assert (tmp_path / f"{name}.mp4").stat().st_mtime_ns == mtime

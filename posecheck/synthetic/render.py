@@ -238,7 +238,7 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
     torso_len = float(np.linalg.norm(mid_sh - mid_hip))
     chest_c = _lerp(mid_sh, mid_hip, 0.30) + fwd * 0.01 * g
     belly_c = _lerp(mid_sh, mid_hip, 0.65)
-    pelvis_c = mid_hip + up * 0.03 * s - fwd * 0.005 * g
+    pelvis_c = mid_hip + up * 0.03 * s + fwd * 0.025 * g
     chest_r = np.array([0.20 * torso_len + 0.05, 0.165 * g, 0.098 * g])
     prims.append(Ellipsoid(chest_c, trunk, chest_r, shirt))
     prims.append(Cone(chest_c, belly_c, 0.092 * g, 0.088 * g, shirt))  # abdomen

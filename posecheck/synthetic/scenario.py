@@ -43,7 +43,7 @@ from posecheck.synthetic.render import (
     render_clip,
 )
 
-RENDERER_VERSION = "posecheck-raycast-1"
+RENDERER_VERSION = "posecheck-raycast-2"
 
 
 class ScenarioError(PosecheckError):
