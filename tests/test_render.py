@@ -108,6 +108,16 @@ def test_camera_projects_its_target_to_the_image_centre() -> None:
     assert above[1] < 50.0  # world up is image up
 
 
+def test_pinhole_camera_matches_the_landmark_generators_camera() -> None:
+    from posecheck.synthetic.landmarks import Camera
+
+    theirs = Camera(side="right", distance_m=2.7, height_m=0.4, yaw_deg=30.0, fov_deg=55.0,
+                    resolution=(320, 240), target=(0.1, 0.0, 0.3))
+    ours = PinholeCamera.from_camera(theirs)
+    pts = np.random.default_rng(5).normal([0.0, 0.0, 0.4], 0.4, size=(50, 3))
+    np.testing.assert_allclose(ours.project(pts), theirs.project(pts), atol=1e-6)
+
+
 # --------------------------------------------------------------------------- renderer
 
 

@@ -70,6 +70,20 @@ class PinholeCamera:
     def focal_px(self) -> float:
         return 0.5 * self.height / np.tan(np.radians(self.vfov_deg) / 2.0)
 
+    @classmethod
+    def from_camera(cls, camera: object) -> PinholeCamera:
+        """The same camera as a `posecheck.synthetic.landmarks.Camera` (same axes and pixels),
+        so landmark streams generated for it can be rendered and scored against each other."""
+        w, h = camera.resolution  # type: ignore[attr-defined]
+        f = float(camera.focal_px)  # type: ignore[attr-defined]
+        return cls(
+            position=tuple(float(v) for v in camera.position),  # type: ignore[attr-defined]
+            target=tuple(float(v) for v in camera.target),  # type: ignore[attr-defined]
+            width=int(w),
+            height=int(h),
+            vfov_deg=float(np.degrees(2.0 * np.arctan(0.5 * h / f))),
+        )
+
     @property
     def rotation(self) -> np.ndarray:
         """World-to-camera rotation: rows are the camera's right, down and forward axes."""
