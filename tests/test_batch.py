@@ -322,7 +322,6 @@ _SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 KNOWN_MISSES = {
     "glute_bridge_tutorial_montage_douyin.mp4": "holds truncated by cuts are timed short/missed",
     "hip_thrust_box_splitscreen_tiktok.mp4": "split screen: holds at the top not found",
-    "reverse_lunge_knee_drive_darebee_side.mp4": "back_lunge counts 0 on the real clip",
     "single_leg_bridge_gym_oblique.mp4": "leg raise before the bridge counted as a 2nd rep",
 }
 
