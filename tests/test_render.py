@@ -347,3 +347,15 @@ def test_corpus_renders_once_and_writes_labels(tmp_path: Path) -> None:
     ensure_corpus(tmp_path, names=[name], on_clip=lambda n, r: seen.append((n, r)))
     assert seen == [(name, True), (name, False)]  # the second call used the cache
     assert (tmp_path / f"{name}.mp4").stat().st_mtime_ns == mtime
+
+
+def test_cli_renders_a_scenario(tmp_path: Path) -> None:
+    from posecheck.cli import main
+
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    result = CliRunner().invoke(main, ["render", str(scenario), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "o" / "tiny.truth.json").read_text())
+    assert truth["frames"] == len(truth["per_frame"]) > 0
+    assert (tmp_path / "o" / "tiny.mp4").stat().st_size > 0
