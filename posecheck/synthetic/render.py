@@ -615,6 +615,7 @@ class Renderer:
         return self.render_primitives(prims, seed)
 
     def render_primitives(self, prims: list[Primitive], seed: int | None = None) -> np.ndarray:
+        """One BGR uint8 frame of arbitrary primitives over the static background."""
         st, sc, cam = self._static, self.scene, self.camera
         h, w = cam.height, cam.width
         eye = np.asarray(cam.position, float)
@@ -622,9 +623,8 @@ class Renderer:
         nbuf = np.zeros((h, w, 3))
         cbuf = np.zeros((h, w, 3))
         body = np.zeros((h, w), bool)
-        f = cam.focal_px
         for prim in prims:
-            box = self._bbox(prim, f)
+            box = self._bbox(prim)
             if box is None:
                 continue
             x0, y0, x1, y1 = box
@@ -677,7 +677,7 @@ class Renderer:
         out = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(out[..., ::-1])  # RGB -> BGR for OpenCV
 
-    def _bbox(self, prim: Primitive, f: float) -> tuple[int, int, int, int] | None:
+    def _bbox(self, prim: Primitive) -> tuple[int, int, int, int] | None:
         """Conservative pixel box of a primitive (its bounding sphere's), clipped to the image."""
         cam = self.camera
         c, r = _bounding_sphere(prim)
