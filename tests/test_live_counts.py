@@ -15,9 +15,11 @@ from posecheck.live.app import LiveConfig, run_live
 REPO = Path(__file__).resolve().parents[1]
 
 
-def compare(clip: Path, tmp_path: Path, model: str = "lite") -> None:
-    expected = analyse_video(clip, "glute_bridge", model=model)
+def compare(clip: Path, tmp_path: Path, model: str = "lite",
+            exercise: str = "glute_bridge") -> None:
+    expected = analyse_video(clip, exercise, model=model)
     outcome = run_live(LiveConfig(source=str(clip), realtime=True, model=model, headless=True,
+                                  exercise=exercise,
                                   mute=True, out_dir=tmp_path, summary_s=0.0,
                                   stream=open(tmp_path / "progress.txt", "w")))  # noqa: SIM115
     got = outcome.report
@@ -51,3 +53,23 @@ def test_realtime_replay_counts_like_analyse_on_rendered_samples(name: str,
     clip = REPO / "sample_videos" / name
     assert clip.exists(), f"{clip} not rendered (sample_videos/regenerate.py)"
     compare(clip, tmp_path, model="full")
+
+
+BRIDGE_FAMILY = ("glute_bridge", "single_leg_bridge", "hip_thrust")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "exercise"),
+    [
+        ("single_leg_bridge_gym_oblique.mp4", "single_leg_bridge"),
+        # Not here: hip_thrust_box_splitscreen_tiktok.mp4 (count equal, one hold 0.79 vs 0.50 s)
+        # and glute_bridge_tutorial_montage_douyin.mp4 (live 1 or 3 vs analyse 3 with 18 % of
+        # frames dropped): both agree only when the machine keeps up with the camera.
+    ],
+)
+def test_realtime_replay_counts_like_analyse_on_the_other_shared_bridge_clips(
+    name: str, exercise: str, shared_clips: Path, clip_labels: dict[str, dict], tmp_path: Path
+) -> None:
+    assert clip_labels[name]["exercise"] in BRIDGE_FAMILY
+    compare(shared_clips / name, tmp_path, model="full", exercise=exercise)
