@@ -316,6 +316,7 @@ class LiveSession:
         self._raw_rec: VideoRecorder | None = None
         self._ann_rec: VideoRecorder | None = None
         self._started = clock()
+        self._headless = bool(getattr(display, "headless", False))
 
     # -- public -------------------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -409,11 +410,13 @@ class LiveSession:
         t2 = time.perf_counter()
         video = self._annotate(image, pose, result)
         self.last_video = video
-        canvas = draw_hud(video, self._hud_state(hint), self.settings.canvas_wh)
+        if not self._headless:  # nobody would see the panel: save the CPU for the model
+            canvas = draw_hud(video, self._hud_state(hint), self.settings.canvas_wh)
         age_ms = (self.clock() - frame.capture_s) * 1000.0
         draw_ms = (time.perf_counter() - t2) * 1000.0
-        self.display.show(canvas)
-        self.last_canvas = canvas
+        if not self._headless:
+            self.display.show(canvas)
+            self.last_canvas = canvas
         self.latency.add(FrameTiming(
             frame.seq, age_ms, infer_ms, (self.clock() - t_take) * 1000.0, frame.dropped_before,
             wait_ms=(t_take - frame.capture_s) * 1000.0, core_ms=(t2 - t1) * 1000.0,
@@ -482,7 +485,7 @@ class LiveSession:
                 self.printer.line(t, f"camera lost ({err}); reconnecting")
             self.coach.say("camera lost", t, ttl_s=2.0)
         self._status = (f"Camera lost - reconnecting ({waited:.0f}s)", RED)
-        if self.last_video is not None:
+        if self.last_video is not None and not self._headless:
             canvas = draw_hud(self.last_video, self._hud_state(None), self.settings.canvas_wh)
             self.display.show(canvas)
             self.last_canvas = canvas
@@ -536,6 +539,9 @@ class LiveSession:
             self._snapshot()
 
     def _snapshot(self) -> None:
+        if self.last_canvas is None and self.last_video is not None:  # headless: draw it now
+            self.last_canvas = draw_hud(self.last_video, self._hud_state(None),
+                                        self.settings.canvas_wh)
         if self.last_canvas is None:
             return
         folder = self.settings.out_dir or Path.cwd()
