@@ -90,7 +90,7 @@ class FfmpegWriter:
             ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", f"{fps:.6f}",
             "-i", "-", "-an",
-            "-c:v", "libx264", "-preset", "veryfast", "-threads", "1",
+            "-c:v", "libx264", "-preset", "superfast", "-threads", "1",
             "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path),
         ]  # fmt: skip
         self._proc = subprocess.Popen(
