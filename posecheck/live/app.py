@@ -94,6 +94,7 @@ def run_live(config: LiveConfig) -> LiveOutcome:
     display: Display | None = None
     speaker: Speaker | None = None
     grabber: FrameGrabber | None = None
+    first: object | None = None
     try:
         from posecheck.sources import CameraSource, StreamSource
 
@@ -135,10 +136,11 @@ def run_live(config: LiveConfig) -> LiveOutcome:
             backend = make_speech(mute=config.mute, wav_path=config.speech_wav)
             speaker = Speaker(backend)
         printer = ProgressPrinter(config.stream or sys.stdout) if headless else None
+        model = config.wrap_estimator(estimator) if config.wrap_estimator else estimator
         session = LiveSession(
             settings,
             grabber=grabber,
-            estimator=config.wrap_estimator(estimator) if config.wrap_estimator else estimator,  # type: ignore[arg-type]
+            estimator=model,  # type: ignore[arg-type]
             analyzer_factory=make_analyzer,  # type: ignore[arg-type]
             display=display,
             keys=keys,
@@ -154,6 +156,8 @@ def run_live(config: LiveConfig) -> LiveOutcome:
     finally:
         if grabber is not None:
             grabber.stop()
+        if first is not None and (grabber is None or grabber.t0 is None):
+            first.close()  # type: ignore[attr-defined]  # opened, never handed to the grabber
         estimator.close()
         if display is not None:
             display.close()
