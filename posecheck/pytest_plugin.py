@@ -9,7 +9,8 @@ For checking clips' counts in your own tests::
         assert_counts(report, reps=5, holds=[2.0, 2.0])
 
 and `pytest --posecheck-labels clips/labels.json` turns every labelled clip into a test item
-(scored exactly as `posecheck batch --labels` scores it).
+(scored exactly as `posecheck batch --labels` scores it); with test paths given as well, those
+run too. `--posecheck-model` and `--posecheck-stride` choose the model and the frame stride.
 
 Kept light at import (no cv2/mediapipe/numpy): every pytest run in the environment loads it.
 """
@@ -171,6 +172,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "posecheck_clip: a labelled clip scored by posecheck")
     labels = [str(Path(p).resolve()) for p in config.getoption("posecheck_labels") or []]
     config._posecheck_labels = set(labels)  # type: ignore[attr-defined]
+    if not labels:
+        return
+    explicit = getattr(config, "args_source", None) == pytest.Config.ArgsSource.ARGS
+    if not explicit:
+        # `pytest --posecheck-labels x.json` alone checks the clips, not the whole test suite;
+        # `pytest tests --posecheck-labels x.json` runs both.
+        config.args[:] = []
     for path in labels:
         if path not in config.args:
             config.args.append(path)

@@ -210,3 +210,12 @@ def test_fixture_and_helper_in_a_users_test(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--posecheck-stride", "2", "--posecheck-model", "lite")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*reps: expected 4, counted 3 (tops at 1.00 s, 2.00 s, 3.00 s)*"])
+
+
+def test_labels_alone_run_only_the_clips_with_paths_both(pytester: pytest.Pytester) -> None:
+    _labelled_dir(pytester, {"bridge.mp4": (5, []), "thrust.mp4": (2, []), "squat.mp4": (0, [])})
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    alone = pytester.runpytest("--posecheck-labels", "clips/labels.json")
+    alone.assert_outcomes(passed=2, failed=1)  # test_other.py not collected
+    both = pytester.runpytest("test_other.py", "--posecheck-labels", "clips/labels.json")
+    both.assert_outcomes(passed=3, failed=1)
