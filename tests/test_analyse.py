@@ -416,3 +416,14 @@ def test_cli_json_no_video_and_alias(bridge_clip: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert human.exit_code == 0, human.output
     assert human.stdout.startswith("glute_bridge: ") and "rep 1:" in human.stdout
+
+
+def test_rich_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from posecheck.analyse import _rich_progress
+
+    update, stop = _rich_progress(10, "clip.mp4")
+    for i in range(1, 11):
+        update(i, 10)
+    update(11, None)  # unknown total (a stream) must not break it
+    stop()
+    assert capsys.readouterr().out == ""  # the bar never touches stdout (--json stays clean)
