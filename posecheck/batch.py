@@ -229,11 +229,11 @@ def score_row(row: ClipRow, job: ClipJob) -> None:
         row.count_error = count - lo if count < lo else (count - hi if count > hi else 0)
     ok = row.count_error in (0, None)
     if not job.negative:
-        ok = _score_holds(row, label) and ok
+        ok = score_holds(row, label) and ok
     row.passed = ok
 
 
-def _score_holds(row: ClipRow, label: ClipLabel, tol: float = HOLD_TOLERANCE_S) -> bool:
+def score_holds(row: ClipRow, label: ClipLabel, tol: float = HOLD_TOLERANCE_S) -> bool:
     """Each labelled hold must match a counted one within ±tol seconds; no extra long holds."""
     counted = list(row.hold_spans_s)
     used: set[int] = set()

@@ -116,11 +116,11 @@ def _check_holds(
     if not expected:
         return [] if not counted else [f"holds: expected none, counted {len(counted)}"]
     if isinstance(expected[0], (tuple, list)):
-        from posecheck.batch import ClipRow, _score_holds
+        from posecheck.batch import ClipRow, score_holds
 
         row = ClipRow(clip="", path="", hold_spans_s=counted)
         label = _label_with_holds(expected)  # type: ignore[arg-type]
-        return [] if _score_holds(row, label, tol) else [f"holds: {p}" for p in row.hold_problems]
+        return [] if score_holds(row, label, tol) else [f"holds: {p}" for p in row.hold_problems]
     wanted = [float(d) for d in expected]  # type: ignore[arg-type]
     durations = [e - s for s, e in counted]
     if len(durations) != len(wanted):
