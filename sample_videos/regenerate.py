@@ -27,8 +27,12 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_labels(directory: Path, records: list[dict]) -> Path:
-    """labels.json beside the clips: the ../shared/clips/labels.json format plus truth extras."""
+def write_labels(directory: Path) -> Path:
+    """labels.json beside the clips (from every scenario's truth file, in name order): the
+    ../shared/clips/labels.json format plus truth extras."""
+    records = [json.loads((directory / f"{p.stem}.truth.json").read_text())
+               for p in sorted(directory.glob("*.toml"))
+               if (directory / f"{p.stem}.truth.json").exists()]
     path = directory / "labels.json"
     path.write_text(json.dumps([labels_entry(r) for r in records], indent=1) + "\n")
     return path
@@ -47,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         records = [render_scenario(s, HERE, workers=args.workers) for s in scenarios]
         for r in records:
             print(f"wrote {r['file']} ({r['frames']} frames, codec {r['codec']})")
-        if not args.scenarios:
-            print(f"wrote {write_labels(HERE, records).name}")
+        print(f"wrote {write_labels(HERE).name}")
         return 0
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:

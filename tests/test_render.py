@@ -266,6 +266,17 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     assert (tmp_path / "c" / "tiny.mp4").read_bytes() != (tmp_path / "a" / "tiny.mp4").read_bytes()
 
 
+@pytest.mark.parametrize("toml", sorted(SAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+def test_sample_truth_is_up_to_date(toml: Path) -> None:
+    """The committed truth equals what the scenario gives today (motions may have changed:
+    then run `python sample_videos/regenerate.py`)."""
+    from posecheck.synthetic.scenario import load_scenario, truth_record
+
+    committed = json.loads(toml.with_suffix(".truth.json").read_text())
+    fresh = truth_record(prepare(load_scenario(toml)), committed["file"], committed["codec"])
+    assert json.loads(json.dumps(fresh)) == committed, "stale: run sample_videos/regenerate.py"
+
+
 def test_sample_labels_list_every_sample_clip() -> None:
     labels = json.loads((SAMPLES / "labels.json").read_text())
     files = {entry["file"] for entry in labels}
