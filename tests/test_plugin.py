@@ -81,14 +81,13 @@ def fake_run_job(job, model, out_dir, stride=1):
         rep_tops_s=[1.0 + i for i in range(reps)],
     )
 
-@pytest.fixture(autouse=True, scope="session")
-def _fake(request):
-    mp = pytest.MonkeyPatch()
-    mp.setattr(batch, "run_job", fake_run_job)
-    yield
-    mp.undo()
+_REAL = batch.run_job
 
-batch.run_job = fake_run_job
+def pytest_sessionstart(session):
+    batch.run_job = fake_run_job  # label items are not Functions: no fixtures for them
+
+def pytest_sessionfinish(session, exitstatus):
+    batch.run_job = _REAL  # pytester runs in-process: leave the outer session untouched
 """
 
 
@@ -185,7 +184,13 @@ def test_fixture_and_helper_in_a_users_test(pytester: pytest.Pytester) -> None:
                     s, exercise_auto_detected=False, model=kw["model"], source=str(path), fps=30.0
                 )
 
-            posecheck.analyse.analyse_video = fake
+            REAL = posecheck.analyse.analyse_video
+
+            def pytest_sessionstart(session):
+                posecheck.analyse.analyse_video = fake
+
+            def pytest_sessionfinish(session, exitstatus):
+                posecheck.analyse.analyse_video = REAL  # in-process: restore for the outer run
             """
         )
     )
