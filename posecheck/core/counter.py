@@ -32,9 +32,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+
+import numpy as np
 
 from posecheck.core.profiles import ExerciseProfile, get_profile
 from posecheck.core.results import Event, EventKind, Hold, Phase, Rep
@@ -144,7 +146,8 @@ class RepIndex:
 @dataclass
 class _Sample:
     t: float
-    p: float  # progress
+    p: float  # progress (smoothed)
+    raw: float  # progress before smoothing (NaN when unknown): timing is fitted on it, unlagged
     tc: float  # centre time of the velocity estimate
     v: float  # velocity of progress (deg/s), NaN when unknown
     hip: float
@@ -178,65 +181,152 @@ def _cross(t0: float, v0: float, t1: float, v1: float, level: float) -> float:
     return t0 + min(1.0, max(0.0, frac)) * (t1 - t0)
 
 
-# A cosine-eased ramp of amplitude A and duration T has a least-squares slope of 1.5067 A/T over
-# the part between 20 % and 80 % of its amplitude (exact, by numerical fit).
-_COS_BAND = (0.2, 0.8)
-_COS_SLOPE = 1.5067
+_FIT_BAND = 0.35  # a corner is fitted on the part of its ramp within this fraction of the ROM
+_FIT_GRID = 80  # candidate corner times per fit
+_FIT_NOISE_FLOOR = 0.2  # deg: below this, residuals are the model's shape error, not noise
+_PLATEAU_F = 10.0  # F statistic a still top needs over a turning point
 
 
-def _fit_line(points: list[tuple[float, float]]) -> tuple[float, float] | None:
-    """(intercept, slope) of the least-squares line through (t, p) points."""
-    n = len(points)
-    if n < 2:
-        return None
-    tm = sum(t for t, _ in points) / n
-    pm = sum(p for _, p in points) / n
-    den = sum((t - tm) ** 2 for t, _ in points)
-    if den <= 0:
-        return None
-    b = sum((t - tm) * (p - pm) for t, p in points) / den
-    return pm - b * tm, b
+def _corner(
+    ts: Sequence[float], ps: Sequence[float], plateau_after: bool, max_drift: float = 20.0
+) -> float | None:
+    """Time (ms) where a movement meets a still level: the corner of a ramp-plateau fit.
 
-
-def _ramp(
-    pts: list[tuple[float, float]], i_peak: int, low: float, high: float, rising: bool
-) -> tuple[float, float] | None:
-    """(midpoint time, duration) of the movement between levels `low` and `high`.
-
-    Finds the 50 % crossing nearest the peak on the given side, fits a line to the contiguous
-    samples between 20 % and 80 % of the amplitude around it, and converts its slope into a
-    duration assuming a smooth (cosine-eased) movement. None if there is no such crossing.
+    Model, for a corner at time c: on the plateau side p = L + b * |t - c| (a level that may
+    drift slowly, |b| <= `max_drift` units/s over at least MIN_HOLD_S: hips sagging during a
+    hold; or b = 0); on the ramp side p = L - a * |t - c|^k. k = 1 is an abrupt stop
+    (or start) at constant speed; k = 2 is any smooth stop, because near the instant a
+    movement's speed reaches zero its distance to the end position is quadratic in time
+    (Taylor), whatever the easing. L, b, a are linear least squares for each candidate c; c
+    and k are chosen by the smallest squared error. The plateau is on the right of the ramp
+    when `plateau_after` (an arrival), else on the left (a departure). Values must be oriented
+    so that the plateau lies above the ramp. None when the samples cannot support a fit.
     """
-    amp = high - low
-    if amp <= 0:
+    t = np.asarray(ts, dtype=float)
+    p = np.asarray(ps, dtype=float)
+    ok = np.isfinite(t) & np.isfinite(p)
+    t, p = t[ok], p[ok]
+    if t.size < 4 or t[-1] <= t[0]:
         return None
-    mid = low + amp / 2
-    band_lo, band_hi = low + _COS_BAND[0] * amp, low + _COS_BAND[1] * amp
-    idx = range(i_peak, 0, -1) if rising else range(i_peak + 1, len(pts))
-    cross = None
-    for i in idx:
-        a, b = pts[i - 1][1], pts[i][1]
-        if (rising and a < mid <= b) or (not rising and a >= mid > b):
-            cross = i
-            break
-    if cross is None:
+    t0 = t[0]
+    x = (t - t0) / 1000.0  # seconds, for conditioning
+    cands = np.linspace(x[0], x[-1], _FIT_GRID)
+    u = (x[None, :] - cands[:, None]) * (1.0 if plateau_after else -1.0)  # >= 0 on the plateau
+    on_plateau = (u >= 0).sum(axis=1)
+    valid = (on_plateau >= 1) & (u.shape[1] - on_plateau >= 2)
+    plateau_span = np.where(u >= 0, u, 0.0).max(axis=1)  # seconds of plateau in the window
+    if not valid.any():
         return None
-    lo_i, hi_i = cross - 1, cross
-    while lo_i - 1 >= 0 and band_lo <= pts[lo_i - 1][1] <= band_hi:
-        lo_i -= 1
-    while hi_i + 1 < len(pts) and band_lo <= pts[hi_i + 1][1] <= band_hi:
-        hi_i += 1
-    seg = [pts[k] for k in range(lo_i, hi_i + 1) if band_lo <= pts[k][1] <= band_hi]
-    if len(seg) < 2:
-        seg = [pts[cross - 1], pts[cross]]
-    line = _fit_line(seg)
-    if line is None:
+    best: tuple[float, float] | None = None
+    for k, drift in ((1.0, False), (2.0, False), (1.0, True), (2.0, True)):
+        ramp = -(np.maximum(-u, 0.0) ** k)
+        level = np.maximum(u, 0.0) if drift else np.zeros_like(u)
+        cols = np.stack([np.ones_like(u), ramp, level], axis=2)
+        ridge = np.diag([1e-9, 1e-9, 1e-9 if drift else 1.0])
+        xtx = np.einsum("gni,gnj->gij", cols, cols) + ridge
+        xty = np.einsum("gni,n->gi", cols, p)
+        coef = np.linalg.solve(xtx, xty[..., None])[..., 0]
+        resid = p[None, :] - np.einsum("gni,gi->gn", cols, coef)
+        sse = (resid**2).sum(axis=1)
+        ok_fit = valid & (coef[:, 1] > 0)
+        if drift:  # a still level may drift only slowly, and needs samples to show it
+            ok_fit &= (np.abs(coef[:, 2]) <= max_drift) & (plateau_span >= MIN_HOLD_S)
+        sse = np.where(ok_fit, sse, np.inf)
+        i = int(np.argmin(sse))
+        if np.isfinite(sse[i]) and (best is None or sse[i] < best[0] - 1e-12):
+            best = (float(sse[i]), float(cands[i]))
+    if best is None:
         return None
-    a0, slope = line
-    if (slope <= 0) if rising else (slope >= 0):
+    return t0 + best[1] * 1000.0
+
+
+def _top_fit(
+    ts: Sequence[float], ps: Sequence[float], max_drift: float = 10.0
+) -> tuple[float, float] | None:
+    """(arrival, departure) in ms: the two corners of a ramp-plateau-ramp fit of a rep's top.
+
+    Model: p = L + b * clip(t - c1, 0, c2 - c1) - a1 * max(0, c1 - t)^k1 - a2 * max(0, t - c2)^k2
+    with c1 <= c2 (c1 == c2: a turning point, no hold). Each ramp is abrupt (k = 1, constant
+    speed into the stop) or smooth (k = 2: near the instant any smooth movement stops, its
+    distance to the end position is quadratic in time, whatever the easing). The level may
+    drift slowly (|b| <= `max_drift` units/s, hips sagging during a hold) or not at all. Linear
+    least squares for (L, b, a1, a2) on a grid of (c1, c2), coarse then fine; the smallest
+    squared error wins. Values must be oriented so that the plateau is the top. None when the
+    samples cannot support a fit.
+    """
+    t = np.asarray(ts, dtype=float)
+    p = np.asarray(ps, dtype=float)
+    ok = np.isfinite(t) & np.isfinite(p)
+    t, p = t[ok], p[ok]
+    if t.size < 5 or t[-1] <= t[0]:
         return None
-    t_mid = (mid - a0) / slope
-    return t_mid, _COS_SLOPE * amp / abs(slope)
+    t0 = t[0]
+    x = (t - t0) / 1000.0
+
+    def solve(c1: np.ndarray, c2: np.ndarray) -> tuple[float, float, float] | None:
+        """Best (sse, c1, c2) over candidate corner pairs."""
+        d1 = np.maximum(c1[:, None] - x[None, :], 0.0)
+        d2 = np.maximum(x[None, :] - c2[:, None], 0.0)
+        flat = np.clip(x[None, :] - c1[:, None], 0.0, (c2 - c1)[:, None])
+        valid = ((d1 > 0).sum(axis=1) >= 2) & ((d2 > 0).sum(axis=1) >= 2)
+        best: tuple[float, float, float] | None = None
+        for k1, k2, drift in itertools.product((1.0, 2.0), (1.0, 2.0), (False, True)):
+            cols = [np.ones_like(d1), -(d1**k1), -(d2**k2)] + ([flat] if drift else [])
+            m = np.stack(cols, axis=2)
+            xtx = np.einsum("gni,gnj->gij", m, m) + np.eye(m.shape[2]) * 1e-9
+            xty = np.einsum("gni,n->gi", m, p)
+            coef = np.linalg.solve(xtx, xty[..., None])[..., 0]
+            sse = ((p[None, :] - np.einsum("gni,gi->gn", m, coef)) ** 2).sum(axis=1)
+            good = valid & (coef[:, 1] > 0) & (coef[:, 2] > 0)
+            if drift:  # a sag needs a hold long enough to show it, and must be slow
+                good &= (np.abs(coef[:, 3]) <= max_drift) & (c2 - c1 >= 2 * MIN_HOLD_S)
+            sse = np.where(good, sse, np.inf)
+            i = int(np.argmin(sse))
+            if np.isfinite(sse[i]) and (best is None or sse[i] < best[0] - 1e-12):
+                best = (float(sse[i]), float(c1[i]), float(c2[i]))
+        return best
+
+    def refine(best: tuple[float, float, float], step: float, turning: bool):
+        f1 = np.linspace(best[1] - step, best[1] + step, 13)
+        if turning:
+            return solve(f1, f1) or best
+        f2 = np.linspace(best[2] - step, best[2] + step, 13)
+        g1, g2 = np.meshgrid(f1, f2, indexing="ij")
+        keep = g2 >= g1
+        return solve(g1[keep], g2[keep]) or best
+
+    grid = np.linspace(x[0], x[-1], 32)
+    step = float(grid[1] - grid[0])
+    g1, g2 = np.meshgrid(grid, grid, indexing="ij")
+    keep = g2 > g1
+    held = solve(g1[keep], g2[keep])
+    turn = solve(grid, grid)
+    if turn is not None:
+        turn = refine(turn, step, True)
+    if held is not None:
+        held = refine(held, step, False)
+    if held is None and turn is None:
+        return None
+    # A plateau is two more parameters than a turning point: take it only when it explains
+    # clearly more than the noise (F-test, 2 and n - 6 degrees of freedom, ~p < 0.001).
+    if held is not None and turn is not None:
+        noise = max(held[0] / max(x.size - 6, 1), _FIT_NOISE_FLOOR**2)
+        if (turn[0] - held[0]) / 2 / noise < _PLATEAU_F:
+            held = None
+    best = held if held is not None else turn
+    assert best is not None
+    return t0 + best[1] * 1000.0, t0 + best[2] * 1000.0
+
+
+def _walk(pts: list[tuple[float, float]], i: int, step: int, keep, max_ms: float = 1500.0) -> int:
+    """Walk from index i by `step` while `keep(value)` holds (and within `max_ms` of the start);
+    returns the first index where it stops holding, or the last index walked."""
+    t0 = pts[i][0]
+    while 0 <= i + step < len(pts) and abs(pts[i + step][0] - t0) <= max_ms:
+        i += step
+        if not keep(pts[i][1]):
+            return i
+    return i
 
 
 class RepCounter:
@@ -305,6 +395,7 @@ class RepCounter:
         posture_ok: bool = True,
         hip: float | None = None,
         extras: Mapping[str, float] | None = None,
+        raw: float | None = None,
     ) -> CounterStep:
         """Advance by one frame.
 
@@ -315,6 +406,8 @@ class RepCounter:
             posture_ok: the posture matches the profile's.
             hip: signed hip flexion for the per-rep phase durations and peak (default: value).
             extras: other per-frame signals the cue rules read (knee flexion, asymmetry, ...).
+            raw: the primary signal before smoothing (default: value). Rep and hold boundaries
+                are fitted on it after the rep, so the smoother's lag does not shift them.
         """
         events: list[Event] = []
         finished: list[RepFeatures] = []
@@ -332,8 +425,9 @@ class RepCounter:
         hip_v = value if hip is None else hip
         v = self._slope.update(t_ms, p)
         v_hip = self._hip_slope.update(t_ms, hip_v) if math.isfinite(hip_v) else math.nan
+        raw_p = prof.progress(value if raw is None or not math.isfinite(raw) else raw)
         sample = _Sample(
-            t_ms, p, self._slope.centre_ms, v, hip_v, v_hip, dict(extras or {}), self._state
+            t_ms, p, raw_p, self._slope.centre_ms, v, hip_v, v_hip, dict(extras or {}), self._state
         )
         rest_p = prof.progress(prof.rest_deg)
         top_p = prof.progress(prof.top_deg)
@@ -514,16 +608,21 @@ class RepCounter:
         self._check_target(t_ms, events)
 
     def _refined_arrival(self, rep: _Rep) -> float | None:
-        """When the concentric movement stopped, from the ramp that led here (see module doc)."""
+        """When the concentric movement stopped: the ramp-plateau corner of what has been seen
+        so far (see `_corner`), or None when it cannot be fitted yet."""
         pts = [(x.t, x.p) for x in rep.samples]
-        if len(pts) < 3:
+        if len(pts) < 5:
             return None
-        recent = sorted(p for _, p in pts[-5:])
-        high = recent[len(recent) // 2]
-        ramp = _ramp(pts, len(pts) - 1, self._bottom_level(rep), high, rising=True)
-        if ramp is None:
+        high = sorted(p for _, p in pts[-5:])[2]
+        rom = high - self._bottom_level(rep)
+        if rom <= 0:
             return None
-        return min(ramp[0] + ramp[1] / 2, pts[-1][0])
+        lo = _walk(pts, len(pts) - 1, -1, lambda v: v >= high - _FIT_BAND * rom)
+        seg = rep.samples[lo:]
+        c = _corner(
+            [x.t for x in seg], [x.raw for x in seg], True, 0.5 * self.profile.hold_still_deg_s
+        )
+        return None if c is None else min(max(c, seg[0].t), pts[-1][0])
 
     def _bottom_level(self, rep: _Rep) -> float:
         """Median of the rest-zone samples before the rep started."""
@@ -565,7 +664,10 @@ class RepCounter:
             rep.index = self.index.next_rep()
             self._n_reps += 1
             events.append(Event(EventKind.REP_COMPLETED, rest_entry_ms, rep.index, self.side))
-        elif rom >= prof.partial_min_rom_deg:
+        elif (
+            rom >= prof.partial_min_rom_deg
+            and rest_entry_ms - rep.start_ms >= prof.partial_min_s * 1000.0
+        ):
             rep.index = self.index.next_partial()
             rep.partial = True
             self._n_partials += 1
@@ -602,24 +704,61 @@ class RepCounter:
         return feats
 
     def _movements(self, rep: _Rep) -> tuple[float, float, float, float]:
-        """Refined (start, arrival at top, departure from top, end) of a rep, in ms."""
-        pts = [(x.t, x.p) for x in rep.samples]
+        """(start, arrival at top, departure from top, end) of a rep, in ms.
+
+        Each is the corner where a movement meets a still level (`_corner`), fitted on the
+        unsmoothed signal over the part of the ramp within `_FIT_BAND` of the range from that
+        level plus the level's own samples. The hold is the plateau between arrival and
+        departure: no assumption about how the movement is eased, and no smoothing lag.
+        """
+        samples = rep.samples
+        pts = [(x.t, x.p) for x in samples]
         end_cross = rep.rest_entry_ms if math.isfinite(rep.rest_entry_ms) else pts[-1][0]
-        i_peak = max(range(len(pts)), key=lambda k: pts[k][1] if k < len(pts) else -math.inf)
+        i_peak = max(range(len(pts)), key=lambda k: pts[k][1])
         t_peak = pts[i_peak][0]
         high = self._top_level(rep, pts)
+        low = self._bottom_level(rep)
+        rom = high - low
         start, arrive, depart, end = rep.start_ms, t_peak, t_peak, end_cross
-        up = _ramp(pts, i_peak, self._bottom_level(rep), high, rising=True)
-        if up is not None:
-            start = min(up[0] - up[1] / 2, rep.start_ms)
-            arrive = up[0] + up[1] / 2
-        # the same bottom both ways: when a rep is finalised the return may not have settled yet
-        down = _ramp(pts, i_peak, self._bottom_level(rep), high, rising=False)
-        if down is not None:
-            depart = down[0] - down[1] / 2
-            end = max(down[0] + down[1] / 2, end_cross)
-        if depart < arrive:  # no still top: the two movements meet at the turning point
-            arrive = depart = min(max(t_peak, arrive if up is None else up[0]), end)
+        if rom <= 0:
+            return start, arrive, depart, end
+        band = _FIT_BAND * rom
+        drift = 0.5 * self.profile.hold_still_deg_s
+
+        def fit(i0: int, i1: int, sign: float, plateau_after: bool) -> float | None:
+            seg = samples[min(i0, i1) : max(i0, i1) + 1]
+            return _corner(
+                [x.t for x in seg], [sign * x.raw for x in seg], plateau_after, drift
+            )
+
+        a_lo = _walk(pts, i_peak, -1, lambda v: v >= high - band, max_ms=math.inf)
+        d_hi = _walk(pts, i_peak, +1, lambda v: v >= high - band, max_ms=math.inf)
+        seg = samples[a_lo : d_hi + 1]
+        top = _top_fit([x.t for x in seg], [x.raw for x in seg], drift)
+        if top is not None:
+            arrive, depart = top
+        # the bottom corners: leaving rest and arriving back, on the inverted signal
+        i_start = next((k for k in range(len(pts)) if pts[k][0] >= rep.start_ms), 0)
+        s_hi = _walk(pts, i_start, +1, lambda v: v <= low + band, max_ms=math.inf)
+        still = 0.1 * rom  # the bottom's own samples; not the previous or next rep's ramp
+        s_lo = _walk(pts, i_start, -1, lambda v: v > low + still)  # down the ramp...
+        s_lo = _walk(pts, s_lo, -1, lambda v: v <= low + still)  # ...then along the bottom
+        if pts[s_lo][1] > low + still:
+            s_lo += 1
+        i_end = next((k for k in range(len(pts)) if pts[k][0] >= end_cross), len(pts) - 1)
+        e_lo = _walk(pts, i_end, -1, lambda v: v <= low + band, max_ms=math.inf)
+        e_hi = _walk(pts, i_end, +1, lambda v: v > low + still)
+        e_hi = _walk(pts, e_hi, +1, lambda v: v <= low + still)
+        if pts[e_hi][1] > low + still:
+            e_hi -= 1
+        first = fit(s_lo, s_hi, -1.0, False)
+        last = fit(e_lo, e_hi, -1.0, True)
+        if first is not None:
+            start = min(first, rep.start_ms)
+        if last is not None:
+            end = max(last, end_cross) if last <= end_cross + 1500 else end_cross
+        arrive = max(arrive, start)
+        depart = max(min(depart, end), arrive)
         return start, arrive, depart, end
 
     @staticmethod

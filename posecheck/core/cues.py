@@ -18,6 +18,9 @@ from posecheck.core.results import Cue, Rep, Severity
 from posecheck.errors import ProfileError
 
 Finding = tuple[str, float] | None
+# Hold boundaries are measured to about ±0.1 s (see `posecheck.core.counter`): a hold that misses
+# its target by less than that is not cued (nobody should be told off for 20 ms).
+HOLD_TIMING_TOLERANCE_S = 0.1
 RepCheck = Callable[[RepFeatures, ExerciseProfile, dict[str, float]], Finding]
 SetCheck = Callable[[Sequence[Rep], ExerciseProfile, dict[str, float]], Finding]
 
@@ -54,7 +57,7 @@ def _hold_short(f: RepFeatures, prof: ExerciseProfile, p: dict[str, float]) -> F
     if target <= 0:
         return None
     held = f.rep.hold.duration_s if f.rep.hold is not None else 0.0
-    if held + 1e-9 >= target:
+    if held + HOLD_TIMING_TOLERANCE_S >= target:
         return None
     return f"Pause at the top for {target:g} s (held {held:.1f} s)", held
 

@@ -76,6 +76,10 @@ class ExerciseProfile:
     hysteresis_deg: float = 4.0
     min_rom_deg: float = 20.0  # a completed rep must cover at least this range
     partial_min_rom_deg: float = 10.0  # smaller excursions out of rest are noise, not partials
+    # Shorter excursions out of rest are landmark blips or a leg passing through (a lunge's
+    # back leg straightening as it steps), not an attempt at a rep: no person starts and gives
+    # up a rep within 0.3 s.
+    partial_min_s: float = 0.3
     hold_target_s: float = 0.0  # 0 = no hold expected
     hold_still_deg_s: float = 20.0  # |angular velocity| below this at the top counts as holding
     laterality: str = "bilateral"
@@ -126,10 +130,12 @@ class ExerciseProfile:
         return f"rest {op_rest} {self.rest_deg:g}°, top {op_top} {self.top_deg:g}°"
 
 
+OVER_ARCH_DEG = -15.0
+
 _BRIDGE_RULES = (
     rule("incomplete_lockout", lockout_deg=10.0),
     rule("hold_short"),
-    rule("over_arch", min_deg=-8.0),
+    rule("over_arch", min_deg=OVER_ARCH_DEG),
     rule("feet_placement", knee_min_deg=70.0, knee_max_deg=110.0),
     rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
     rule("hips_drop", max_drop_deg=6.0),
@@ -143,7 +149,10 @@ _BRIDGE_RULES = (
 # at 15° (an incomplete lockout: still a rep, with a cue), because the model reads a partial bridge
 # a few degrees low and smoothing lags fast motion (shared/notes/rendering.md). Hysteresis 3° is
 # several times the smoothed landmark jitter and leaves 37-25° for partial reps. Lockout is full
-# at <= 10°; extension past -8° means the lower back, not the glutes, is finishing the rep.
+# at <= 10°. Over-arching: the shoulder-hip line cannot see the pelvis tilt, so lumbar extension
+# reads as hip extension. Hip extension itself ends at ≈10-20°, and a person's top wobbles by a
+# few degrees (landmark jitter ≈2-3° at the top), so the cue fires beyond -15°: clearly past a
+# straight shoulder-hip-knee line, where the lower back is finishing the rep.
 GLUTE_BRIDGE = ExerciseProfile(
     name="glute_bridge",
     title="Glute bridge",
@@ -184,7 +193,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
-            rule("over_arch", min_deg=-8.0),
+            rule("over_arch", min_deg=OVER_ARCH_DEG),
             rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
             rule("hips_drop", max_drop_deg=6.0),
         ),
@@ -207,7 +216,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
-            rule("over_arch", min_deg=-8.0),
+            rule("over_arch", min_deg=OVER_ARCH_DEG),
             rule("feet_placement", knee_min_deg=70.0, knee_max_deg=110.0),
             rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
             rule("hips_drop", max_drop_deg=6.0),
@@ -229,7 +238,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         knee_gate_deg=(40.0, 160.0),
         rules=(
             rule("incomplete_lockout", lockout_deg=8.0),
-            rule("over_arch", min_deg=-8.0),
+            rule("over_arch", min_deg=OVER_ARCH_DEG),
         ),
     ),
     ExerciseProfile(
@@ -313,10 +322,13 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         kind="extension",
         posture="standing",
         # Only a lunge bends both knees (≈90° each at the bottom); a knee drive bends one.
-        # The leg that stepped back is the more extended hip.
+        # The leg that stepped back is the more extended hip. Standing, the straighter knee is
+        # ≈5-25° (a soft knee, or the standing leg of a knee drive); the rest zone leaves ≈5° to
+        # that. At the bottom the back knee is the straighter one (≈60-90°); the top zone
+        # leaves ≈10° to a shallow lunge.
         signal="knee_flexion_min",
-        rest_deg=20.0,
-        top_deg=45.0,
+        rest_deg=30.0,
+        top_deg=50.0,
         min_rom_deg=30.0,
         partial_min_rom_deg=12.0,
         hold_target_s=0.0,

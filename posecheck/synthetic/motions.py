@@ -483,7 +483,7 @@ def _romanian_deadlift(shape: BodyShape, a: dict[str, float], side: str) -> Body
     return _anchor_ankle(shape, state, "left")
 
 
-BACK_LUNGE_STRIDE = 0.5  # back ankle lands this many body heights behind the front ankle
+BACK_LUNGE_REACH_DEG = 25.0  # extra back-hip extension mid-step (the foot reaching behind)
 
 
 def _two_link(l1: float, l2: float, d_xz: np.ndarray) -> tuple[float, float]:
@@ -500,33 +500,29 @@ def _two_link(l1: float, l2: float, d_xz: np.ndarray) -> tuple[float, float]:
 
 def _back_lunge(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
     """The working leg steps back onto the ball of its foot while the body lowers; at the bottom
-    the front thigh is ~horizontal and the back knee hovers ~0.1 m above the floor. The front
-    hip flexes (to ~88 deg), the back hip extends (to ~-10 deg)."""
-    L = shape.L
+    the front thigh is ~horizontal and the back thigh ~vertical (hip ~-10 deg), back knee ~90
+    deg just above the floor. Both knees bend monotonically with the activation (as in a real
+    lunge: the back knee does not straighten again mid-step), the back hip extends on the way
+    back (foot reaching behind) and returns to ~-10 deg at the bottom."""
     back = "left" if a["left"] >= a["right"] else "right"
     front = "right" if back == "left" else "left"
-    act = a[back]
+    act = float(a[back])
     pitch = -5.0 * act
     state = _standing(shape).with_(
         trunk_pitch_deg=pitch,
-        hip_flexion_deg={front: 95.0 * act},  # thigh ~horizontal with the 5 deg lean
-        knee_flexion_deg={front: 90.0 * act},
+        hip_flexion_deg={
+            front: 95.0 * act,  # thigh ~horizontal with the 5 deg lean
+            back: -10.0 * act - BACK_LUNGE_REACH_DEG * float(np.sin(np.pi * act)),
+        },
+        knee_flexion_deg={front: 90.0 * act, back: 95.0 * act},
         shoulder_flexion_deg=10.0,
     )
-    state = _anchor_ankle(shape, _flat_feet(state, (front,)), front)
-    # Back leg: reach for a target behind, on the ball of the foot.
-    step = 0.5 - 0.5 * np.cos(np.pi * min(act / 0.5, 1.0))
-    target = np.array([-BACK_LUNGE_STRIDE * shape.height_m * step, L["ankle_height"] + 0.06 * step])
-    target[1] += 0.05 * np.sin(np.pi * step)  # the foot clears the floor while it travels
-    hip = np.array([state.pelvis[0], state.pelvis[2]])
-    thigh_world, knee = _two_link(L["thigh"], L["shank"], target - hip)
-    shank_world = thigh_world - knee
-    foot_world = 90.0 - 20.0 * step  # heel lifts: the sole tilts onto the ball of the foot
-    return state.with_(
-        hip_flexion_deg={back: thigh_world - pitch},
-        knee_flexion_deg={back: knee},
-        ankle_deg={back: foot_world - 90.0 - shank_world},
-    )
+    state = _flat_feet(state, (front,))
+    # Back foot: on the ball of the foot, the sole tilting up as the heel lifts.
+    shank_world = pitch + state.hip_flexion_deg[back] - state.knee_flexion_deg[back]
+    foot_world = 90.0 - 60.0 * act
+    state = state.with_(ankle_deg={back: foot_world - 90.0 - shank_world})
+    return _anchor_ankle(shape, state, front)
 
 
 def _squat(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
@@ -628,7 +624,7 @@ def _get_down_and_up(shape: BodyShape, a: dict[str, float], side: str) -> BodySt
 
 def _bridge_like(name: str, lat: str, fn: PoseFn, bottom: float) -> ExerciseMotion:
     return ExerciseMotion(
-        name, lat, fn, bottom, 0.0, incomplete_deg=12.0, over_arch_deg=-20.0, drop_deg=12.0
+        name, lat, fn, bottom, 0.0, incomplete_deg=12.0, over_arch_deg=-25.0, drop_deg=12.0
     )
 
 
@@ -636,7 +632,8 @@ EXERCISES: dict[str, ExerciseMotion] = {
     m.name: m
     for m in (
         # Bridges: an incomplete lockout stops ~12 deg short of the line (a coach cues > 10),
-        # over-arching goes to -20 deg (lumbar extension, not more glute), hips sag 12 deg.
+        # over-arching goes to -25 deg (lumbar extension, not more glute: 10 deg beyond the
+        # profiles' -15 deg cue, so noise and smoothing cannot hide it), hips sag 12 deg.
         _bridge_like("glute_bridge", "bilateral", _glute_bridge, BRIDGE_BOTTOM_DEG),
         _bridge_like("single_leg_bridge", "single", _single_leg_bridge, BRIDGE_BOTTOM_DEG),
         _bridge_like("hip_thrust", "bilateral", _hip_thrust, HIP_THRUST_BOTTOM_DEG),
@@ -647,7 +644,7 @@ EXERCISES: dict[str, ExerciseMotion] = {
             FROG_BOTTOM_DEG,
             0.0,
             incomplete_deg=10.0,
-            over_arch_deg=-20.0,
+            over_arch_deg=-25.0,
             drop_deg=8.0,
         ),
         ExerciseMotion(
