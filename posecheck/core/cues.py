@@ -14,13 +14,10 @@ from dataclasses import dataclass
 
 from posecheck.core.counter import RepFeatures
 from posecheck.core.profiles import ExerciseProfile, RuleRef
-from posecheck.core.results import Cue, Rep, Severity
+from posecheck.core.results import HOLD_TIMING_TOLERANCE_S, Cue, Rep, Severity
 from posecheck.errors import ProfileError
 
 Finding = tuple[str, float] | None
-# Hold boundaries are measured to about ±0.1 s (see `posecheck.core.counter`): a hold that misses
-# its target by less than that is not cued (nobody should be told off for 20 ms).
-HOLD_TIMING_TOLERANCE_S = 0.1
 RepCheck = Callable[[RepFeatures, ExerciseProfile, dict[str, float]], Finding]
 SetCheck = Callable[[Sequence[Rep], ExerciseProfile, dict[str, float]], Finding]
 

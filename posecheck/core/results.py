@@ -48,6 +48,12 @@ class Phase(StrEnum):
     WRONG_POSTURE = "wrong_posture"
 
 
+# Hold boundaries are measured to about ±0.1 s (see `posecheck.core.counter`), so a hold that
+# falls short of its target by less than that is counted as met: a coach counting "1-1000,
+# 2-1000" would not fail a 1.95 s pause, and the report must not disagree with the cue rules.
+HOLD_TIMING_TOLERANCE_S = 0.1
+
+
 class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
@@ -102,7 +108,8 @@ class Hold:
 
     @property
     def met(self) -> bool:
-        return self.target_s > 0 and self.duration_s >= self.target_s
+        """Target reached, within the timing tolerance of the hold measurement."""
+        return self.target_s > 0 and self.duration_s + HOLD_TIMING_TOLERANCE_S >= self.target_s
 
 
 @dataclass(frozen=True)
