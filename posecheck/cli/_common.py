@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -41,3 +42,27 @@ def model_option(func: F) -> F:
         metavar="lite|full|heavy|PATH",
         help="Pose model bundle: a bundled name or a path to a .task file.",
     )(func)
+
+
+def history_options(func: F) -> F:
+    """`--db PATH` / `--no-history`: where finished sessions are stored for `posecheck history`."""
+    func = click.option(
+        "--no-history", is_flag=True, help="Do not store this session in the history database."
+    )(func)
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="History database [default: the user's data dir, or $POSECHECK_DB].",
+    )(func)
+
+
+def store_in_history(reports: Iterable[Any], *, db: Path | None, mode: str) -> None:
+    """Store finished sessions; a history failure is a warning, never a lost analysis."""
+    from posecheck.history import HistoryError, record_session
+
+    for report in reports:
+        try:
+            record_session(report, db, mode=mode)
+        except HistoryError as exc:
+            click.echo(f"posecheck: warning: session not stored in history: {exc}", err=True)

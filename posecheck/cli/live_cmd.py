@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from posecheck.cli._common import model_option, run_command
+from posecheck.cli._common import history_options, model_option, run_command, store_in_history
 
 
 @click.command("live")
@@ -43,11 +43,13 @@ from posecheck.cli._common import model_option, run_command
               type=click.Choice(["auto", "0", "90", "180", "270"]),
               help="Rotate frames before detection; auto searches for the body's way up.")
 @model_option
+@history_options
 @run_command
 def live(source: str, exercise: str, out_dir: Path | None, record_dir: Path | None,
          realtime: bool, headless: bool, mute: bool, speech_wav: Path | None,
          countdown_s: float | None, mirror: bool, fullscreen: bool, max_seconds: float | None,
-         reconnect_timeout_s: float, orientation: str, model: str) -> None:
+         reconnect_timeout_s: float, orientation: str, model: str, db: Path | None,
+         no_history: bool) -> None:
     """Count reps, time the hold at the top and coach, live.
 
     Keys in the window: q/Esc quit, space pause, r reset the set, e next exercise, m mirror,
@@ -67,6 +69,8 @@ def live(source: str, exercise: str, out_dir: Path | None, record_dir: Path | No
     outcome = run_live(config)
     for record in outcome.sets:
         click.echo(f"set {record.number}: {record.report.summary_line()}")
+    if not no_history:
+        store_in_history((record.report for record in outcome.sets), db=db, mode="live")
     if outcome.report is not None:
         click.echo(f"report: {outcome.report.outputs.get('report', out)}")
     lat = outcome.latency.summary()
