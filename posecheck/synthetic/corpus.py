@@ -2,10 +2,11 @@
 
 Too big to commit and too slow to render per test (a 10 s clip is ~10-20 s of CPU), so the
 corpus lives in a cache directory outside the repo (`POSECHECK_CORPUS_DIR`, default
-`~/.cache/posecheck/corpus`). `ensure_corpus` renders only the clips whose scenario changed
-(the truth file records the scenario hash) and writes `labels.json` beside them, in the format of
-`../shared/clips/labels.json` plus truth extras, so `posecheck batch DIR --labels DIR/labels.json`
-scores it. The slow test tier and the accuracy benchmark use it.
+`~/.cache/posecheck/corpus`). `ensure_corpus` renders only the clips whose scenario or
+generating code changed (`NAME.key` records both hashes) and writes `labels.json` beside them,
+in the format of `../shared/clips/labels.json` plus truth extras, so
+`posecheck batch DIR --labels DIR/labels.json` scores it. The slow test tier and the accuracy
+benchmark use it.
 
     python -m posecheck.synthetic.corpus [--dir DIR] [--workers N] [--list] [NAME ...]
 """
@@ -13,6 +14,7 @@ scores it. The slow test tier and the accuracy benchmark use it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -145,16 +147,34 @@ def corpus_dir(directory: str | Path | None = None) -> Path:
     return Path(chosen).expanduser()
 
 
+def _code_digest() -> str:
+    """sha256 of the modules that decide what a clip looks like and what its truth is, so a
+    change to the body model, the motions or the renderer re-renders the corpus."""
+    from posecheck.synthetic import kinematics, motions, render, scenario
+
+    h = hashlib.sha256()
+    for module in (kinematics, motions, render, scenario):
+        h.update(Path(module.__file__ or "").read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(scenario: Scenario) -> str:
+    """What a cached clip must have been rendered from: the scenario text and today's code."""
+    return hashlib.sha256((scenario.digest + _code_digest()).encode()).hexdigest()
+
+
 def _up_to_date(directory: Path, scenario: Scenario) -> dict | None:
     truth = directory / f"{scenario.name}.truth.json"
     video = directory / f"{scenario.name}.mp4"
-    if not (truth.exists() and video.exists()):
+    key = directory / f"{scenario.name}.key"
+    if not (truth.exists() and video.exists() and key.exists()):
         return None
     try:
-        record = json.loads(truth.read_text())
+        if key.read_text().strip() != cache_key(scenario):
+            return None
+        return json.loads(truth.read_text())
     except (OSError, ValueError):
         return None
-    return record if record.get("scenario_sha256") == scenario.digest else None
 
 
 def ensure_corpus(
@@ -183,6 +203,7 @@ def ensure_corpus(
         if record is None:
             (out / f"{clip.name}.toml").write_text(clip.text)
             record = render_scenario(scenario, out, workers=workers)
+            (out / f"{clip.name}.key").write_text(cache_key(scenario) + "\n")
         entries.append(labels_entry(record))
         if on_clip:
             on_clip(clip.name, rendered)
