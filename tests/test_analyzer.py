@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from posecheck.core.analyzer import SessionAnalyzer, analyse_poses
+from posecheck.core.analyzer import PlantedLeg, SessionAnalyzer, analyse_poses, planted_leg_vote
 from posecheck.core.landmarks import PoseFrame
 from posecheck.core.results import Direction, EventKind, Phase, Position
 from posecheck.errors import ProfileError
@@ -25,6 +25,7 @@ from posecheck.synthetic.landmarks import Camera, to_pose_frames
 from posecheck.synthetic.motions import Motion, MotionScript, RepSpec, animate
 
 SHAPE = BodyShape()
+NAN = math.nan
 FPS = [10, 15, 24, 30, 60]
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -261,3 +262,39 @@ def test_summary_is_stable_and_reset_starts_over() -> None:
 def test_unknown_profile_is_a_profile_error() -> None:
     with pytest.raises(ProfileError):
         SessionAnalyzer("plank")
+
+
+def test_planted_leg_is_the_bent_knee_whatever_the_free_hip_does() -> None:
+    """A one-leg bridge follows the planted leg: a straight free leg lifted from the floor (hip
+    0° -> 50°, in and out of the bridge's top zone) never drives the signal; of two bent knees
+    the less flexed hip is planted (a free knee hugged to the chest is the more flexed)."""
+    straight_free = {"left": 10.0, "right": 120.0}
+    for free_hip in (0.0, 25.0, 50.0, 80.0):
+        assert planted_leg_vote({"left": free_hip, "right": 60.0}, straight_free) == "right"
+    assert planted_leg_vote({"left": 110.0, "right": 55.0}, {"left": 120, "right": 95}) == "right"
+    assert planted_leg_vote({"left": 5.0, "right": 55.0}, {"left": 90, "right": 95}) == "left"
+    assert planted_leg_vote({"left": NAN, "right": NAN}, {"left": 90, "right": 95}) is None
+
+
+def test_planted_leg_changes_only_after_a_sustained_vote() -> None:
+    leg = PlantedLeg(switch_ms=300.0)
+    right = ({"left": 10.0, "right": 60.0}, {"left": 10.0, "right": 120.0})
+    left = ({"left": 60.0, "right": 10.0}, {"left": 120.0, "right": 10.0})
+    assert leg.update(0.0, *right) == "right"
+    t = 0.0
+    for _ in range(8):  # a 0.27 s blip of the other leg does not switch
+        t += 33.3
+        assert leg.update(t, *left) == "right"
+    assert leg.update(t + 33.3, *right) == "right"
+    t += 33.3
+    got = [leg.update(t + 33.3 * k, *left) for k in range(1, 12)]
+    assert got[:9] == ["right"] * 9 and got[-1] == "left"
+
+
+def test_single_leg_bridge_rep_is_credited_to_the_planted_leg() -> None:
+    for side in ("left", "right"):
+        script = MotionScript("single_leg_bridge", reps=(RepSpec(1.0, 1.0, 1.0),), side=side)
+        _, frames = frames_for(script, 30, side="left", seed=1)
+        _, summary = analyse_poses(frames, "single_leg_bridge")
+        assert summary.rep_count == 1
+        assert summary.side_counts == {side: 1}

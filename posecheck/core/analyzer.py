@@ -43,6 +43,45 @@ NAN = float("nan")
 # thigh lengths: side views give ~0-0.2 (perspective), a front view ~0.45 (hip width/thigh).
 FRONTAL_HIP_SPREAD = 0.3
 POSTURE_SETTLE_MS = 150.0  # a matching posture must hold this long before counting resumes
+PLANTED_KNEE_DEG = 40.0  # a planted foot needs a bent knee (a straight leg is the free one)
+PLANTED_SWITCH_MS = 300.0  # the planted leg changes only after this long of consistent votes
+
+
+def planted_leg_vote(hip: dict[str, float], knee: dict[str, float]) -> str | None:
+    """Which leg looks planted in one frame: the one with a bent knee; of two bent, the less
+    flexed hip (a free leg hugged to the chest is the more flexed one). None when unknown.
+
+    A one-leg bridge is a bridge of the pelvis over the planted foot: the free leg's hip
+    flexion (raised straight, lowered to the floor, swung) says nothing about the rep.
+    """
+    bent = [s for s in SIDES if math.isfinite(knee.get(s, NAN)) and knee[s] >= PLANTED_KNEE_DEG]
+    pool = bent or [s for s in SIDES if math.isfinite(knee.get(s, NAN))]
+    pool = [s for s in pool if math.isfinite(hip.get(s, NAN))]
+    if not pool:
+        return None
+    return min(pool, key=lambda s: hip[s])
+
+
+class PlantedLeg:
+    """The planted leg of a one-leg exercise, stable over time: it changes only after the
+    per-frame vote has named the other leg for `PLANTED_SWITCH_MS` (no flicker mid-rep)."""
+
+    def __init__(self, switch_ms: float = PLANTED_SWITCH_MS) -> None:
+        self.switch_ms = switch_ms
+        self.current: str | None = None
+        self._other_since: float | None = None
+
+    def update(self, t_ms: float, hip: dict[str, float], knee: dict[str, float]) -> str | None:
+        vote = planted_leg_vote(hip, knee)
+        if vote is None or vote == self.current:
+            self._other_since = None
+        elif self.current is None:
+            self.current = vote
+        elif self._other_since is None:
+            self._other_since = t_ms
+        elif t_ms - self._other_since >= self.switch_ms:
+            self.current, self._other_since = vote, None
+        return self.current
 
 
 def _frontal(pose: PoseFrame) -> bool:
@@ -100,6 +139,7 @@ class SessionAnalyzer:
             f"{kind}_{s}": self.smoother_factory() for kind in ("hip", "knee") for s in SIDES
         }
         self._hip_slope = SlopeEstimator()
+        self._planted = PlantedLeg()
         self.index = RepIndex()
         if prof.laterality == "per_leg":
             self.counters = {s: RepCounter(prof, side=s, index=self.index) for s in SIDES}
@@ -116,6 +156,7 @@ class SessionAnalyzer:
         self._was_present: bool | None = None
         self._posture_ok_since: float | None = None
         self._last_t = NAN
+        self._planted_side: str | None = None
 
     # ------------------------------------------------------------------------------ per frame
 
@@ -161,6 +202,8 @@ class SessionAnalyzer:
         hip_used = self._used(hip, side)
         knee_used = self._used(knee, side)
 
+        planted = self._planted.update(t, measured, measured_knee) if present else None
+        self._planted_side = planted
         v_hip = self._hip_slope.update(t, hip_used) if math.isfinite(hip_used) else NAN
         position = self._position(hip_used)
         direction = self._direction(v_hip)
@@ -172,6 +215,7 @@ class SessionAnalyzer:
             "pelvis_height": measures.pelvis_height if measures is not None else NAN,
             "hip_left": hip["left"],
             "hip_right": hip["right"],
+            "planted_right": NAN if planted is None else float(planted == "right"),
         }
         # The counter sees measured values only: it rides out short gaps itself (and a bridged,
         # held value would put flat steps into the movements it times).
@@ -308,6 +352,9 @@ class SessionAnalyzer:
             return _pick(list(hip.values()), "max")
         if sig == "knee_flexion_min":
             return _pick(list(knee.values()), "min")
+        if sig == "hip_flexion_planted":
+            side = self._planted_side
+            return hip.get(side, NAN) if side is not None else _pick(list(hip.values()), "min")
         return NAN
 
     def _position(self, hip: float) -> Position:
@@ -363,6 +410,9 @@ class SessionAnalyzer:
         rep = feats.rep
         if rep.side in SIDES or prof.laterality != "one_leg":
             return rep.side
+        if prof.side_by == "planted":
+            right = feats.at_peak.get("planted_right", NAN)
+            return "unknown" if not math.isfinite(right) else "right" if right else "left"
         left, right = feats.at_peak.get("hip_left", NAN), feats.at_peak.get("hip_right", NAN)
         if not (math.isfinite(left) and math.isfinite(right)):
             return "unknown"

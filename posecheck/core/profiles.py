@@ -26,10 +26,15 @@ SIGNALS = (
     "hip_flexion_min",  # the less flexed / more extended hip: the working leg of one-leg extension
     "hip_flexion_max",  # the more flexed hip: the working leg of one-leg flexion
     "knee_flexion_min",  # the straighter knee: both knees bend only in a lunge, not in a knee drive
+    # the planted leg's hip (bent knee; of two, the less flexed hip), chosen stably over time:
+    # a one-leg bridge is the pelvis rising over the planted foot, whatever the free leg does
+    "hip_flexion_planted",
 )
 # bilateral: both legs move together, one counter.
 # per_leg: legs take turns; one counter per leg on that leg's hip flexion, total = sum.
-# one_leg: one counter on a combined signal; each rep is credited to the leg named by `side_by`.
+# one_leg: one counter on a combined signal; each rep is credited to the leg named by `side_by`
+# ("hip_min" / "hip_max": the less / more flexed hip at the peak; "planted": the planted leg).
+SIDE_BY = ("hip_min", "hip_max", "planted")
 LATERALITIES = ("bilateral", "per_leg", "one_leg")
 
 
@@ -103,8 +108,10 @@ class ExerciseProfile:
             raise ProfileError(f"profile {self.name!r}: laterality must be one of {LATERALITIES}")
         if self.laterality == "per_leg" and self.signal != "hip_flexion":
             raise ProfileError(f"profile {self.name!r}: per_leg counting needs signal hip_flexion")
-        if self.laterality == "one_leg" and self.side_by not in ("hip_min", "hip_max"):
-            raise ProfileError(f"profile {self.name!r}: one_leg needs side_by hip_min|hip_max")
+        if self.laterality == "one_leg" and self.side_by not in SIDE_BY:
+            raise ProfileError(
+                f"profile {self.name!r}: one_leg needs side_by one of {'|'.join(SIDE_BY)}"
+            )
         gap = self.direction * (self.top_deg - self.rest_deg)
         if gap <= 2 * self.hysteresis_deg:
             raise ProfileError(
@@ -179,8 +186,11 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         title="Single-leg glute bridge",
         kind="extension",
         posture="supine",
-        # The raised leg stays flexed (≈60-90°); the working leg is the less flexed hip.
-        signal="hip_flexion_min",
+        # The working leg is the planted one (knee bent, foot on the floor). The free leg is
+        # raised straight, hugged or crossed, and often raised or lowered before and after the
+        # set (a straight leg lifted from the floor passes through the top zone): its hip must
+        # not drive the counter, so the signal is the planted leg's hip.
+        signal="hip_flexion_planted",
         rest_deg=40.0,
         top_deg=25.0,
         hysteresis_deg=3.0,
@@ -188,7 +198,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         partial_min_rom_deg=10.0,
         hold_target_s=2.0,
         laterality="one_leg",
-        side_by="hip_min",
+        side_by="planted",
         knee_gate_deg=(40.0, 150.0),
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
