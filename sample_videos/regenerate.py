@@ -3,6 +3,7 @@
     python sample_videos/regenerate.py            # rewrite *.mp4, *.truth.json and labels.json
     python sample_videos/regenerate.py --check    # render into a temp dir, compare bytes
     python sample_videos/regenerate.py --workers 2 glute_bridge_side.toml
+    python sample_videos/regenerate.py --truth-only   # truth format changed, frames did not
 
 Rendering is deterministic (seeded noise, fixed frame order whatever the worker count), and
 OpenCV's MPEG-4 encoder writes identical bytes for identical frames, so a check passes
@@ -18,7 +19,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from posecheck.synthetic.scenario import labels_entry, load_scenario, render_scenario
+from posecheck.synthetic.scenario import (
+    dump_truth,
+    labels_entry,
+    load_scenario,
+    prepare,
+    render_scenario,
+    truth_record,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,10 +51,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenarios", nargs="*", help="scenario TOMLs (default: all in sample_videos/)")
     ap.add_argument("--check", action="store_true", help="render to a temp dir and compare")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--truth-only", action="store_true",
+                    help="rewrite the truth files only (the videos are unchanged)")
     args = ap.parse_args(argv)
     tomls = [Path(s) if Path(s).exists() else HERE / s for s in args.scenarios]
     tomls = tomls or sorted(HERE.glob("*.toml"))
     scenarios = [load_scenario(p) for p in tomls]
+    if args.truth_only:
+        for s in scenarios:
+            old = json.loads((HERE / f"{s.name}.truth.json").read_text())
+            record = truth_record(prepare(s), f"{s.name}.mp4", old["codec"])
+            (HERE / f"{s.name}.truth.json").write_text(dump_truth(record))
+            print(f"wrote {s.name}.truth.json")
+        print(f"wrote {write_labels(HERE).name}")
+        return 0
     if not args.check:
         records = [render_scenario(s, HERE, workers=args.workers) for s in scenarios]
         for r in records:

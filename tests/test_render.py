@@ -246,7 +246,8 @@ def test_render_scenario_writes_video_and_labels_style_truth(tmp_path: Path) -> 
     assert on_disk["file"] == "tiny.mp4" and on_disk["exercise"] == "glute_bridge"
     assert on_disk["reps"] == on_disk["reps_min"] == on_disk["reps_max"] == 1
     assert on_disk["lying"] is True and on_disk["view"] == "side"
-    assert on_disk["holds"] == [{"start_s": 0.5, "end_s": 0.7}]
+    assert on_disk["tops"] == [{"start_s": 0.5, "end_s": 0.7}]
+    assert on_disk["holds"] == []  # like ../shared/clips labels: only pauses of >= 1 s
     frame = on_disk["per_frame"][5]
     assert set(frame) >= {"t", "phase", "rep", "hip_flexion_deg", "hip_flexion_2d_deg",
                           "joints_2d"}

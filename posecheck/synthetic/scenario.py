@@ -44,6 +44,7 @@ from posecheck.synthetic.render import (
 )
 
 RENDERER_VERSION = "posecheck-raycast-2"
+LABEL_HOLD_MIN_S = 1.0  # ../shared/clips/labels.json lists pauses at the top of >= 1 s only
 
 
 class ScenarioError(PosecheckError):
@@ -598,7 +599,8 @@ def truth_record(prep: Prepared, file_name: str, codec: str = "") -> dict[str, A
         "reps": full,
         "reps_min": full,
         "reps_max": full,
-        "holds": [{"start_s": round(a, 4), "end_s": round(b, 4)} for a, b in truth.holds],
+        "holds": [{"start_s": round(a, 4), "end_s": round(b, 4)} for a, b in truth.holds
+                  if b - a >= LABEL_HOLD_MIN_S - 1e-9],
         "fps": float(sc.camera.fps),
         "frames": n,
         "width": cam.width,
@@ -608,6 +610,7 @@ def truth_record(prep: Prepared, file_name: str, codec: str = "") -> dict[str, A
         "negative": bool(truth.negative),
         "movements": performed,
         "partials": truth.partial_count,
+        "tops": [{"start_s": round(a, 4), "end_s": round(b, 4)} for a, b in truth.holds],
         "near_side": near_side,
         "side_counts": truth.side_counts,
         "expected_cues": [{"rep": i, "cue": m} for i, m in truth.expected_cues],
