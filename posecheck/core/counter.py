@@ -185,6 +185,9 @@ _FIT_BAND = 0.35  # a corner is fitted on the part of its ramp within this fract
 _FIT_GRID = 80  # candidate corner times per fit
 _FIT_NOISE_FLOOR = 0.2  # deg: below this, residuals are the model's shape error, not noise
 _PLATEAU_F = 10.0  # F statistic a still top needs over a turning point
+_K1 = (1.0, 2.0)
+_K2 = (1.0, 2.0)
+_ABRUPT_PENALTY = 10.0
 
 
 def _corner(
@@ -223,10 +226,11 @@ def _corner(
         level = np.maximum(u, 0.0) if drift else np.zeros_like(u)
         cols = np.stack([np.ones_like(u), ramp, level], axis=2)
         ridge = np.diag([1e-9, 1e-9, 1e-9 if drift else 1.0])
-        xtx = np.einsum("gni,gnj->gij", cols, cols) + ridge
-        xty = np.einsum("gni,n->gi", cols, p)
+        ct = cols.transpose(0, 2, 1)  # batched matmul: far faster than einsum here
+        xtx = ct @ cols + ridge
+        xty = ct @ p
         coef = np.linalg.solve(xtx, xty[..., None])[..., 0]
-        resid = p[None, :] - np.einsum("gni,gi->gn", cols, coef)
+        resid = p[None, :] - (cols @ coef[..., None])[..., 0]
         sse = (resid**2).sum(axis=1)
         ok_fit = valid & (coef[:, 1] > 0)
         if drift:  # a still level may drift only slowly, and needs samples to show it
@@ -269,22 +273,30 @@ def _top_fit(
         d2 = np.maximum(x[None, :] - c2[:, None], 0.0)
         flat = np.clip(x[None, :] - c1[:, None], 0.0, (c2 - c1)[:, None])
         valid = ((d1 > 0).sum(axis=1) >= 2) & ((d2 > 0).sum(axis=1) >= 2)
-        best: tuple[float, float, float] | None = None
-        for k1, k2, drift in itertools.product((1.0, 2.0), (1.0, 2.0), (False, True)):
+        fits: list[tuple[float, float, float, int]] = []  # (sse, c1, c2, abrupt corners)
+        for k1, k2, drift in itertools.product(_K1, _K2, (False, True)):
             cols = [np.ones_like(d1), -(d1**k1), -(d2**k2)] + ([flat] if drift else [])
             m = np.stack(cols, axis=2)
-            xtx = np.einsum("gni,gnj->gij", m, m) + np.eye(m.shape[2]) * 1e-9
-            xty = np.einsum("gni,n->gi", m, p)
+            mt = m.transpose(0, 2, 1)  # batched matmul: far faster than einsum here
+            xtx = mt @ m + np.eye(m.shape[2]) * 1e-9
+            xty = mt @ p
             coef = np.linalg.solve(xtx, xty[..., None])[..., 0]
-            sse = ((p[None, :] - np.einsum("gni,gi->gn", m, coef)) ** 2).sum(axis=1)
+            sse = ((p[None, :] - (m @ coef[..., None])[..., 0]) ** 2).sum(axis=1)
             good = valid & (coef[:, 1] > 0) & (coef[:, 2] > 0)
             if drift:  # a sag needs a hold long enough to show it, and must be slow
                 good &= (np.abs(coef[:, 3]) <= max_drift) & (c2 - c1 >= 2 * MIN_HOLD_S)
             sse = np.where(good, sse, np.inf)
             i = int(np.argmin(sse))
-            if np.isfinite(sse[i]) and (best is None or sse[i] < best[0] - 1e-12):
-                best = (float(sse[i]), float(c1[i]), float(c2[i]))
-        return best
+            if np.isfinite(sse[i]):
+                fits.append((float(sse[i]), float(c1[i]), float(c2[i]), (k1 == 1) + (k2 == 1)))
+        if not fits:
+            return None
+        # People stop smoothly (k = 2); an abrupt stop (k = 1) must earn its place: with noise
+        # an abrupt corner placed early in an eased arrival's tail can fit a little better by
+        # chance, starting the hold too soon. Penalty: _ABRUPT_PENALTY noise variances each.
+        var = max(min(f[0] for f in fits) / max(x.size - 6, 1), _FIT_NOISE_FLOOR**2)
+        sse, c1_, c2_, _ = min(fits, key=lambda f: f[0] + _ABRUPT_PENALTY * var * f[3])
+        return sse, c1_, c2_
 
     def refine(best: tuple[float, float, float], step: float, turning: bool):
         f1 = np.linspace(best[1] - step, best[1] + step, 13)
