@@ -360,7 +360,6 @@ def scored(shared_clips: Path) -> dict[str, dict[str, ClipRow]]:
     return out
 
 
-@pytest.mark.slow
 @pytest.mark.clips
 @pytest.mark.parametrize(("folder", "clip"), _clip_params(KNOWN_MISSES))
 def test_labelled_clip_is_counted_right(
@@ -373,7 +372,6 @@ def test_labelled_clip_is_counted_right(
     assert row.passed, describe_row(row)
 
 
-@pytest.mark.slow
 @pytest.mark.clips
 @pytest.mark.parametrize(("folder", "clip"), _clip_params(KNOWN_STRIDE_MISSES))
 def test_stride_two_changes_no_count(
