@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from posecheck.cli._common import model_option, run_command
+from posecheck.cli._common import history_options, model_option, run_command, store_in_history
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from posecheck.core.results import Cue
+    from posecheck.report import SessionReport
 
 
 def default_out_dir(video: str) -> Path:
@@ -15,12 +22,9 @@ def default_out_dir(video: str) -> Path:
     return Path("posecheck-out") / (Path(video).stem or "stream")
 
 
-def print_summary(report: object, console: object) -> None:
+def print_summary(report: SessionReport, console: Console) -> None:
     """A short human summary: the counts, each rep in one line, the cues, the files."""
-    from posecheck.report import SessionReport
-
-    assert isinstance(report, SessionReport)
-    out = console.print  # type: ignore[attr-defined]
+    out = console.print
     out(f"[bold]{report.summary_line()}[/bold]")
     for rep in report.reps:
         hold = f", hold {rep.hold.duration_s:.1f} s" if rep.hold is not None else ""
@@ -34,13 +38,13 @@ def print_summary(report: object, console: object) -> None:
             f"  partial {rep.index}: {rep.start_ms / 1000:.2f}-{rep.end_ms / 1000:.2f} s, "
             f"ROM {rep.rom_deg:.0f}°"
         )
-    by_rule: dict[str, list[object]] = {}
+    by_rule: dict[str, list[Cue]] = {}
     for cue in report.cues:
         by_rule.setdefault(cue.rule, []).append(cue)
     for cues in by_rule.values():
         first = cues[0]
-        times = ", ".join(f"{c.t_ms / 1000:.1f}" for c in cues)  # type: ignore[attr-defined]
-        out(f"  [yellow]cue[/yellow] x{len(cues)} (at {times} s): {first.message}")  # type: ignore[attr-defined]
+        times = ", ".join(f"{c.t_ms / 1000:.1f}" for c in cues)
+        out(f"  [yellow]cue[/yellow] x{len(cues)} (at {times} s): {first.message}")
     speed = f", {report.processing_fps:.1f} fps" if report.processing_fps else ""
     out(
         f"  {report.frames} frames analysed (stride {report.stride}), side {report.side_used}, "
@@ -76,6 +80,7 @@ def print_summary(report: object, console: object) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
 @model_option
+@history_options
 @run_command
 def analyse(
     video: str,
@@ -85,6 +90,8 @@ def analyse(
     stride: int,
     as_json: bool,
     model: str,
+    db: Path | None,
+    no_history: bool,
 ) -> None:
     """Count reps and time holds in a recorded VIDEO; write an annotated copy and reports."""
     from rich.console import Console
@@ -101,6 +108,8 @@ def analyse(
         stride=stride,
         progress=err.is_terminal,
     )
+    if not no_history and report.frames:
+        store_in_history([report], db=db, mode="video")
     if as_json:
         click.echo(report.to_json())
     else:
