@@ -352,6 +352,11 @@ def profile_signal(signal_name: str, m: BodyMeasures | None) -> float:
         return max(hips) if hips else math.nan
     if signal_name == "knee_flexion_min":
         return min(knees) if knees else math.nan
+    if signal_name == "hip_flexion_planted":
+        from posecheck.core.analyzer import planted_leg_vote
+
+        leg = planted_leg_vote(m.hip_flexion_deg, m.knee_flexion_deg)
+        return m.hip_flexion_deg[leg] if leg is not None else math.nan
     return math.nan
 
 

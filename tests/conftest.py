@@ -7,6 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI is a gate, so its property tests replay the same examples every run (a failure there is
+# reproducible, never luck); locally hypothesis explores new examples and remembers failures.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").lower() == "true":
+    settings.load_profile("ci")
 
 CLIPS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "clips"
 

@@ -321,8 +321,10 @@ _SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 # the closing note). xfail(strict=False): they still run, and pass as XPASS once fixed.
 KNOWN_MISSES = {
     "glute_bridge_tutorial_montage_douyin.mp4": "holds truncated by cuts are timed short/missed",
-    "hip_thrust_box_splitscreen_tiktok.mp4": "split screen: top holds timed 0.8-1.2 s short",
-    "single_leg_bridge_gym_oblique.mp4": "leg raise before the bridge counted as a 2nd rep",
+    # Label doubted: the three panels are separate takes, and none is still at the top for the
+    # labelled 1.7 s / 1.5 s (per-panel angle and frame-difference curves: 0.6-1.1 s of stillness;
+    # hips still rising at 1.8-2.2 s and lowering at 3.0-3.5 s and 10.3-10.8 s).
+    "hip_thrust_box_splitscreen_tiktok.mp4": "hold label doubted: panels are separate takes",
 }
 
 
