@@ -37,7 +37,10 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10 with tomli installed
     import tomli as tomllib  # type: ignore[no-redef]
 
+from posecheck.core.results import FrameResult
 from posecheck.errors import ProfileError
+
+NAN = float("nan")
 
 POSTURES = ("standing", "supine", "prone", "quadruped", "seated")
 ROUTINE_KEYS = ("name", "title", "description", "rest_s", "block")
@@ -599,6 +602,18 @@ class PoseTrack:
     model_name: str
 
 
+def _block_hips(result: FrameResult) -> tuple[float, float]:
+    """A frame's (left, right) hip flexion as this block's work, NaN outside its posture.
+
+    Peaks and ranges come from the exercise's own posture only: frames of getting into position
+    (or of the previous exercise, just after a cut) are not the block's work.
+    """
+    if not result.posture_ok:
+        return NAN, NAN
+    hips = result.hip_smoothed_deg
+    return hips.get("left", NAN), hips.get("right", NAN)
+
+
 def estimate_poses(
     video: str | Path,
     *,
@@ -709,8 +724,9 @@ def run_routine_video(
         for pose in chunk:
             result = analyzer.update(pose)
             ts.append(result.t_ms / 1000.0)
-            left.append(result.hip_smoothed_deg.get("left", float("nan")))
-            right.append(result.hip_smoothed_deg.get("right", float("nan")))
+            hip_left, hip_right = _block_hips(result)
+            left.append(hip_left)
+            right.append(hip_right)
         report = SessionReport.from_summary(
             analyzer.summary(),
             exercise=block.exercise,
@@ -797,8 +813,9 @@ class LiveRoutineController:
         if self.phase == "block" and result is not None and block.exercise is not None:
             ts, left, right = self.series.setdefault(self.index, ([], [], []))
             ts.append(result.t_ms / 1000.0 - self.t0_s)
-            left.append(result.hip_smoothed_deg.get("left", float("nan")))
-            right.append(result.hip_smoothed_deg.get("right", float("nan")))
+            hip_left, hip_right = _block_hips(result)
+            left.append(hip_left)
+            right.append(hip_right)
         elapsed = t - self.phase_start_s
         if self.phase == "block":
             reps_met = (

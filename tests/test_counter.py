@@ -177,6 +177,18 @@ def test_finish_counts_a_rep_stopped_at_the_top() -> None:
     assert c.rep_count == 2
 
 
+def test_a_jump_to_the_top_in_the_last_frame_is_not_a_rep() -> None:
+    """A hard cut (or a block boundary one frame late) puts one frame of another exercise at the
+    end of a set: the signal jumps into the top zone for one sample, which is not a rep."""
+    samples = signal([Seg(1.0), *rep()], 30)
+    t_last = samples[-1][0]
+    samples.append((t_last + 1000 / 30, TOP))  # one frame, straight from rest to the top
+    c = run(samples, finish=False)
+    assert len(c.snapshot()[0]) == 1
+    c.finish()
+    assert c.rep_count == 1
+
+
 def test_events_carry_timestamps_and_hold_target() -> None:
     segs = [Seg(1.0), *rep(hold=2.5), *rep(hold=0.5)]
     c = run(signal(segs, 30))

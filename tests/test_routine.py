@@ -610,7 +610,7 @@ class _FakeLiveSession:
             self.frames_fed += 1
             if self.frames_fed % 10 == 0:
                 self.reps += 1
-            result = SimpleNamespace(rep_count=self.reps, t_ms=t * 1000.0,
+            result = SimpleNamespace(rep_count=self.reps, t_ms=t * 1000.0, posture_ok=True,
                                      hip_smoothed_deg={"left": 10.0, "right": 12.0})
         ctrl(self, SimpleNamespace(timestamp_ms=t * 1000.0), result)
 

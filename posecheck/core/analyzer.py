@@ -14,10 +14,17 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from posecheck.core.counter import RepCounter, RepFeatures, RepIndex, SlopeEstimator
+from posecheck.core.counter import (
+    CounterStep,
+    RepCounter,
+    RepFeatures,
+    RepIndex,
+    SlopeEstimator,
+)
 from posecheck.core.cues import evaluate_rep, evaluate_set, validate_rules
 from posecheck.core.geometry import FacingTracker, SideSelector, knee_flexion_2d, measure
 from posecheck.core.landmarks import Landmark, PoseFrame
@@ -155,6 +162,8 @@ class SessionAnalyzer:
         self._sides_used: Counter[str] = Counter()
         self._was_present: bool | None = None
         self._posture_ok_since: float | None = None
+        # frames of a matching posture that has not settled yet: counted once it has
+        self._held_back: list[tuple[float, dict[str, dict[str, Any]]]] = []
         self._last_t = NAN
         self._planted_side: str | None = None
 
@@ -219,8 +228,8 @@ class SessionAnalyzer:
         }
         # The counter sees measured values only: it rides out short gaps itself (and a bridged,
         # held value would put flat steps into the movements it times).
-        steps = {}
-        for key, counter in self.counters.items():
+        inputs: dict[str, dict[str, Any]] = {}
+        for key in self.counters:
             if key in SIDES:
                 value, leg_hip, raw = measured[key], measured[key], raw_hip[key]
                 leg_extras = {**extras, "knee_flexion": knee[key]}
@@ -229,24 +238,30 @@ class SessionAnalyzer:
                 value = self._primary(measured, measured_knee, m_used)
                 raw = self._primary(raw_hip, raw_knee, self._used(raw_hip, side))
                 leg_hip, leg_extras = m_used, extras
-            steps[key] = counter.update(
-                t,
-                value,
-                present=present and math.isfinite(value),
-                posture_ok=posture_ok,
-                hip=leg_hip,
-                extras=leg_extras,
-                raw=raw,
-            )
+            inputs[key] = {
+                "value": value,
+                "present": present and math.isfinite(value),
+                "hip": leg_hip,
+                "extras": leg_extras,
+                "raw": raw,
+            }
+        steps: dict[str, CounterStep] = {}
+        settling = measures is not None and not posture_ok and self._posture_ok_since is not None
+        if settling:
+            # A matching posture is not trusted until it has held for POSTURE_SETTLE_MS; once it
+            # has, it was right from its start, so these frames are held back and then counted
+            # (a rep that begins right after a cut or after lying down is not lost).
+            self._held_back.append((t, inputs))
+        else:
+            for t_back, held in self._held_back:
+                self._feed(t_back, held, posture_ok, events)
+            self._held_back.clear()
+            steps = self._feed(t, inputs, posture_ok, events)
         if prof.laterality == "per_leg":  # the leg further towards its top drives the display
             primary = _pick([prof.progress(hip[s]) for s in SIDES], "max")
             primary = prof.progress(primary) if math.isfinite(primary) else NAN
         else:
             primary = self._primary(hip, knee, hip_used)
-        for step in steps.values():
-            events.extend(step.events)
-            for feats in step.finished:
-                events.extend(self._accept(feats))
 
         phase = self._combined_phase([s.phase for s in steps.values()], present, posture_ok)
         holding = any(s.holding for s in steps.values())
@@ -275,6 +290,28 @@ class SessionAnalyzer:
             events=tuple(sorted(events, key=lambda e: e.t_ms)),
             latest_cue=self._latest_cue,
         )
+
+    def _feed(
+        self, t: float, inputs: dict[str, dict[str, Any]], posture_ok: bool, events: list[Event]
+    ) -> dict[str, CounterStep]:
+        """One frame into every counter; collects their events and accepts finished reps."""
+        steps = {}
+        for key, counter in self.counters.items():
+            args = inputs[key]
+            step = counter.update(
+                t,
+                args["value"],
+                present=args["present"],
+                posture_ok=posture_ok,
+                hip=args["hip"],
+                extras=args["extras"],
+                raw=args["raw"],
+            )
+            steps[key] = step
+            events.extend(step.events)
+            for feats in step.finished:
+                events.extend(self._accept(feats))
+        return steps
 
     # ------------------------------------------------------------------------------ the set
 

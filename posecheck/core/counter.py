@@ -188,6 +188,10 @@ _PLATEAU_F = 10.0  # F statistic a still top needs over a turning point
 _K1 = (1.0, 2.0)
 _K2 = (1.0, 2.0)
 _ABRUPT_PENALTY = 10.0
+# A set that ends with a rep at the top credits that rep only if the top was really seen, for at
+# least this long: one frame "at the top" after a hard cut to another exercise (or a block boundary
+# one frame late) is a jump of the signal, not a rep.
+_MIN_TOP_AT_END_MS = 150.0
 
 
 def _corner(
@@ -520,7 +524,7 @@ class RepCounter:
         for c in self._closing:
             (partials if c.partial else reps).append(self._features(c))
         rep = self._rep
-        if rep is not None and rep.reached_top and rep.samples:
+        if self._seen_at_top(rep):
             reps.append(self._features(self._as_done(rep, self.index.reps + 1)))
         return reps, partials
 
@@ -530,7 +534,8 @@ class RepCounter:
         done = self._settle_all()
         rep = self._rep
         t = t_ms if t_ms is not None else (self._prev[0] if self._prev else 0.0)
-        if rep is not None and rep.reached_top and rep.samples:
+        if self._seen_at_top(rep):
+            assert rep is not None
             if rep.hold_start is not None:
                 self._end_hold(rep.samples[-1].t, events)
             self._as_done(rep, self.index.next_rep())
@@ -544,6 +549,16 @@ class RepCounter:
         return self._step(t, Phase.REST, events, done, math.nan)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _seen_at_top(rep: _Rep | None) -> bool:
+        """A rep still in progress that was really seen at the top (see `_MIN_TOP_AT_END_MS`)."""
+        return (
+            rep is not None
+            and rep.reached_top
+            and bool(rep.samples)
+            and rep.samples[-1].t - rep.top_entry_ms >= _MIN_TOP_AT_END_MS
+        )
 
     def _next_no(self) -> int:
         return self.index.reps + 1
