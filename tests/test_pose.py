@@ -257,27 +257,3 @@ def test_split_screen_keeps_following_one_person(shared_clips: Path) -> None:
     panel_h = src.frame_wh[1] / 3
     panels = {int(np.nanmedian(p.image_xy[:, 1]) // panel_h) for p in present}
     assert len(panels) == 1, panels
-
-
-@pytest.mark.clips
-def test_reset_reuses_the_model_with_fresh_tracking(shared_clips: Path) -> None:
-    """A reset estimator gives a clip exactly the poses a new one gives; the census counts people
-    about once a second, not every frame."""
-    clip = shared_clips / "glute_bridge_darebee_side.mp4"
-    with open_source(clip, stride=3) as src:
-        frames = [(f.image, f.timestamp_ms, f.index) for f in src][:40]
-    with PoseEstimator("lite") as est:
-        first = [est.detect(*f) for f in frames]
-        census = est.stats.censuses
-        est.reset()
-        assert est.stats.frames == 0 and est.rotation is None
-        again = [est.detect(*f) for f in frames]
-    with PoseEstimator("lite") as fresh:
-        new = [fresh.detect(*f) for f in frames]
-    span_s = (frames[-1][1] - frames[0][1]) / 1000
-    assert 1 <= census <= span_s + 2
-    for a, b in zip(again, new, strict=True):
-        assert a.present == b.present and a.rotation_deg == b.rotation_deg
-        if a.present:
-            np.testing.assert_allclose(a.image_xy, b.image_xy, atol=1e-6)
-    assert sum(p.present for p in first) == sum(p.present for p in again) > 30
