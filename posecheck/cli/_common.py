@@ -44,6 +44,17 @@ def model_option(func: F) -> F:
     )(func)
 
 
+def stride_option(func: F) -> F:
+    """`--stride N`: analyse every Nth frame (timestamps stay those of the source)."""
+    return click.option(
+        "--stride",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Analyse every Nth frame.",
+    )(func)
+
+
 def history_options(func: F) -> F:
     """`--db PATH` / `--no-history`: where finished sessions are stored for `posecheck history`."""
     func = click.option(

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from posecheck.cli._common import history_options, model_option, run_command, store_in_history
+from posecheck.cli._common import (
+    history_options,
+    model_option,
+    run_command,
+    store_in_history,
+    stride_option,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,13 +77,7 @@ def print_summary(report: SessionReport, console: Console) -> None:
     help="Output directory [default: ./posecheck-out/<video name>].",
 )
 @click.option("--no-video", is_flag=True, help="Skip the annotated video (faster).")
-@click.option(
-    "--stride",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Analyse every Nth frame.",
-)
+@stride_option
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
 @model_option
 @history_options

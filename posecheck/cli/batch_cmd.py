@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from posecheck.cli._common import model_option, run_command
+from posecheck.cli._common import model_option, run_command, stride_option
 
 
 def _fmt(value: object, spec: str = "") -> str:
@@ -122,13 +122,7 @@ def summary_text(summary: dict[str, Any]) -> str:
     metavar="DIR",
     help="Write batch.csv, batch.json and per-clip reports here.",
 )
-@click.option(
-    "--stride",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Analyse every Nth frame.",
-)
+@stride_option
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON on stdout.")
 @model_option
 @run_command

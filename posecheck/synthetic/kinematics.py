@@ -86,7 +86,7 @@ class BodyShape:
     @property
     def L(self) -> dict[str, float]:
         """All lengths as plain floats (short name: used in formulas)."""
-        return {name: float(getattr(self, name)) for name in _LENGTH_NAMES}
+        return {name: float(getattr(self, name)) for name in LENGTH_NAMES}
 
     @property
     def hip_height(self) -> float:
@@ -94,7 +94,8 @@ class BodyShape:
         return float(self.ankle_height + self.shank + self.thigh)  # type: ignore[operator]
 
 
-_LENGTH_NAMES = (
+# The overridable segment lengths of `BodyShape` (metres); scenario files name the same keys.
+LENGTH_NAMES = (
     "trunk",
     "thigh",
     "shank",

@@ -32,7 +32,7 @@ else:  # pragma: no cover - Python 3.10
 
 from posecheck.core.landmarks import Landmark
 from posecheck.errors import PosecheckError
-from posecheck.synthetic.kinematics import BodyShape, world_landmarks
+from posecheck.synthetic.kinematics import LENGTH_NAMES, BodyShape, world_landmarks
 from posecheck.synthetic.motions import EXERCISES, MISTAKES, Motion, MotionScript, RepSpec, animate
 from posecheck.synthetic.render import (
     SKIN_TONES,
@@ -246,23 +246,6 @@ class Scenario:
         return h.hexdigest()
 
 
-_SHAPE_KEYS = (
-    "trunk",
-    "thigh",
-    "shank",
-    "foot",
-    "upper_arm",
-    "forearm",
-    "hand",
-    "hip_width",
-    "shoulder_width",
-    "neck",
-    "head_radius",
-    "ankle_height",
-    "back_depth",
-)
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file."""
     p = Path(path)
@@ -336,7 +319,7 @@ def _parse_script(t: _Table, exercise: str) -> MotionScript:
 
 def _parse_body(t: _Table) -> tuple[BodyShape, Look]:
     height = t.number("height_m", 1.70, lo=1.2, hi=2.2)
-    lengths = {k: t.number(k, None, lo=0.01, hi=1.5) for k in _SHAPE_KEYS if k in t.data}
+    lengths = {k: t.number(k, None, lo=0.01, hi=1.5) for k in LENGTH_NAMES if k in t.data}
     shape = BodyShape(height_m=height, **lengths)
     d = Look()
     look = Look(
