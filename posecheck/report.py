@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
 from posecheck import __version__
-from posecheck.core.results import Cue, FrameResult, Hold, Rep, SetSummary
+from posecheck.core.results import Cue, FrameResult, Hold, Rep, SetSummary, Severity
 from posecheck.errors import OutputError
 
 
@@ -210,6 +212,10 @@ class SessionReport:
         parts.append(f"pose in {self.detection_rate:.0%} of frames")
         return ", ".join(parts)
 
+    def cue_groups(self) -> list[CueGroup]:
+        """The set's form remarks for people: each once, with its count and reps."""
+        return group_cues(self.cues, self.partials)
+
     def write_json(self, path: str | Path) -> Path:
         path = Path(path)
         try:
@@ -217,6 +223,81 @@ class SessionReport:
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return path
+
+
+# ---------------------------------------------------------------- cues, grouped for people
+
+SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class CueGroup:
+    """One form remark as a coach makes it once for a set, with the reps it was made on.
+
+    report.json keeps every rep's own cue (data); people read the remark once with a count.
+    """
+
+    rule: str
+    severity: Severity
+    message: str  # the remark; a measured number that varies is shown as its range ("14–16°")
+    count: int
+    reps: tuple[int, ...] = ()  # full reps (1-based) it was made on
+    partials: tuple[int, ...] = ()  # partial reps it was made on
+
+    @property
+    def where(self) -> str:
+        """`rep 4`, `reps 1, 2, 3, 5`, `rep 3, partial 1` (empty for set-level remarks)."""
+        parts = []
+        for word, indices in (("rep", self.reps), ("partial", self.partials)):
+            if indices:
+                plural = "s" if len(indices) > 1 else ""
+                parts.append(f"{word}{plural} {', '.join(str(i) for i in indices)}")
+        return ", ".join(parts)
+
+    def text(self) -> str:
+        """`message ×4 — reps 1, 2, 3, 5`: the line a person reads."""
+        times = f" ×{self.count}" if self.count > 1 else ""
+        where = f" — {self.where}" if self.where else ""
+        return f"{self.message}{times}{where}"
+
+
+def group_cues(cues: Sequence[Cue], partials: Sequence[Rep] = ()) -> list[CueGroup]:
+    """Repeated remarks once each, most severe first (then in the order they were first made).
+
+    Remarks group by rule and wording with the numbers taken out, so "differ by 16°" and
+    "differ by 14°" are one remark ("differ by 14–16°"). A cue is counted against a partial
+    rep when that partial carries it (a partial's `rep_index` counts partials).
+    """
+    on_partial = {c for p in partials for c in p.cues}
+    groups: dict[tuple[str, str], list[Cue]] = {}
+    for cue in cues:
+        groups.setdefault((cue.rule, _NUMBER.sub("#", cue.message)), []).append(cue)
+    out = []
+    for (rule, _), members in groups.items():
+        partial_idx = [c.rep_index for c in members if c in on_partial and c.rep_index]
+        rep_idx = [c.rep_index for c in members if c not in on_partial and c.rep_index]
+        out.append(CueGroup(
+            rule=rule,
+            severity=min((Severity(c.severity) for c in members), key=SEVERITY_RANK.__getitem__),
+            message=_merge_numbers([c.message for c in members]),
+            count=len(members),
+            reps=tuple(sorted(set(rep_idx))),
+            partials=tuple(sorted(set(partial_idx))),
+        ))
+    return sorted(out, key=lambda g: SEVERITY_RANK[g.severity])  # stable: first-made order
+
+
+def _merge_numbers(messages: list[str]) -> str:
+    """One wording for messages that differ only in their numbers: each number as a range."""
+    slots = [_NUMBER.findall(m) for m in messages]
+    merged = []
+    for values in zip(*slots, strict=True):
+        lo = min(values, key=float)
+        hi = max(values, key=float)
+        merged.append(lo if float(lo) == float(hi) else f"{lo}–{hi}")
+    pieces = iter(merged)
+    return _NUMBER.sub(lambda _: next(pieces), messages[0])
 
 
 # ---------------------------------------------------------------- timeline.csv
@@ -468,8 +549,10 @@ def report_fields() -> list[str]:
 
 __all__ = [
     "AngleTrace",
+    "CueGroup",
     "SessionReport",
     "TimelineWriter",
+    "group_cues",
     "rep_to_dict",
     "shown_angle",
     "shown_side",

@@ -267,3 +267,72 @@ def test_numpy_scalars_from_the_core_serialise() -> None:
     d = json.loads(report.to_json())
     assert d["holds"][0]["target_met"] is True and d["reps"][0]["rom_deg"] == 40.0
     assert d["frames_with_pose"] == 190
+
+
+# ---------------------------------------------------------------- cues, grouped for people
+
+
+def _mistakes_report() -> SessionReport:
+    """Five reps all held short, two over-arched, and a partial that stopped low."""
+    short = [
+        Cue("hold_short", f"Pause at the top for 2 s (held {held} s)", Severity.WARNING,
+            1000.0 * i, i, float(held))
+        for i, held in zip(range(1, 6), ("0.5", "1.2", "0.8", "0.5", "1.0"), strict=True)
+    ]
+    arch = [Cue("over_arch", f"Don't over-arch ({deg}° of extension)", Severity.ERROR,
+                1000.0 * i + 1, i, -float(deg)) for i, deg in ((2, "23"), (4, "23"))]
+    low = Cue("incomplete_lockout", "Drive the hips all the way up (top reached 27°)",
+              Severity.WARNING, 9000.0, 1, 27.0)
+    reps = tuple(replace(REP, index=i, cues=tuple(c for c in short + arch if c.rep_index == i))
+                 for i in range(1, 6))
+    partial = replace(PARTIAL, cues=(low,))
+    return replace(make_report(), reps=reps, partials=(partial,),
+                   cues=(short[0], short[1], arch[0], short[2], short[3], arch[1], short[4], low))
+
+
+def test_repeated_cues_group_once_with_count_and_reps_most_severe_first() -> None:
+    from posecheck.report import group_cues
+
+    report = _mistakes_report()
+    groups = group_cues(report.cues, report.partials)
+    assert [g.rule for g in groups] == ["over_arch", "hold_short", "incomplete_lockout"]
+    arch, short, low = groups
+    assert (arch.count, arch.reps) == (2, (2, 4))
+    assert arch.message == "Don't over-arch (23° of extension)"
+    assert short.count == 5 and short.reps == (1, 2, 3, 4, 5)
+    assert short.message == "Pause at the top for 2 s (held 0.5–1.2 s)"
+    assert short.text() == "Pause at the top for 2 s (held 0.5–1.2 s) ×5 — reps 1, 2, 3, 4, 5"
+    # the partial's cue counts partials, not reps
+    assert (low.reps, low.partials, low.text()) == (
+        (), (1,), "Drive the hips all the way up (top reached 27°) — partial 1")
+    # the data keeps one cue per rep
+    data = report.to_dict()
+    assert len(data["cues"]) == 8 and [len(r["cues"]) for r in data["reps"]] == [1, 2, 1, 2, 1]
+
+
+def test_different_wordings_of_one_rule_stay_apart() -> None:
+    from posecheck.report import group_cues
+
+    cues = [Cue("asymmetry", "Keep the hips level (left lower)", Severity.INFO, 0.0, 1),
+            Cue("asymmetry", "Keep the hips level (right lower)", Severity.INFO, 1.0, 2),
+            Cue("asymmetry", "Keep the hips level (left lower)", Severity.INFO, 2.0, 3)]
+    groups = group_cues(cues)
+    assert [(g.message, g.reps) for g in groups] == [
+        ("Keep the hips level (left lower)", (1, 3)), ("Keep the hips level (right lower)", (2,))]
+
+
+def test_printed_summary_says_each_cue_once() -> None:
+    import io
+
+    from rich.console import Console
+
+    from posecheck.cli.analyse_cmd import print_summary
+
+    buf = io.StringIO()
+    print_summary(_mistakes_report(), Console(file=buf, width=60, color_system=None))
+    text = buf.getvalue()
+    assert text.count("Pause at the top") == 1 and text.count("over-arch") == 1
+    lines = text.splitlines()
+    cue_lines = lines[lines.index("  form cues, most important first:") + 1:][:3]
+    assert [line.split()[0] for line in cue_lines] == ["error", "warning", "warning"]
+    assert cue_lines[1].endswith("×5 — reps 1, 2, 3, 4, 5")  # not wrapped at 60 columns

@@ -19,7 +19,6 @@ from posecheck.cli._common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from posecheck.core.results import Cue
     from posecheck.report import SessionReport
 
 
@@ -28,13 +27,25 @@ def default_out_dir(video: str) -> Path:
     return Path("posecheck-out") / (Path(video).stem or "stream")
 
 
+CUE_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
 def print_summary(report: SessionReport, console: Console) -> None:
-    """A short human summary: the counts, each rep in one line, the cues, the files."""
-    out = console.print
-    out(f"[bold]{report.summary_line()}[/bold]")
+    """A short human summary: the counts, each rep in one line, the cues, the files.
+
+    Cues are grouped (a remark made on five reps is one line with its count and reps), most
+    severe first; report.json keeps each rep's own cues. Lines are not wrapped at the console's
+    width, so a piped summary keeps one item a line.
+    """
+    from rich.markup import escape
+
+    def out(text: str) -> None:
+        console.print(text, soft_wrap=True)
+
+    out(f"[bold]{escape(report.summary_line())}[/bold]")
     for rep in report.reps:
         hold = f", hold {rep.hold.duration_s:.1f} s" if rep.hold is not None else ""
-        ext = f", peak {-rep.peak_deg:.0f}° extension" if rep.peak_deg < 0 else ""
+        ext = f", peak {-rep.peak_deg:.0f}° extension" if round(-rep.peak_deg) >= 1 else ""
         out(
             f"  rep {rep.index}: {rep.start_ms / 1000:.2f}-{rep.end_ms / 1000:.2f} s, "
             f"top {rep.top_ms / 1000:.2f} s, ROM {rep.rom_deg:.0f}°{ext}{hold}"
@@ -44,13 +55,12 @@ def print_summary(report: SessionReport, console: Console) -> None:
             f"  partial {rep.index}: {rep.start_ms / 1000:.2f}-{rep.end_ms / 1000:.2f} s, "
             f"ROM {rep.rom_deg:.0f}°"
         )
-    by_rule: dict[str, list[Cue]] = {}
-    for cue in report.cues:
-        by_rule.setdefault(cue.rule, []).append(cue)
-    for cues in by_rule.values():
-        first = cues[0]
-        times = ", ".join(f"{c.t_ms / 1000:.1f}" for c in cues)
-        out(f"  [yellow]cue[/yellow] x{len(cues)} (at {times} s): {first.message}")
+    groups = report.cue_groups()
+    if groups:
+        out("  form cues, most important first:")
+    for group in groups:
+        style = CUE_STYLE.get(str(group.severity), "white")
+        out(f"    [{style}]{group.severity!s:8s}[/{style}] {escape(group.text())}")
     speed = f", {report.processing_fps:.1f} fps" if report.processing_fps else ""
     out(
         f"  {report.frames} frames analysed (stride {report.stride}), side {report.side_used}, "
