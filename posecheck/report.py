@@ -424,84 +424,36 @@ def write_angle_plot(path: str | Path, trace: AngleTrace, report: SessionReport)
     fig = Figure(figsize=(12, 4.2), dpi=110)
     ax = fig.subplots()
     if len(trace):
-        ax.plot(
-            t,
-            np.frombuffer(trace.left, dtype=np.float32),
-            color="#6fa8dc",
-            lw=0.8,
-            alpha=0.5,
-            label="left (smoothed)",
+        lines = (  # (samples, colour, width, alpha, label)
+            (trace.left, "#6fa8dc", 0.8, 0.5, "left (smoothed)"),
+            (trace.right, "#e69138", 0.8, 0.5, "right (smoothed)"),
+            (trace.shown, "black", 1.6, 1.0, f"hip flexion, side used ({report.side_used or '-'})"),
         )
-        ax.plot(
-            t,
-            np.frombuffer(trace.right, dtype=np.float32),
-            color="#e69138",
-            lw=0.8,
-            alpha=0.5,
-            label="right (smoothed)",
-        )
-        ax.plot(
-            t,
-            np.frombuffer(trace.shown, dtype=np.float32),
-            color="black",
-            lw=1.6,
-            label=f"hip flexion, side used ({report.side_used or '-'})",
-        )
+        for samples, colour, width, alpha, label in lines:
+            ax.plot(t, np.frombuffer(samples, dtype=np.float32), color=colour, lw=width,
+                    alpha=alpha, label=label)
         absent = np.frombuffer(trace.present, dtype=np.int8) == 0
         if absent.any():
-            ax.plot(
-                t[absent],
-                np.full(int(absent.sum()), 0.0),
-                "|",
-                color="grey",
-                ms=6,
-                alpha=0.6,
-                label="no pose",
-            )
+            ax.plot(t[absent], np.full(int(absent.sum()), 0.0), "|", color="grey", ms=6,
+                    alpha=0.6, label="no pose")
     ax.axhline(0.0, color="grey", lw=0.8, ls="--")
     ymin, ymax = ax.get_ylim()
+
+    def mark(x_s: float, y: float, text: str, colour: str, size: int = 8) -> None:
+        ax.text(x_s, y, text, ha="center", va="bottom", fontsize=size, color=colour)
+
     for rep in report.reps:
         ax.axvspan(rep.start_ms / 1000, rep.end_ms / 1000, color="#cfe2f3", alpha=0.6, lw=0)
         ax.axvline(rep.top_ms / 1000, color="#3d85c6", lw=0.8)
-        ax.text(
-            rep.top_ms / 1000,
-            ymax,
-            f"R{rep.index}",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color="#3d85c6",
-        )
+        mark(rep.top_ms / 1000, ymax, f"R{rep.index}", "#3d85c6")
     for rep in report.partials:
-        ax.axvspan(
-            rep.start_ms / 1000,
-            rep.end_ms / 1000,
-            facecolor="none",
-            edgecolor="#e69138",
-            hatch="//",
-            lw=0,
-        )
-        ax.text(
-            rep.top_ms / 1000,
-            ymax,
-            f"P{rep.index}",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color="#e69138",
-        )
+        ax.axvspan(rep.start_ms / 1000, rep.end_ms / 1000, facecolor="none",
+                   edgecolor="#e69138", hatch="//", lw=0)
+        mark(rep.top_ms / 1000, ymax, f"P{rep.index}", "#e69138")
     for hold in report.holds:
         colour = "#6aa84f" if hold.met else "#f1c232"
         ax.axvspan(hold.start_ms / 1000, hold.end_ms / 1000, color=colour, alpha=0.45, lw=0)
-        ax.text(
-            (hold.start_ms + hold.end_ms) / 2000,
-            ymin,
-            f"{hold.duration_s:.1f}s",
-            ha="center",
-            va="bottom",
-            fontsize=7,
-            color="#274e13",
-        )
+        mark((hold.start_ms + hold.end_ms) / 2000, ymin, f"{hold.duration_s:.1f}s", "#274e13", 7)
     for cue in report.cues:
         ax.plot(cue.t_ms / 1000, ymax, "v", color="#cc0000", ms=6, clip_on=False)
     if report.cues:

@@ -10,16 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import frame_result
 
 from posecheck import __version__
 from posecheck.core.results import (
-    BodyMeasures,
     Cue,
-    Direction,
     FrameResult,
     Hold,
     Phase,
-    Position,
     Rep,
     SetSummary,
     Severity,
@@ -37,39 +35,9 @@ from posecheck.report import (
 
 
 def make_result(t_ms: float = 0.0, angle: float = 30.0, **overrides: object) -> FrameResult:
-    measures = BodyMeasures(
-        hip_flexion_deg={"left": angle + 1.0, "right": math.nan},
-        hip_flexion_3d_deg={"left": angle, "right": math.nan},
-        knee_flexion_deg={"left": 90.0, "right": math.nan},
-        side_confidence={"left": 0.9, "right": 0.2},
-        trunk_inclination_deg=85.0,
-        pelvis_height=0.2,
-        asymmetry_deg=math.nan,
-        facing=1,
-        posture="supine",
-    )
-    base = FrameResult(
-        index=int(t_ms // 40),
-        t_ms=t_ms,
-        pose_present=True,
-        side_used="left",
-        measures=measures,
-        hip_smoothed_deg={"left": angle, "right": math.nan},
-        primary_deg=angle,
-        bridged=False,
-        position=Position.FLEXED,
-        direction=Direction.EXTENDING,
-        phase=Phase.CONCENTRIC,
-        posture_ok=True,
-        rep_count=1,
-        partial_count=0,
-        side_counts={"left": 1},
-        rep_in_progress=2,
-        holding=False,
-        hold_elapsed_s=0.0,
-        hold_target_s=2.0,
-    )
-    return replace(base, **overrides)
+    """A left-side-only frame, one rep done, whose raw hip reads 1° above the smoothed one."""
+    overrides = {"partial_count": 0, **overrides}
+    return frame_result(angle, t_ms, sides=("left",), raw_offset=1.0, rep_count=1, **overrides)
 
 
 HOLD = Hold(rep_index=1, start_ms=1500.0, end_ms=3750.0, target_s=2.0)
