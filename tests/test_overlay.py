@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
+from helpers import frame_result as make_result
 
 from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.results import (
-    BodyMeasures,
     Cue,
     Direction,
-    FrameResult,
     Phase,
-    Position,
     Severity,
 )
 from posecheck.overlay import (
@@ -58,42 +55,6 @@ def lying_pose(w: int, h: int, lift: float = 0.0, t_ms: float = 0.0) -> PoseFram
         visibility=np.ones(33),
         num_people=1,
     )
-
-
-def make_result(angle: float = 30.0, **overrides: object) -> FrameResult:
-    measures = BodyMeasures(
-        hip_flexion_deg={"left": angle, "right": angle},
-        hip_flexion_3d_deg={"left": angle, "right": angle},
-        knee_flexion_deg={"left": 90.0, "right": 90.0},
-        side_confidence={"left": 0.9, "right": 0.5},
-        trunk_inclination_deg=85.0,
-        pelvis_height=0.2,
-        asymmetry_deg=0.0,
-        facing=1,
-        posture="supine",
-    )
-    base = FrameResult(
-        index=0,
-        t_ms=0.0,
-        pose_present=True,
-        side_used="left",
-        measures=measures,
-        hip_smoothed_deg={"left": angle, "right": angle},
-        primary_deg=angle,
-        bridged=False,
-        position=Position.FLEXED,
-        direction=Direction.EXTENDING,
-        phase=Phase.CONCENTRIC,
-        posture_ok=True,
-        rep_count=2,
-        partial_count=1,
-        side_counts={"left": 2},
-        rep_in_progress=3,
-        holding=False,
-        hold_elapsed_s=0.0,
-        hold_target_s=2.0,
-    )
-    return replace(base, **overrides)
 
 
 def blank(w: int = 854, h: int = 480) -> np.ndarray:
