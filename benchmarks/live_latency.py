@@ -29,6 +29,7 @@ Measured on the 2-core dev machine while other jobs ran (load average 8-12), DAR
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -63,7 +64,8 @@ def outcome_period_ms(clip: Path) -> float:
     return 1000.0 / fps
 
 
-def run(clip: Path, model: str, window: bool, extra_ms: float = 0.0) -> dict[str, object]:
+def run(clip: Path, model: str, window: bool, extra_ms: float = 0.0,
+        fresher: float | None = None) -> dict[str, object]:
     from posecheck.live.app import LiveConfig, run_live
     from posecheck.live.keys import CvKeySource, NoKeys
 
@@ -73,7 +75,7 @@ def run(clip: Path, model: str, window: bool, extra_ms: float = 0.0) -> dict[str
     outcome = run_live(LiveConfig(
         source=str(clip), realtime=True, model=model, headless=not window, mute=True,
         out_dir=out_dir, summary_s=0.0, keys=CvKeySource() if window else NoKeys(),
-        stream=progress, wrap_estimator=wrap,
+        stream=progress, wrap_estimator=wrap, fresher_within=fresher,
     ))
     progress.close()
     timings = list(outcome.latency.timings)
@@ -89,6 +91,7 @@ def run(clip: Path, model: str, window: bool, extra_ms: float = 0.0) -> dict[str
         "age_ms_median_last_third": statistics.median(ages[-third:]),
         "max_dropped_in_a_row": max((t.dropped_before for t in timings), default=0),
         "reps": outcome.rep_count,
+        "frames": [dataclasses.asdict(t) for t in timings],  # per shown frame, for --json
         # Normal run: age <= inference + 15 ms. Slowed run (infer_ms includes the delay): the
         # newest frame waits at most one frame period, so age <= inference + period + 15 ms,
         # and no backlog builds up (last third no older than the first).
@@ -126,7 +129,11 @@ def main() -> int:
               f"shown {r['frames_shown']} / captured {r['frames_captured']}, "
               f"dropped {r['frames_dropped']} (max {r['max_dropped_in_a_row']} in a row); "
               f"age = wait {r['wait_ms_median']:.1f} + infer + core {r['core_ms_median']:.1f} "
-              f"+ draw {r['draw_ms_median']:.1f} ms (medians); "
+              f"+ overlay {r['overlay_ms_median']:.1f} + hud {r['hud_ms_median']:.1f} ms "
+              f"(medians); then show {r['show_ms_median']:.1f} "
+              f"+ pump {r['pump_ms_median']:.1f} ms, "
+              f"age when painted {r['shown_age_ms_median']:.1f} ms; "
+              f"loop {r['loop_ms_median']:.1f} ms; "
               f"age first/last third {r['age_ms_median_first_third']:.0f}/"
               f"{r['age_ms_median_last_third']:.0f} ms; reps {r['reps']}; "
               f"target (age <= infer {'+ frame period ' if r['extra_inference_ms'] else ''}"

@@ -44,6 +44,7 @@ class LiveConfig:
     on_frame: Callable[..., None] | None = None
     on_session: Callable[[LiveSession], None] | None = None  # called once it is built
     wrap_estimator: Callable[[object], object] | None = None  # benchmarks: e.g. a slowed model
+    fresher_within: float | None = None  # pick-up policy (LiveSettings); None: the default
 
 
 def is_camera_spec(spec: str) -> bool:
@@ -130,6 +131,8 @@ def run_live(config: LiveConfig) -> LiveOutcome:
             source_fps=getattr(first, "fps", None),
             model_name=str(getattr(estimator, "model_name", config.model)),
         )
+        if config.fresher_within is not None:
+            settings.fresher_within = config.fresher_within
         display = NoWindow() if headless else CvWindow(fullscreen=False)
         keys = config.keys or (NoKeys() if headless else CvKeySource())
         if not config.mute or config.speech_wav is not None:

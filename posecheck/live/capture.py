@@ -16,8 +16,10 @@ decides when to give up. A file replay ends the capture at its last frame. With 
 from __future__ import annotations
 
 import contextlib
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -129,6 +131,8 @@ class FrameGrabber:
         self.disconnected_since: float | None = None
         self._last_ts = -1.0
         self._seq = 0
+        self._intervals: deque[float] = deque(maxlen=15)  # recent capture-to-capture gaps (s)
+        self._last_capture_s: float | None = None
 
     # -- control ---------------------------------------------------------------------------------
     def open_first(self) -> FrameSourceLike:
@@ -165,8 +169,17 @@ class FrameGrabber:
         with self._cond:
             return self.state in (CaptureState.ENDED, CaptureState.FAILED) and self._slot is None
 
-    def take(self, timeout: float | None = None) -> CapturedFrame | None:
-        """The newest frame not yet taken, waiting up to `timeout` s; None if none arrived."""
+    def take(self, timeout: float | None = None,
+             fresher_within: float = 0.0) -> CapturedFrame | None:
+        """The newest frame not yet taken, waiting up to `timeout` s; None if none arrived.
+
+        `fresher_within`: when the newest frame is already old and the source's next frame is
+        due within this fraction of a frame period, wait for that one instead (the old one then
+        counts as dropped). Why: a loop that finishes just before a frame arrives would
+        otherwise spend a whole inference on a picture nearly one frame period old; waiting a
+        few ms shows a fresh one. Still one slot: nothing is ever queued. Ignored for a
+        lossless replay.
+        """
         with self._cond:
             if self._slot is None and timeout:
                 self._cond.wait_for(
@@ -174,6 +187,8 @@ class FrameGrabber:
                     or self.state in (CaptureState.ENDED, CaptureState.FAILED),
                     timeout,
                 )
+            if self._slot is not None and fresher_within > 0 and not self._lossless:
+                self._wait_for_fresher(self._slot, fresher_within)
             frame, self._slot = self._slot, None
             if frame is not None:
                 frame = _with_dropped(frame, self._dropped_since_take)
@@ -181,6 +196,23 @@ class FrameGrabber:
                 self.stats.taken += 1
                 self._cond.notify_all()
             return frame
+
+    def _wait_for_fresher(self, old: CapturedFrame, within: float) -> None:
+        """(Lock held.) Wait for the frame after `old` if due within `within` frame periods."""
+        if len(self._intervals) < 3 or self.state is not CaptureState.RUNNING:
+            return
+        period = statistics.median(self._intervals)
+        due_in = old.capture_s + period - self._clock()
+        if not 0.0 < due_in <= within * period:
+            return
+        slack = min(0.25 * period, 0.005)  # capture jitter: the next frame may be a bit late
+        self._cond.wait_for(
+            lambda: self._slot is not old
+            or self.state in (CaptureState.ENDED, CaptureState.FAILED),
+            due_in + slack,
+        )
+        if self._slot is None:  # stopped meanwhile: the old frame is still the newest
+            self._slot = old
 
     # -- thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -215,6 +247,7 @@ class FrameGrabber:
                     self._cond.notify_all()
                 return
             self.error = failure
+            self._last_capture_s = None  # the gap across a reconnect is no frame period
             self.stats.disconnects += 1
             self.disconnected_since = self._clock()
             self.state = CaptureState.RECONNECTING
@@ -261,6 +294,9 @@ class FrameGrabber:
         )
         self._seq += 1
         with self._cond:
+            if self._last_capture_s is not None:
+                self._intervals.append(now - self._last_capture_s)
+            self._last_capture_s = now
             if self._slot is not None:
                 self._dropped_since_take += 1
                 self.stats.dropped += 1

@@ -118,12 +118,15 @@ def fit_video(video: np.ndarray, w: int, h: int,
     Linear interpolation, not area: it costs a fraction and the frame is only a few % smaller.
     """
     box = np.zeros((h, w, 3), dtype=np.uint8) if out is None else out
-    if out is not None:
-        box[:] = 0
     vh, vw = video.shape[:2]
     scale = min(w / vw, h / vh)
     nw, nh = max(1, int(vw * scale)), max(1, int(vh * scale))
     x0, y0 = (w - nw) // 2, (h - nh) // 2
+    if out is not None:  # black bars only where the video does not cover
+        box[:y0] = 0
+        box[y0 + nh :] = 0
+        box[:, :x0] = 0
+        box[:, x0 + nw :] = 0
     cv2.resize(video, (nw, nh), dst=box[y0 : y0 + nh, x0 : x0 + nw],
                interpolation=cv2.INTER_LINEAR)
     return box, (x0, y0, scale)
@@ -159,12 +162,33 @@ def draw_hud(
     video: np.ndarray, state: HudState, canvas_wh: tuple[int, int] = CANVAS_WH
 ) -> np.ndarray:
     """Compose the window picture: video on the left, panel on the right."""
+    canvas, _, _ = place_video(video, canvas_wh)
+    decorate(canvas, state)
+    return canvas
+
+
+def place_video(
+    video: np.ndarray, canvas_wh: tuple[int, int] = CANVAS_WH
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, float]]:
+    """A new canvas with `video` letterboxed into its left part.
+
+    Returns the canvas, the view of it the video fills (draw the overlay there, at display size:
+    no full-size copy to draw on and shrink), and (x0, y0, scale) from video to canvas pixels.
+    """
     cw, ch = canvas_wh
     canvas = np.full((ch, cw, 3), BG[0], dtype=np.uint8)  # BG is grey: a plain memset
-    pw = int(cw * PANEL_FRAC)
-    vw = cw - pw
+    vw = cw - int(cw * PANEL_FRAC)
+    _, (x0, y0, scale) = fit_video(video, vw, ch, out=canvas[:, :vw])
+    vh, vwid = video.shape[:2]
+    nw, nh = max(1, int(vwid * scale)), max(1, int(vh * scale))
+    return canvas, canvas[y0 : y0 + nh, x0 : x0 + nw], (x0, y0, scale)
+
+
+def decorate(canvas: np.ndarray, state: HudState) -> None:
+    """Everything but the video: hint and status bands, start countdown, the panel."""
+    ch, cw = canvas.shape[:2]
+    vw = cw - int(cw * PANEL_FRAC)
     view = canvas[:, :vw]
-    fit_video(video, vw, ch, out=view)
     if state.hint:
         banner(view, state.hint, int(ch * 0.86), AMBER)
     if state.status:
@@ -175,7 +199,6 @@ def draw_hud(
         text(view, s, ((vw - tw) // 2, (ch + th) // 2), 9.0, WHITE, 18, FONT_BOLD, outline=True)
         banner(view, "Get into position", int(ch * 0.30), WHITE)
     _panel(canvas[:, vw:], state)
-    return canvas
 
 
 def _panel(panel: np.ndarray, state: HudState) -> None:
@@ -207,8 +230,9 @@ def _panel(panel: np.ndarray, state: HudState) -> None:
     if cue is not None:
         cue_colour = {Severity.INFO: WHITE, Severity.WARNING: AMBER, Severity.ERROR: RED}.get(
             cue.severity, WHITE)
-        for i, line in enumerate(wrap(cue.message, inner, 0.8, 2, max_lines=2)):
-            text(panel, line, (pad, at(0.855 + 0.05 * i)), 0.8, cue_colour, 2)
+        # as large as the hold caption: a cue is worth reading from the floor
+        for i, line in enumerate(wrap(cue.message, inner, 0.95, 2, max_lines=2)):
+            text(panel, line, (pad, at(0.85 + 0.058 * i)), 0.95, cue_colour, 2)
     if state.info:
         text(panel, state.info, (pad, at(0.95)), fit_scale(state.info, inner, 0.45, 1), DIM, 1)
     if state.key_help:

@@ -13,6 +13,7 @@ count stays where it was.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import statistics
@@ -38,8 +39,10 @@ from posecheck.live.hud import (
     RED,
     HudState,
     SummaryState,
+    decorate,
     draw_hud,
     draw_summary,
+    place_video,
 )
 from posecheck.live.keys import KEY_HELP, Action, KeySource, action_for
 from posecheck.live.recorder import RAW_VIDEO_NAME, VIDEO_NAME, VideoRecorder
@@ -93,6 +96,9 @@ class LiveSettings:
     model_name: str = ""
     canvas_wh: tuple[int, int] = CANVAS_WH
     progress_every_s: float = 10.0
+    # Pick-up policy: when the newest frame is old and the next is due within this fraction of
+    # a frame period, wait for it (see FrameGrabber.take). 0 = always take the newest at once.
+    fresher_within: float = 0.5
 
 
 @dataclass
@@ -106,7 +112,13 @@ class FrameTiming:
     dropped_before: int
     wait_ms: float = 0.0  # capture -> taken by the loop (time spent in the slot)
     core_ms: float = 0.0  # analyzer, timeline, coach
-    draw_ms: float = 0.0  # overlay + panel
+    draw_ms: float = 0.0  # overlay + panel (= overlay_ms + hud_ms)
+    overlay_ms: float = 0.0  # skeleton, hip arc, plot on the video frame
+    hud_ms: float = 0.0  # the window picture: video fitted into the canvas, the panel
+    show_ms: float = 0.0  # display.show (imshow: hands the canvas to the GUI)
+    pump_ms: float = 0.0  # key polls after the show (waitKey: the GUI paints in there)
+    shown_age_ms: float = 0.0  # capture -> first GUI pump after the show returned
+    capture_s: float = 0.0  # the frame's capture time (monotonic clock)
 
 
 TIMINGS_KEPT = 36_000  # 20 min at 30 fps: a long session's memory stays flat
@@ -138,10 +150,20 @@ class LatencyStats:
             out["age_ms_p95"] = percentile(ages, 95)
             out["infer_ms_median"] = statistics.median(infer)
             out["infer_ms_p95"] = percentile(infer, 95)
-            for part in ("wait", "core", "draw"):
+            for part in ("wait", "core", "draw", "overlay", "hud", "show", "pump", "loop",
+                         "shown_age"):
                 out[f"{part}_ms_median"] = statistics.median(
                     getattr(t, f"{part}_ms") for t in self.timings)
         return out
+
+
+def _scaled(pose: PoseFrame, scale: float) -> PoseFrame:
+    """The pose in display pixels (the video shown `scale` times its size)."""
+    if pose.image_xy is None or scale == 1.0:
+        return pose
+    return dataclasses.replace(pose, image_xy=pose.image_xy * scale,
+                               frame_wh=(round(pose.frame_wh[0] * scale),
+                                         round(pose.frame_wh[1] * scale)))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -251,8 +273,6 @@ def _suffixed(name: str, suffix: str) -> str:
 
 
 def _replace(report: SessionReport, **changes: Any) -> SessionReport:
-    import dataclasses
-
     return dataclasses.replace(report, **changes)
 
 
@@ -296,7 +316,7 @@ class LiveSession:
         self.recordings: list[Path] = []
         self.last_result: FrameResult | None = None
         self.last_canvas: np.ndarray | None = None
-        self.last_video: np.ndarray | None = None
+        self._last_drawn: tuple[np.ndarray, PoseFrame, FrameResult | None] | None = None
         self.frames_fed = 0
         self.hints = HintTracker()
         self.actions: list[Action] = []
@@ -364,7 +384,7 @@ class LiveSession:
                 self.clock() - self._started >= self.settings.max_seconds
             ):
                 return "time limit reached"
-            frame = grabber.take(timeout=0.05)
+            frame = grabber.take(timeout=0.05, fresher_within=self.settings.fresher_within)
             if frame is None:
                 if grabber.ended:
                     ended = grabber.state is CaptureState.ENDED
@@ -381,12 +401,22 @@ class LiveSession:
                 self._was_reconnecting = False
                 self._status = None
                 self._say_status("reconnected", frame.timestamp_ms)
-            self._process(frame)
-            for _ in range(5):  # every key pressed meanwhile, not one per frame
-                if not self._poll_keys(1) or self._stop_reason is not None:
-                    break
+            # Paint at once: painting while the model ran on the next frame (helper thread)
+            # made the painted picture older here, the two share 2 cores (benchmark notes).
+            self._pump(self._process(frame))
 
-    def _process(self, frame: CapturedFrame) -> None:
+    def _pump(self, timing: FrameTiming) -> None:
+        """Run the GUI loop: it paints the picture just shown and reports keys pressed since."""
+        t_pump = time.perf_counter()
+        for i in range(5):  # every key pressed meanwhile, not one per frame
+            pressed = self._poll_keys(1)
+            if i == 0:  # the GUI painted the canvas in this first pump
+                timing.shown_age_ms = (self.clock() - timing.capture_s) * 1000.0
+            if not pressed or self._stop_reason is not None:
+                break
+        timing.pump_ms = (time.perf_counter() - t_pump) * 1000.0
+
+    def _process(self, frame: CapturedFrame) -> FrameTiming:
         t_take = self.clock()
         image = cv2.flip(frame.image, 1) if self.mirror else frame.image
         t0 = time.perf_counter()
@@ -407,43 +437,60 @@ class LiveSession:
             if self.printer is not None:
                 self.printer.on_result(result)
         hint = self.hints.update(pose_hint(pose))
+        if result is not None:
+            self._plot.push(result.t_ms, shown_angle(result, shown_side(result)))
+        self._last_drawn = (image, pose, result)
         t2 = time.perf_counter()
-        video = self._annotate(image, pose, result)
-        self.last_video = video
-        if not self._headless:  # nobody would see the panel: save the CPU for the model
-            canvas = draw_hud(video, self._hud_state(hint), self.settings.canvas_wh)
+        canvas: np.ndarray | None = None
+        if self._headless:  # nobody would see it: the CPU goes to the model (drawn on demand)
+            t3 = t2
+        else:  # the overlay is drawn once, at display size, straight into the window picture
+            canvas, view, (_, _, scale) = place_video(image, self.settings.canvas_wh)
+            self._annotate(view, _scaled(pose, scale), result)
+            t3 = time.perf_counter()
+            decorate(canvas, self._hud_state(hint))
         age_ms = (self.clock() - frame.capture_s) * 1000.0
-        draw_ms = (time.perf_counter() - t2) * 1000.0
-        if not self._headless:
+        t4 = time.perf_counter()
+        if canvas is not None:
             self.display.show(canvas)
             self.last_canvas = canvas
-        self.latency.add(FrameTiming(
+        t5 = time.perf_counter()
+        timing = FrameTiming(
             frame.seq, age_ms, infer_ms, (self.clock() - t_take) * 1000.0, frame.dropped_before,
             wait_ms=(t_take - frame.capture_s) * 1000.0, core_ms=(t2 - t1) * 1000.0,
-            draw_ms=draw_ms,
-        ))
+            draw_ms=(t4 - t2) * 1000.0, overlay_ms=(t3 - t2) * 1000.0,
+            hud_ms=(t4 - t3) * 1000.0, show_ms=(t5 - t4) * 1000.0, capture_s=frame.capture_s,
+        )
+        self.latency.add(timing)
         self._record(frame, image, pose, result)
         if self.on_frame is not None:
             self.on_frame(self, frame, result)
+        return timing
 
-    def _annotate(
-        self, image: np.ndarray, pose: PoseFrame, result: FrameResult | None
-    ) -> np.ndarray:
+    @property
+    def last_video(self) -> np.ndarray | None:
+        """The last frame with its overlay, at the frame's own size (drawn on demand)."""
+        if self._last_drawn is None:
+            return None
+        image, pose, result = self._last_drawn
         video = image.copy()
+        self._annotate(video, pose, result)
+        return video
+
+    def _annotate(self, video: np.ndarray, pose: PoseFrame, result: FrameResult | None) -> None:
+        """Skeleton, hip angle and plot onto `video` in place (`pose` in its pixels)."""
         h, w = video.shape[:2]
         if self._style is None or self._style_wh != (w, h):
             self._style, self._style_wh = Style.for_frame(w, h), (w, h)
         style = self._style
         if result is None:  # paused or counting down: the skeleton, in grey, without a side
             self._skeleton.annotate(video, pose, self.last_result, style, None)  # type: ignore[arg-type]
-            return video
+            return
         side = shown_side(result)
         angle = shown_angle(result, side)
-        self._plot.push(result.t_ms, angle)
         self._skeleton.annotate(video, pose, result, style, side)
         self._hip.annotate(video, pose, result, style, side, angle)
         self._plot.annotate(video, style)
-        return video
 
     def _hud_state(self, hint: str | None) -> HudState:
         status, colour = self._status if self._status else (None, AMBER)
@@ -485,8 +532,9 @@ class LiveSession:
                 self.printer.line(t, f"camera lost ({err}); reconnecting")
             self.coach.say("camera lost", t, ttl_s=2.0)
         self._status = (f"Camera lost - reconnecting ({waited:.0f}s)", RED)
-        if self.last_video is not None and not self._headless:
-            canvas = draw_hud(self.last_video, self._hud_state(None), self.settings.canvas_wh)
+        video = None if self._headless else self.last_video
+        if video is not None:
+            canvas = draw_hud(video, self._hud_state(None), self.settings.canvas_wh)
             self.display.show(canvas)
             self.last_canvas = canvas
 
@@ -539,9 +587,9 @@ class LiveSession:
             self._snapshot()
 
     def _snapshot(self) -> None:
-        if self.last_canvas is None and self.last_video is not None:  # headless: draw it now
-            self.last_canvas = draw_hud(self.last_video, self._hud_state(None),
-                                        self.settings.canvas_wh)
+        video = self.last_video if self.last_canvas is None else None
+        if video is not None:  # headless: draw it now
+            self.last_canvas = draw_hud(video, self._hud_state(None), self.settings.canvas_wh)
         if self.last_canvas is None:
             return
         folder = self.settings.out_dir or Path.cwd()
