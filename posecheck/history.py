@@ -13,17 +13,18 @@ Set `POSECHECK_NO_HISTORY=1` to make `record_session` a no-op (tests, CI).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from posecheck.errors import PosecheckError
 
@@ -393,6 +394,27 @@ class WeekRow:
     rom_right_deg: float | None
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _db_errors(method: _Method) -> _Method:
+    """A damaged file often passes the open and fails on the first read or write: one line."""
+
+    @functools.wraps(method)
+    def wrapper(self: History, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is sqlite3.DatabaseError:  # not locked/busy (OperationalError)
+                raise HistoryError(
+                    f"history database {self.path} is damaged ({exc}); move it aside to start a "
+                    "new one"
+                ) from exc
+            raise HistoryError(f"history database {self.path}: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class History:
     """The history database. Use as a context manager, or call `close()`."""
 
@@ -454,6 +476,7 @@ class History:
                 con.execute(f"PRAGMA user_version = {target}")
 
     # -- writes
+    @_db_errors
     def add_session(
         self,
         record: SessionRecord,
@@ -465,6 +488,7 @@ class History:
         with self.transaction() as con:
             return self._insert(con, record, routine_run_id, block_index)
 
+    @_db_errors
     def add_sessions(self, records: Iterable[SessionRecord]) -> int:
         """Store many sessions in one transaction (an import); return how many were new."""
         added = 0
@@ -473,6 +497,7 @@ class History:
                 added += self._insert(con, record, None, None) is not None
         return added
 
+    @_db_errors
     def add_routine_run(
         self,
         routine: str,
@@ -536,9 +561,11 @@ class History:
         return sid
 
     # -- reads
+    @_db_errors
     def count(self) -> int:
         return int(self._con.execute("SELECT count(*) FROM sessions").fetchone()[0])
 
+    @_db_errors
     def sessions(
         self,
         *,
@@ -558,6 +585,7 @@ class History:
             args.append(int(limit))
         return [SessionRow(*row) for row in self._con.execute(sql, args)]
 
+    @_db_errors
     def reps(self, session_id: int) -> list[RepRecord]:
         rows = self._con.execute(
             "SELECT side, start_s, end_s, rom_deg, peak_deg, partial, hold_s FROM reps "
@@ -570,6 +598,7 @@ class History:
             for s, a, b, rom, pk, p, h in rows
         ]
 
+    @_db_errors
     def weekly(self, *, exercise: str | None = None, since: str | None = None) -> list[WeekRow]:
         """Per ISO week (Monday) and exercise: sessions, reps, best peaks, mean ROM per side."""
         where, args = _filters(exercise=exercise, since=since)
@@ -585,6 +614,7 @@ class History:
             out.append(WeekRow(week, ex, kind, n, reps or 0, _r(pext), _r(pflex), _r(rl), _r(rr)))
         return out
 
+    @_db_errors
     def baseline(
         self, *, exercise: str | None = None, kind: str | None = None, before: str | None = None
     ) -> dict[str, Any]:

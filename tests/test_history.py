@@ -385,3 +385,23 @@ def test_history_cli_bad_folder_is_one_line_error(tmp_path: Path) -> None:
                                           str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0 and "not a folder" in result.output
+
+
+def test_damaged_database_is_a_one_line_cli_error(tmp_path: Path) -> None:
+    """A file whose header is fine but whose pages are not opens, then fails on the first read."""
+    from posecheck.cli.history_cmd import history
+
+    path = tmp_path / "h.sqlite3"
+    with History(path) as hist:
+        hist.add_sessions(_synthetic(i) for i in range(40))
+    page = 4096
+    data = bytearray(path.read_bytes())
+    assert len(data) > 3 * page
+    data[page:] = b"\xff\x00" * ((len(data) - page) // 2)
+    path.write_bytes(bytes(data))
+    with History(path) as hist, pytest.raises(HistoryError, match="is damaged"):
+        hist.sessions()
+    for args in ([], ["--json"]):
+        result = CliRunner().invoke(history, ["--db", str(path), *args])
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1 and "move it aside" in result.output

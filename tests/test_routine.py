@@ -680,3 +680,32 @@ def test_boundary_detection_tells_still_from_moving_in_one_posture() -> None:
     assert cuts[0] == 0.0
     assert cuts[1] == pytest.approx(9.0, abs=0.6)  # where the hip starts to move
     assert cuts[2:] == pytest.approx((20.0, 30.0), abs=0.11)  # posture changes: exact
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        pytest.param(lambda d: [str(d / "nope.toml")], "not found", id="missing-file"),
+        pytest.param(lambda d: [str(d)], "is a folder", id="folder"),
+        pytest.param(lambda d: [_file(d, "[[block]\n")], "invalid TOML", id="malformed-toml"),
+        pytest.param(lambda d: [_file(d, b"\xff\xfe[[block]]")], "cannot read", id="not-utf8"),
+        pytest.param(lambda d: [_file(d, '[[block]]\nexercise = "glute_brige"\nreps = 5\n')],
+                     "unknown exercise 'glute_brige'", id="unknown-exercise"),
+        pytest.param(lambda d: [_file(d, '[[block]]\nexercise = "glute_bridge"\nreps = 5\n'),
+                                "--video", str(d / "v.mp4"), "--out", _file(d, "x") + "/out"],
+                     "cannot write to output directory", id="unwritable-out-dir"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_non_zero(make, fragment: str, tmp_path: Path) -> None:
+    from posecheck.cli import main
+
+    result = CliRunner().invoke(main, ["routine", *make(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and fragment in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def _file(folder: Path, content: str | bytes) -> str:
+    path = folder / f"f{len(list(folder.iterdir()))}.toml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(path)

@@ -75,6 +75,8 @@ def load_routine(name_or_path: str | Path) -> Routine:
     text_name = str(name_or_path)
     path = Path(text_name)
     if path.suffix == ".toml" or path.exists() or "/" in text_name:
+        if path.is_dir():
+            raise RoutineError(f"{text_name} is a folder, not a routine .toml file")
         if not path.is_file():
             raise RoutineError(f"routine file not found: {text_name}")
         try:
