@@ -4,6 +4,7 @@ the capture clock, lossless file replay, and reconnect with back-off after a sou
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -203,3 +204,86 @@ def test_stop_unblocks_a_lossless_producer() -> None:
     t.join(timeout=3)
     assert not t.is_alive()
     assert source.emitted < 100
+
+
+class PushedSource:
+    """A live source that yields a frame whenever the test pushes one (a camera on demand)."""
+
+    is_live = True
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[FakeFrame | None] = queue.Queue()
+
+    def __iter__(self) -> Iterator[FakeFrame]:
+        while (item := self.queue.get()) is not None:
+            yield item
+
+    def close(self) -> None:
+        self.queue.put(None)
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def pushed_grabber(frames_at: list[float]) -> tuple[FrameGrabber, PushedSource, ManualClock]:
+    """A started grabber that has captured one frame at each clock time in `frames_at`."""
+    source, clock = PushedSource(), ManualClock()
+    grabber = FrameGrabber(lambda: source, reconnect=False, clock=clock).start()
+    for i, t in enumerate(frames_at):
+        push(grabber, source, clock, i, t)
+    return grabber, source, clock
+
+
+def push(grabber: FrameGrabber, source: PushedSource, clock: ManualClock, i: int,
+         t: float) -> None:
+    clock.now = t
+    before = grabber.stats.captured
+    source.queue.put(FakeFrame(i, t * 1000.0, np.zeros((2, 2, 3), np.uint8)))
+    deadline = time.monotonic() + 5.0
+    while grabber.stats.captured == before and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert grabber.stats.captured == before + 1
+
+
+@pytest.mark.parametrize("fresher_within", [0.5, 0.0])
+def test_an_old_frame_is_passed_over_for_the_next_one_due_soon(fresher_within: float) -> None:
+    # frames every second (on the grabber's clock); the loop comes for frame 3 when it is
+    # already 0.7 s old: frame 4 is due in 0.3 s, within half a period
+    grabber, source, clock = pushed_grabber([0.0, 1.0, 2.0, 3.0])
+    clock.now = 3.7
+    later = threading.Timer(0.05, push, (grabber, source, clock, 4, 4.0))
+    later.start()
+    frame = grabber.take(timeout=1.0, fresher_within=fresher_within)
+    later.join()
+    assert frame is not None
+    if fresher_within:
+        # frame 3 dropped too (as 0-2 were, never taken), not queued
+        assert frame.seq == 4 and frame.dropped_before == 4
+    else:
+        assert frame.seq == 3  # always the newest at once
+    grabber.stop()
+
+
+def test_a_young_frame_is_taken_at_once() -> None:
+    grabber, source, clock = pushed_grabber([0.0, 1.0, 2.0, 3.0])
+    clock.now = 3.2  # next frame due in 0.8 s: not worth waiting for
+    later = threading.Timer(0.3, push, (grabber, source, clock, 4, 3.5))  # had it waited...
+    later.start()
+    frame = grabber.take(timeout=1.0, fresher_within=0.5)
+    later.join()
+    assert frame is not None and frame.seq == 3 and frame.dropped_before == 3  # 0-2
+    grabber.stop()
+
+
+def test_the_wait_for_a_fresher_frame_is_bounded() -> None:
+    # the next frame is due in 0.3 s but never comes (camera stalls): the old one is taken
+    grabber, _, clock = pushed_grabber([0.0, 1.0, 2.0, 3.0])
+    clock.now = 3.7
+    frame = grabber.take(timeout=1.0, fresher_within=0.5)
+    assert frame is not None and frame.seq == 3
+    grabber.stop()
