@@ -424,6 +424,7 @@ class History:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(self.path, timeout=15.0, isolation_level=None)
             self._con.execute("PRAGMA busy_timeout = 15000")
+            self._refuse_foreign_database()
             mode = self._con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal" and str(self.path) != ":memory:":
                 raise HistoryError(f"history database {self.path} cannot use WAL mode ({mode})")
@@ -445,6 +446,21 @@ class History:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _refuse_foreign_database(self) -> None:
+        """Another program's SQLite file (tables, schema v0) is never altered: a mistyped --db
+        must not get posecheck tables or a new journal mode added to it."""
+        version = int(self._con.execute("PRAGMA user_version").fetchone()[0])
+        tables = {
+            row[0]
+            for row in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version == 0 and tables:
+            self._con.close()
+            raise HistoryError(
+                f"{self.path} is not a posecheck history database (it has tables "
+                f"{', '.join(sorted(tables)[:3])}); pass another --db"
+            )
 
     @property
     def schema_version(self) -> int:

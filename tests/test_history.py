@@ -405,3 +405,37 @@ def test_damaged_database_is_a_one_line_cli_error(tmp_path: Path) -> None:
         result = CliRunner().invoke(history, ["--db", str(path), *args])
         assert result.exit_code == 2, result.output
         assert result.output.count("\n") == 1 and "move it aside" in result.output
+
+
+def test_another_programs_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE notes (body TEXT)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(HistoryError, match="not a posecheck history database"):
+        History(path)
+    assert path.read_bytes() == before
+
+
+def test_history_filter_that_matches_nothing_says_so(tmp_path: Path) -> None:
+    from posecheck.cli.history_cmd import history
+
+    db = tmp_path / "h.db"
+    with History(db) as hist:
+        hist.add_sessions(_synthetic(i) for i in range(3))
+    result = CliRunner().invoke(history, ["--db", str(db), "-e", "nosuch", "--no-plot"])
+    assert result.exit_code == 0
+    assert "No stored session matches" in result.output and "3 sessions" in result.output
+
+
+def test_history_plot_path_without_suffix_is_reported_as_written(tmp_path: Path) -> None:
+    from posecheck.cli.history_cmd import history
+
+    db = tmp_path / "h.db"
+    with History(db) as hist:
+        hist.add_sessions(_synthetic(i) for i in range(3))
+    result = CliRunner().invoke(history, ["--db", str(db), "--plot", str(tmp_path / "adir")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "adir.png").is_file() and "adir.png" in result.output

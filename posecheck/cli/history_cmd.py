@@ -67,7 +67,11 @@ def history(
     if not console.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
         console = Console(width=160)
     if not rows:
-        console.print(f"No sessions stored yet in {path}.")
+        if total:
+            console.print(f"No stored session matches (exercise={exercise or 'any'}, "
+                          f"since={since or 'any'}); {total} sessions in {path}.")
+        else:
+            console.print(f"No sessions stored yet in {path}.")
         return
     table = Table(title=f"posecheck history ({len(rows)} of {total} sessions, {path})")
     for col, justify in (("date", "left"), ("exercise", "left"), ("kind", "left"),
@@ -89,6 +93,8 @@ def history(
         from posecheck.html_report import write_progress_plot
 
         out = Path(plot_path)
+        if out.suffix.lower() != ".png":  # matplotlib would add it; say where the file really is
+            out = out.with_name(out.name + ".png")
         prepare_out_dir(out.parent if str(out.parent) else Path("."))
         write_progress_plot(out, weeks)
         console.print(f"progress plot: {out}")
