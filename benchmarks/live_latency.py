@@ -14,16 +14,46 @@ about one inference plus one frame period instead of growing through the clip.
 
 `--window` shows the real window on a private Xvfb display (adds imshow + the GUI loop).
 
-Measured on the 2-core dev machine while other jobs ran (load average 8-12), DAREBEE clip
-(1280x720, 23.98 fps = 41.7 ms per frame, 232 frames), medians:
-  full, headless:        age 21.8-22.9 ms, inference 19.5-19.7 ms (wait 0.1-0.2, core 0.7,
-                         draw 1.0-2.3 ms); 3-26 of 232 dropped; target met.
-  lite, window (Xvfb):   age 39.7 ms, inference 27.5 ms; 43 dropped; target met.
-  full, window (Xvfb):   age 56-67 ms, inference 35-42 ms: Xvfb's software painting competes
-                         for the 2 cores, inference comes close to the frame period and frames
-                         wait 9-20 ms in the slot; target missed by 6-10 ms on the busy machine.
-  full + 70 ms:          age 121-124 ms, inference 90 ms; 136-141 of 232 dropped (at most 2-6
-                         in a row); age first/last third 117/126 ms: dropped, not queued.
+What "age" includes: capture timestamp (the capture thread's clock when the frame left the
+decoder) -> overlay and panel drawn into the window picture. Parts, per shown frame (medians):
+  wait     capture -> taken by the loop (time in the one-frame slot)
+  infer    the pose model
+  core     analyzer, timeline, coach
+  overlay  letterbox the frame into the window picture + skeleton/arc/plot drawn there
+  hud      hint/status bands and the big panel
+Not in "age", reported beside it: show (imshow hands the picture to Qt) and pump (waitKey: Qt
+paints into the X server there); "age when painted" = age + show + the first pump.
+
+Measured 2026-11-25 on the 2-core dev machine while other sessions ran (load average 12.5-15,
+heavier than the previous figures' 8-12), DAREBEE clip (1280x720, 23.98 fps = 41.7 ms a frame,
+232 frames), pick-up policy 0.5 (default), medians:
+                   age        infer      wait core overlay hud | show pump painted | shown
+  full, headless   18.7-18.9  16.4-17.4  0.1  0.6   -      -  |  -    -     -     | 138-187
+  full, window     24.8-27.5  17.5-19.7  0.1  0.6  1.5    0.7 | 0.3  3.3  32-34   | 160-166
+  lite, headless   15.4       11.9       0.2  0.7   -      -  |  -    -     -     | 155
+  lite, window     18.1       11.9       1.3  0.6  1.5    0.7 | 0.3  4.9  25.8    | 180
+  (shown of 232; fewer shown = load stalls. Inference alone, unloaded: full ~12 ms. The model
+  got faster since the previous figures (35-42 ms then): most of the gain is not this loop's.)
+  target (age <= infer + 15 ms) met in all four; full + 70 ms: age 116-119 ms, inference
+  95-101 ms, 165-171 of 232 dropped (at most 26-34 in a row), age first/last third 111/117 and
+  134/118 ms: dropped, not queued.
+Heavy load shows as stalls, not as a slow loop: inference p95 80-200 ms, up to 38 frames in a
+row dropped, and then a rep can be missed (4 of 5 in one headless full run, one lite window run).
+
+Pick-up policy (`LiveSettings.fresher_within`): when the loop is free and the newest frame is
+already old, wait for the next one if it is due within that fraction of a frame period. It only
+matters when the loop is about as slow as the camera (otherwise the loop waits for frames
+anyway); there, without it, the frame waits ~half a period in the slot. Measured with +28 ms
+per inference (loop ~ frame period, window, load 8-10; age - inference, frames shown of 232):
+  0: 28-32 ms, 186-190 shown;  0.33: 22-24 ms, 159-161;  0.5: 14-20 ms, 135-151;
+  0.67: 12-18 ms, 96-147. Default 0.5. Same load without slowing: full window policy 0 gave
+  age 29.0 vs inference 18.5 (0.5: 27.5 vs 19.7).
+Tried and dropped: painting in the GUI while the model runs on the next frame (model in a helper
+thread): the painted age got worse (60-61 -> 73-89 ms, same +28 ms run), the two compete for the
+2 cores. imshow + waitKey(1) alone on a 1280x720 canvas under Xvfb: 0.3 + 3.2 ms with the window
+flags used (WINDOW_NORMAL|KEEPRATIO|GUI_NORMAL); AUTOSIZE, GUI_EXPANDED or a canvas smaller than
+the window (Qt scales it) cost 5.5-6.5 ms. Drawing the overlay at display size instead of on a
+full-size copy saved little (overlay + hud 2.4 -> 2.2 ms); headless now draws nothing per frame.
 """
 
 from __future__ import annotations
