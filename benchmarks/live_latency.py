@@ -32,8 +32,10 @@ heavier than the previous figures' 8-12), DAREBEE clip (1280x720, 23.98 fps = 41
   full, window     24.8-27.5  17.5-19.7  0.1  0.6  1.5    0.7 | 0.3  3.3  32-34   | 160-166
   lite, headless   15.4       11.9       0.2  0.7   -      -  |  -    -     -     | 155
   lite, window     18.1       11.9       1.3  0.6  1.5    0.7 | 0.3  4.9  25.8    | 180
-  (shown of 232; fewer shown = load stalls. Inference alone, unloaded: full ~12 ms. The model
-  got faster since the previous figures (35-42 ms then): most of the gain is not this loop's.)
+  (shown of 232; fewer shown = load stalls. Full inference on a quiet machine: ~12 ms. The
+  previous figures had full inference in a window at 35-42 ms; now 17.5-19.7 ms. That gain is
+  not this loop's doing (its changes save a few ms of wait and drawing); pose.py was being
+  changed in the tree during these runs.)
   target (age <= infer + 15 ms) met in all four; full + 70 ms: age 116-119 ms, inference
   95-101 ms, 165-171 of 232 dropped (at most 26-34 in a row), age first/last third 111/117 and
   134/118 ms: dropped, not queued.
