@@ -12,11 +12,12 @@ scored as the batch's exercise (glute bridge by default) and must count zero.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -293,23 +294,64 @@ def summarise(rows: Sequence[ClipRow]) -> dict[str, Any]:
 # ---------------------------------------------------------------- workers
 
 _WORKER_MODEL: str | None = None
+_WORKER_ESTIMATOR: Any | None = None  # one per worker process, reset between its clips
+
+# Native thread pools sized to the machine would make N workers fight over N cores: one thread
+# each (mediapipe's XNNPACK already runs single-threaded on desktop Linux).
+WORKER_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+@contextlib.contextmanager
+def _worker_env() -> Iterator[None]:
+    """Set WORKER_THREAD_ENV while worker processes are spawned (they copy the environment)."""
+    saved = {k: os.environ.get(k) for k in WORKER_THREAD_ENV}
+    os.environ.update(WORKER_THREAD_ENV)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _init_worker(model: str) -> None:
-    """Per worker: resolve and load the model once (fails fast), keep quiet on Ctrl-C."""
+    """Per worker: load the model once (fails fast) and keep it, one native thread, quiet on
+    Ctrl-C."""
     import signal
 
-    global _WORKER_MODEL
+    import cv2
+
+    global _WORKER_MODEL, _WORKER_ESTIMATOR
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    cv2.setNumThreads(1)
     from posecheck.pose import PoseEstimator
 
-    with PoseEstimator(model) as est:  # loads imports + weights into this process
-        _WORKER_MODEL = str(est.model_path)
+    _WORKER_ESTIMATOR = PoseEstimator(model)
+    _WORKER_MODEL = str(_WORKER_ESTIMATOR.model_path)
 
 
-def run_job(job: ClipJob, model: str, out_dir: str | None, stride: int = 1) -> ClipRow:
-    """Analyse one clip into a row (errors become the row's `error`)."""
+def run_job(
+    job: ClipJob, model: str, out_dir: str | None, stride: int = 1, estimator: Any | None = None
+) -> ClipRow:
+    """Analyse one clip into a row (errors become the row's `error`).
+
+    `estimator` (else the worker's own) is reset and reused, so a clip does not pay for loading
+    the model; exercise auto-detection still loads its own.
+    """
     from posecheck.analyse import analyse_video
+
+    if estimator is None:
+        estimator = _WORKER_ESTIMATOR
+    if job.exercise is None:
+        estimator = None  # analyse_video's guess needs the real source and its own estimator
+    elif estimator is not None:
+        estimator.reset()
 
     path = Path(job.path)
     row = ClipRow(clip=path.name, path=str(path), exercise=job.exercise)
@@ -324,6 +366,7 @@ def run_job(job: ClipJob, model: str, out_dir: str | None, stride: int = 1) -> C
             out_dir=clip_out,
             write_video=False,
             stride=stride,
+            estimator=estimator,
         )
     except PosecheckError as exc:
         row.error = str(exc)
@@ -392,8 +435,11 @@ def run_batch(
     model_path = str(resolve_model(model).path)  # ModelError here, not as N dead workers
     with sigterm_as_interrupt():
         if n_workers == 1:
-            for i, job in enumerate(jobs):
-                done(i, run_job(job, model_path, out, stride))
+            from posecheck.pose import PoseEstimator
+
+            with PoseEstimator(model_path) as est:
+                for i, job in enumerate(jobs):
+                    done(i, run_job(job, model_path, out, stride, est))
         else:
             _run_pool(jobs, model_path, out, stride, n_workers, done)
     final = [r for r in rows if r is not None]
@@ -419,9 +465,10 @@ def _run_pool(
         max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)
     )
     try:
-        futures: dict[Future[ClipRow], int] = {
-            pool.submit(run_job, job, model, out, stride): i for i, job in enumerate(jobs)
-        }
+        with _worker_env():  # workers are spawned on submit
+            futures: dict[Future[ClipRow], int] = {
+                pool.submit(run_job, job, model, out, stride): i for i, job in enumerate(jobs)
+            }
         for fut in as_completed(futures):
             i = futures[fut]
             try:

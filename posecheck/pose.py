@@ -8,7 +8,22 @@ once the pose has been lost for a few frames. Landmarks are mapped back to the p
 original frame exactly.
 
 VIDEO-mode landmarkers track across frames and need strictly increasing integer timestamps, so
-each rotation gets its own landmarker (created lazily) with its own clock and tracking state.
+each rotation gets its own tracker (created lazily) with its own clock and tracking state.
+
+Speed: in VIDEO mode each tracker follows ONE person (`num_poses=1`), because mediapipe re-uses
+the previous frame's landmarks as the next region of interest only when it tracks `num_poses`
+people; with 2 it runs the person detector on every frame (half the speed). How many people are
+in view is instead counted by a cheap census: every `census_every_ms` (and when tracking starts
+or jumps) one IMAGE-mode pass with `num_poses` people. The census also picks whom to follow, as
+`choose_person` does (the one overlapping the previous choice, else the largest), and re-locks the
+tracker onto that person if the tracker had jumped to someone else.
+
+A tracker that skipped frames still holds the region of interest of the last frame it saw, and
+with `num_poses=1` mediapipe would fit the body to that stale region instead of detecting it
+(a lying bridge read through a region left over from a standing knee raise: up to 11 degrees
+off at the top). So only the tracked rotation's tracker is ever fed; searches and refinements
+probe other rotations with the stateless IMAGE-mode landmarker the census uses, and a tracker
+taken up again after a gap is first cleared with one black frame.
 """
 
 from __future__ import annotations
@@ -172,10 +187,13 @@ class PoseStats:
     frames: int = 0
     frames_with_pose: int = 0
     per_rotation: dict[int, int] = field(default_factory=lambda: dict.fromkeys(ROTATIONS, 0))
-    inferences: int = 0
+    inferences: int = 0  # tracker and probe (search/refine) calls; census and flushes apart
     searches: int = 0
     refinements: int = 0
     max_people: int = 0
+    censuses: int = 0
+    relocks: int = 0
+    flushes: int = 0
 
     @property
     def detection_rate(self) -> float:
@@ -191,6 +209,9 @@ class PoseStats:
             "searches": self.searches,
             "refinements": self.refinements,
             "max_people": self.max_people,
+            "censuses": self.censuses,
+            "relocks": self.relocks,
+            "flushes": self.flushes,
         }
 
 
@@ -215,13 +236,20 @@ class PoseEstimator:
             every frame alone.
         orientation: "auto" to search rotations, or a fixed clockwise rotation in degrees.
         min_pose_detection_confidence, min_tracking_confidence: mediapipe thresholds.
-        num_poses: people the landmarker may report; one is kept (see `choose_person`).
+        num_poses: people counted (`PoseFrame.num_people`); one is followed (see
+            `choose_person`). In video mode the tracker itself follows one person and a census
+            every `census_every_ms` counts up to `num_poses` (1 turns the census off).
         lost_after: frames without a pose at the current rotation before searching again.
         search_budget: rotations tried per frame while a search goes on (the first frame of a
-            search tries all four); bounds the extra cost on frames where nobody is visible.
+            search tries all four; after `SLOW_SEARCH_AFTER` frames, one per frame);
+            bounds the extra cost on frames where nobody is visible.
         refine_every: at most one extra inference per this many frames to turn a body tracked
-            sideways head-up (auto only).
+            sideways head-up (auto only); the gap doubles after each refinement that does not
+            help, so a body that stays sideways costs ~nothing once locked.
+        census_every_ms: period of the people census in video mode.
     """
+
+    SLOW_SEARCH_AFTER = 30  # frames (~1 s) of fruitless search before trying one rotation a frame
 
     def __init__(
         self,
@@ -236,6 +264,7 @@ class PoseEstimator:
         lost_after: int = 2,
         search_budget: int = 2,
         refine_every: int = 30,
+        census_every_ms: float = 1000.0,
     ) -> None:
         if running_mode not in ("video", "image"):
             raise PosecheckError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
@@ -251,28 +280,64 @@ class PoseEstimator:
         self.lost_after = max(1, int(lost_after))
         self.search_budget = max(1, min(len(ROTATIONS), int(search_budget)))
         self.refine_every = max(1, int(refine_every))
-        self._last_refine = -self.refine_every
+        self.census_every_ms = float(census_every_ms)
 
         self.bundle = resolve_model(model)  # verified: ModelError if missing or corrupt
         self.model_name = self.bundle.name
         self.model_path = Path(self.bundle.path)
-        self._landmarkers: dict[int, object] = {}
+        self._landmarkers: dict[int, object] = {}  # VIDEO trackers by rotation
+        self._probe_landmarker: object | None = None  # IMAGE mode: stateless, any rotation
+        self._warmed: set[object] = set()
+        self._black: np.ndarray | None = None
+        self._closed = False
+        self._reset_state()
+        # Fail now, with a ModelError, if the bundle does not load.
+        if self.running_mode == "video":
+            self._landmarker(self._preferred)
+        else:
+            self._probe_model()
+
+    @property
+    def _tracking(self) -> bool:
+        """Video mode with a census: trackers follow one person, the census counts."""
+        return self.running_mode == "video" and self.num_poses > 1
+
+    def _reset_state(self) -> None:
         self._last_ts: dict[int, int] = {}
-        self._warmed: set[int] = set()
+        self._fed_at: dict[int, int] = {}  # rotation -> frame number its tracker last saw
+        self._has_roi: dict[int, bool] = {}  # rotation -> its tracker found someone last time
         self._rotation: int | None = self.fixed_rotation
         self._preferred: int = self.fixed_rotation or 0
         self._misses = 0
         self._search_cursor = 0
         self._searching_since: int | None = None
         self._prev_bbox: np.ndarray | None = None
-        self._closed = False
+        self._last_refine = -self.refine_every
+        self._refine_gap = self.refine_every
+        self._last_census_ms = -np.inf
+        self._census_due = True
+        self._counted_now = False  # a search's probe counted the people of this frame
+        self._num_people = 1
         self.stats = PoseStats()
-        # Fail now, with a ModelError, if the bundle does not load.
-        self._landmarker(self._preferred)
+
+    def reset(self) -> None:
+        """Forget the clip: new tracking state and stats, same resolved model (for reuse across
+        clips, e.g. by a batch worker). VIDEO trackers are re-created (~0.1 s each, lazily)
+        because mediapipe has no way to clear a tracker's state."""
+        if self._closed:
+            raise PosecheckError("PoseEstimator is closed")
+        if self.running_mode == "video":
+            with quiet_native_stderr():
+                for lm in self._landmarkers.values():
+                    lm.close()  # type: ignore[attr-defined]
+            self._landmarkers.clear()
+            self._warmed = {k for k in self._warmed if k == "probe"}
+        self._reset_state()
 
     # -- landmarkers ---
 
     def _landmarker(self, rotation: int) -> object:
+        """The VIDEO-mode tracker of one rotation (follows one person)."""
         if self._closed:
             raise PosecheckError("PoseEstimator is closed")
         lm = self._landmarkers.get(rotation)
@@ -280,8 +345,8 @@ class PoseEstimator:
             return lm
         lm = create_landmarker(
             self.bundle,
-            self.running_mode,
-            num_poses=self.num_poses,
+            "video",
+            num_poses=1,
             min_pose_detection_confidence=self.min_pose_detection_confidence,
             min_pose_presence_confidence=self.min_pose_presence_confidence,
             min_tracking_confidence=self.min_tracking_confidence,
@@ -290,37 +355,90 @@ class PoseEstimator:
         self._landmarkers[rotation] = lm
         return lm
 
-    def _infer(self, image_bgr: np.ndarray, timestamp_ms: float, rotation: int) -> list[_Candidate]:
-        """Run the landmarker of one rotation; people found, mapped to original pixels."""
+    def _probe_model(self) -> object:
+        """The IMAGE-mode landmarker (stateless: any rotation, any clip) that counts people and
+        probes rotations; in image mode it does all the work."""
+        if self._closed:
+            raise PosecheckError("PoseEstimator is closed")
+        if self._probe_landmarker is None:
+            self._probe_landmarker = create_landmarker(
+                self.bundle,
+                "image",
+                num_poses=self.num_poses,
+                min_pose_detection_confidence=self.min_pose_detection_confidence,
+                min_pose_presence_confidence=self.min_pose_presence_confidence,
+                min_tracking_confidence=self.min_tracking_confidence,
+                output_segmentation_masks=False,
+            )
+        return self._probe_landmarker
+
+    def _tracker_ts(self, rotation: int, timestamp_ms: float) -> int:
+        """A timestamp for this rotation's tracker, strictly after the last one it saw."""
+        ts = round(timestamp_ms)
+        last = self._last_ts.get(rotation)
+        if last is not None and ts <= last:
+            ts = last + 1
+        self._last_ts[rotation] = ts
+        return ts
+
+    def _flush(self, rotation: int, timestamp_ms: float, rotated_wh: tuple[int, int]) -> None:
+        """Clear a tracker's stale region of interest: on a black frame it loses the body, so
+        its next call runs the person detector (one inference, ~10 ms, vs ~50 ms to re-create
+        it)."""
+        import mediapipe as mp
+
+        w, h = rotated_wh
+        if self._black is None or self._black.shape[:2] != (h, w):
+            self._black = np.zeros((h, w, 3), np.uint8)
+        ts = self._tracker_ts(rotation, timestamp_ms - 1)
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=self._black)
+        self._landmarker(rotation).detect_for_video(image, ts)  # type: ignore[attr-defined]
+        self._has_roi[rotation] = False
+        self.stats.flushes += 1
+
+    def _infer(
+        self, image_bgr: np.ndarray, timestamp_ms: float, rotation: int, census: bool = False,
+        *, probe: bool = False,
+    ) -> list[_Candidate]:
+        """People found at one rotation, in original pixels: by that rotation's tracker, or
+        (`probe`, `census`, image mode) by the stateless IMAGE-mode landmarker."""
         import mediapipe as mp
 
         h, w = image_bgr.shape[:2]
         rotated = rotate_image(image_bgr, rotation)
         rgb = cv2.cvtColor(rotated, cv2.COLOR_BGR2RGB)
-        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        landmarker = self._landmarker(rotation)
-        self.stats.inferences += 1
-        ts = 0
-        if self.running_mode == "video":
-            ts = round(timestamp_ms)
-            last = self._last_ts.get(rotation)
-            if last is not None and ts <= last:
-                ts = last + 1
-            self._last_ts[rotation] = ts
+        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        video = self.running_mode == "video" and not (census or probe)
+        warm_key: object = rotation if video else "probe"
+        if census:
+            self.stats.censuses += 1
+        else:
+            self.stats.inferences += 1
+        if video:
+            landmarker = self._landmarker(rotation)
+            fed = self._fed_at.get(rotation)
+            if fed is not None and fed < self.stats.frames - 1 and self._has_roi.get(rotation):
+                self._flush(rotation, timestamp_ms, (rotated.shape[1], rotated.shape[0]))
+            self._fed_at[rotation] = self.stats.frames
+            ts = self._tracker_ts(rotation, timestamp_ms)
+        else:
+            landmarker = self._probe_model()
 
         def call() -> Any:
-            if self.running_mode == "video":
+            if video:
                 return landmarker.detect_for_video(mp_image, ts)  # type: ignore[attr-defined]
             return landmarker.detect(mp_image)  # type: ignore[attr-defined]
 
-        if rotation in self._warmed:
+        if warm_key in self._warmed:
             result = call()
         else:
             # The first inference logs one-off native warnings (tensor alignment, ROI projection)
             # straight to fd 2; keep them out of the CLI's output.
             with quiet_native_stderr():
                 result = call()
-            self._warmed.add(rotation)
+            self._warmed.add(warm_key)
+        if video:
+            self._has_roi[rotation] = bool(result.pose_landmarks)
         rw, rh = rotated.shape[1], rotated.shape[0]
         people: list[_Candidate] = []
         worlds = result.pose_world_landmarks or []
@@ -348,12 +466,13 @@ class PoseEstimator:
 
     # -- per frame ---
 
-    def _search_order(self, first_frame: bool) -> list[int]:
-        """Rotations to try this frame while searching: all on the first, then a rotating subset."""
+    def _search_order(self, first_frame: bool, long_search: bool = False) -> list[int]:
+        """Rotations to try this frame while searching: all on the first, then a rotating subset
+        (one a frame once the search is long: an empty scene then costs what the raw model does)."""
         order = [self._preferred] + [r for r in (0, 90, 270, 180) if r != self._preferred]
         if first_frame:
             return order
-        k = self.search_budget
+        k = 1 if long_search else self.search_budget
         start = self._search_cursor % len(order)
         self._search_cursor += k
         picked = [order[(start + j) % len(order)] for j in range(k)]
@@ -368,6 +487,7 @@ class PoseEstimator:
         h, w = image_bgr.shape[:2]
         frame_wh = (int(w), int(h))
         self.stats.frames += 1
+        self._counted_now = False
 
         chosen: list[_Candidate] = []
         if self._rotation is not None:
@@ -383,14 +503,20 @@ class PoseEstimator:
             chosen = self._search(image_bgr, timestamp_ms, index)
 
         if not chosen:
+            self._census_due = True  # count again (and check whom we follow) once found
             return PoseFrame.missing(index, float(timestamp_ms), frame_wh)
         person = chosen[choose_person(chosen, self._prev_bbox)]
         if self.fixed_rotation is None and person.uprightness() < UPRIGHT_ENOUGH:
             chosen, person = self._refine(image_bgr, timestamp_ms, index, chosen, person)
+        if self._tracking:
+            person = self._census(image_bgr, timestamp_ms, person)
+            num_people = self._num_people
+        else:
+            num_people = len(chosen)
         self._prev_bbox = person.bbox()
         self.stats.frames_with_pose += 1
         self.stats.per_rotation[person.rotation] += 1
-        self.stats.max_people = max(self.stats.max_people, len(chosen))
+        self.stats.max_people = max(self.stats.max_people, num_people)
         return PoseFrame(
             index=index,
             timestamp_ms=float(timestamp_ms),
@@ -401,8 +527,51 @@ class PoseEstimator:
             visibility=person.visibility,
             presence=person.presence,
             rotation_deg=person.rotation,
-            num_people=len(chosen),
+            num_people=num_people,
         )
+
+    def _census(self, image_bgr: np.ndarray, timestamp_ms: float, person: _Candidate) -> _Candidate:
+        """Count the people in view now and then; return the person to report this frame.
+
+        Runs when due (every `census_every_ms`, after a frame without a pose) or when the
+        tracked body does not overlap the previous frame's choice (the tracker jumped, or a
+        scene cut). The census chooses as `choose_person` does; if that is not the tracked body,
+        the tracker is re-locked onto it.
+        """
+        jumped = self._prev_bbox is not None and _iou(person.bbox(), self._prev_bbox) <= 0.1
+        due = self._census_due or timestamp_ms - self._last_census_ms >= self.census_every_ms
+        if self._counted_now or not (due or jumped):
+            return person
+        self._census_due = False
+        self._last_census_ms = timestamp_ms
+        people = self._infer(image_bgr, timestamp_ms, person.rotation, census=True)
+        self._num_people = max(1, len(people))
+        if not people:
+            return person
+        target = people[choose_person(people, self._prev_bbox)]
+        if _iou(target.bbox(), person.bbox()) > 0.3:
+            return person
+        self._relock(image_bgr, timestamp_ms, target)
+        return target
+
+    def _relock(self, image_bgr: np.ndarray, timestamp_ms: float, target: _Candidate) -> None:
+        """Point the tracker at `target`: a fresh tracker sees only that person's region once,
+        so its detector can pick nobody else; later frames are tracked from there."""
+        rotation = target.rotation
+        h, w = image_bgr.shape[:2]
+        if self._has_roi.get(rotation):
+            self._flush(rotation, timestamp_ms, rotated_wh((w, h), rotation))
+        x0, y0, x1, y1 = target.bbox()
+        mx, my = 0.25 * (x1 - x0) + 8, 0.25 * (y1 - y0) + 8
+        xa, ya = int(max(0, x0 - mx)), int(max(0, y0 - my))
+        xb, yb = int(min(w, x1 + mx + 1)), int(min(h, y1 + my + 1))
+        masked = np.zeros_like(image_bgr)
+        masked[ya:yb, xa:xb] = image_bgr[ya:yb, xa:xb]
+        self._infer(masked, timestamp_ms, rotation)
+        if self.fixed_rotation is None:
+            self._rotation = self._preferred = rotation
+        self._misses = 0
+        self.stats.relocks += 1
 
     def _refine(
         self, image_bgr: np.ndarray, timestamp_ms: float, index: int,
@@ -413,20 +582,20 @@ class PoseEstimator:
         A search keeps the first rotation that finds the body; after a scene cut or a turn the
         body may be tracked sideways. One extra inference every `refine_every` frames fixes that.
         """
-        if index - self._last_refine < self.refine_every:
+        if index - self._last_refine < self._refine_gap:
             return chosen, person
         self._last_refine = index
         target = upright_rotation(person)
         if target == person.rotation:
             return chosen, person
-        alternative = self._infer(image_bgr, timestamp_ms, target)
-        if not alternative:
-            return chosen, person
-        candidate = alternative[choose_person(alternative, person.bbox())]
-        if candidate.uprightness() <= person.uprightness():
+        alternative = self._infer(image_bgr, timestamp_ms, target, probe=True)
+        candidate = alternative[choose_person(alternative, person.bbox())] if alternative else None
+        if candidate is None or candidate.uprightness() <= person.uprightness():
+            self._refine_gap *= 2  # it did not help: try less and less often while locked
             return chosen, person
         self._rotation = self._preferred = target
         self._misses = 0
+        self._refine_gap = self.refine_every
         self.stats.refinements += 1
         return alternative, candidate
 
@@ -435,10 +604,12 @@ class PoseEstimator:
         if first:
             self._searching_since = index
             self._search_cursor = 0
+            self._refine_gap = self.refine_every
             self.stats.searches += 1
         found: dict[int, list[_Candidate]] = {}
-        for rotation in self._search_order(first):
-            people = self._infer(image_bgr, timestamp_ms, rotation)
+        long_search = index - (self._searching_since or index) > self.SLOW_SEARCH_AFTER
+        for rotation in self._search_order(first, long_search):
+            people = self._infer(image_bgr, timestamp_ms, rotation, probe=True)
             if people:
                 found[rotation] = people
         if not found:
@@ -453,6 +624,11 @@ class PoseEstimator:
         self._preferred = rotation
         self._misses = 0
         self._searching_since = None
+        if self._tracking:  # the probe counted everyone at this rotation: a census already
+            self._num_people = len(found[rotation])
+            self._last_census_ms = timestamp_ms
+            self._census_due = False
+            self._counted_now = True
         return found[rotation]
 
     def run(self, frames: Iterable[object]) -> Iterable[PoseFrame]:
@@ -473,7 +649,10 @@ class PoseEstimator:
         with quiet_native_stderr():  # close() logs an INFO line per accelerator
             for lm in self._landmarkers.values():
                 lm.close()  # type: ignore[attr-defined]
+            if self._probe_landmarker is not None:
+                self._probe_landmarker.close()  # type: ignore[attr-defined]
         self._landmarkers.clear()
+        self._probe_landmarker = None
 
     def __enter__(self) -> PoseEstimator:
         return self
