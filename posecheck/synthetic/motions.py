@@ -7,8 +7,11 @@ index and hip angles; per-clip reps, partials, holds and the cues a coach would 
 Every exercise is driven by an *activation* per leg, a(t): 0 = the exercise's rest position,
 1 = its full-range end position (the profile's "top": hips up in a bridge, knee up in a knee
 raise, the hinge in a Romanian deadlift). Values above 1 overshoot (over-arching), a < 1 at the peak
-is an incomplete rep. Between keyframes a(t) is cosine-eased (zero velocity at the ends, like a
-controlled human movement), so holds are truly still and tempo is exactly the script's.
+is an incomplete rep. Between keyframes a(t) follows the rep's easing (`EASINGS`: cosine by
+default, minimum-jerk, constant speed, or two shapes outside the core's fitted family: a
+"trapezoid" velocity profile and an asymmetric ease), so holds are truly still and tempo is
+exactly the script's. The easings are written out here, not imported from the core, so the
+generator never shares the estimator's assumptions by construction.
 
 Phases in the truth are named in activation terms: "bottom" (at rest), "rising" (rest -> peak),
 "top" (at the peak, held), "lowering" (peak -> rest).
@@ -43,6 +46,33 @@ INCOMPLETE_LOCKOUT_PEAK = 0.75
 OVER_ARCH_PEAK = 1.3
 HIPS_DROP = 0.2  # fraction of the range lost, linearly, during the hold
 SHORT_HOLD_S = 0.5
+
+
+def _trapezoid(u: np.ndarray | float, ramp: float = 0.3) -> np.ndarray:
+    """Constant acceleration for `ramp` of the time, constant speed, constant deceleration."""
+    u = np.asarray(u, dtype=float)
+    vmax = 1.0 / (1.0 - ramp)
+    return np.where(
+        u < ramp,
+        vmax * u * u / (2 * ramp),
+        np.where(u < 1 - ramp, vmax * (ramp / 2 + u - ramp), 1 - vmax * (1 - u) ** 2 / (2 * ramp)),
+    )
+
+
+def _min_jerk(u: np.ndarray | float) -> np.ndarray:
+    u = np.asarray(u, dtype=float)
+    return 10 * u**3 - 15 * u**4 + 6 * u**5
+
+
+# How a movement goes from one keyframe to the next, u in [0, 1] -> fraction of the way.
+# "asymmetric": fast away, long slow approach (minimum jerk on a warped clock, u ** 0.7).
+EASINGS: dict[str, Callable[[np.ndarray | float], np.ndarray]] = {
+    "cosine": lambda u: 0.5 - 0.5 * np.cos(np.pi * np.asarray(u, dtype=float)),
+    "minimum_jerk": _min_jerk,
+    "linear": lambda u: np.asarray(u, dtype=float),
+    "trapezoid": _trapezoid,
+    "asymmetric": lambda u: _min_jerk(np.asarray(u, dtype=float) ** 0.7),
+}
 FAST_TEMPO_S = 0.3  # per half rep: below every profile's tempo_fast minimum (>= 0.4 s)
 
 
@@ -55,6 +85,7 @@ class RepSpec:
     mistakes: names from `MISTAKES`; they alter the motion (see `effective`) and become expected
         cues in the truth.
     side: for alternating exercises, the working leg of this rep (None = alternate automatically).
+    easing: how the rise and the return are eased (a key of `EASINGS`).
     """
 
     up_s: float = 1.0
@@ -64,8 +95,11 @@ class RepSpec:
     partial: bool = False
     mistakes: tuple[str, ...] = ()
     side: str | None = None
+    easing: str = "cosine"
 
     def __post_init__(self) -> None:
+        if self.easing not in EASINGS:
+            raise ValueError(f"unknown easing {self.easing!r}; known: {sorted(EASINGS)}")
         unknown = set(self.mistakes) - set(MISTAKES)
         if unknown:
             raise ValueError(f"unknown mistakes {sorted(unknown)}; known: {MISTAKES}")
@@ -724,6 +758,7 @@ class _Segment:
     a1: float
     partial: bool
     linear: bool = False  # hips_drop: a slow linear sag instead of an eased move
+    easing: str = "cosine"
 
 
 def _rep_side(ex: ExerciseMotion, script: MotionScript, i: int, spec: RepSpec) -> str:
@@ -752,7 +787,10 @@ def _timeline(ex: ExerciseMotion, script: MotionScript) -> tuple[list[_Segment],
         peak = spec.peak(ex)
         idx = i + 1
         start = t
-        segs.append(_Segment(t, t + e.up_s, "rising", idx, side, 0.0, peak, spec.partial))
+        ease = spec.easing
+        segs.append(
+            _Segment(t, t + e.up_s, "rising", idx, side, 0.0, peak, spec.partial, easing=ease)
+        )
         t += e.up_s
         top = t
         end_peak = peak - ex.drop if "hips_drop" in spec.mistakes else peak
@@ -761,7 +799,11 @@ def _timeline(ex: ExerciseMotion, script: MotionScript) -> tuple[list[_Segment],
         )
         t += e.top_hold_s
         top_end = t
-        segs.append(_Segment(t, t + e.down_s, "lowering", idx, side, end_peak, 0.0, spec.partial))
+        segs.append(
+            _Segment(
+                t, t + e.down_s, "lowering", idx, side, end_peak, 0.0, spec.partial, easing=ease
+            )
+        )
         t += e.down_s
         reps.append(
             TruthRep(
@@ -788,7 +830,7 @@ def _activation(seg: _Segment, t: float) -> float:
     span = seg.t1 - seg.t0
     u = 1.0 if span <= 0 else min(max((t - seg.t0) / span, 0.0), 1.0)
     if not seg.linear:
-        u = 0.5 - 0.5 * np.cos(np.pi * u)
+        u = float(EASINGS[seg.easing](u))
     return seg.a0 + (seg.a1 - seg.a0) * u
 
 

@@ -1,0 +1,293 @@
+"""Where a rep's movements start and stop: a parametric fit of each point-to-point movement.
+
+Why a fit of the whole movement: near the end of a slow eased movement the signal differs from
+where it stops by less than the per-frame noise (a 2 s minimum-jerk rise over 50° is within
+0.5° of its top for its last 0.2 s; landmark noise of 2 % of the thigh is ~2.5° of hip angle a
+frame), so no threshold or local corner can place the stop to 0.1 s. The whole movement carries
+the information: once its shape is known, its steep middle pins its duration and so its ends.
+
+Human point-to-point movements are smooth and close to minimum jerk (Flash & Hogan 1985);
+controlled exercise reps are also often cosine-eased, and some are abrupt (near constant speed,
+stopping hard). Each movement is fitted with each of these shapes (`SHAPES`) and the one with
+the smallest squared error is kept. A shape outside the family is fitted by its nearest member,
+whose ends are then off by a fraction of the movement's duration (measured in the tests).
+
+Model of one rep (x in seconds; g1, g2 the rise and the fall, each a shape of
+u = clip((x - start) / (end - start), 0, 1)):
+
+    p = B (1 - g1) + L (g1 - g2) + B2 g2 + b * clip(x - arrive, 0, depart - arrive) * (1 - g2)
+
+B, L, B2: rest, top and rest-after levels; b <= 0: a slow sag of the top during a hold (hips
+dropping), bounded; a top still creeping upwards is the movement, not a hold. For fixed times
+and shapes these are linear least squares; the four times are searched on grids: first each
+movement on its own side of the peak (coarse grid, then finer), then the two together by
+coordinate descent (each refined with the other fixed). When the samples stop soon after the
+fall (a rep finalised as it settles), B2 = B: people return to where they started, and without
+samples of the new rest the fall's end is not determined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Shape = Callable[[np.ndarray], np.ndarray]
+
+SHAPES: dict[str, Shape] = {
+    "linear": lambda u: u,
+    "cosine": lambda u: 0.5 - 0.5 * np.cos(np.pi * u),
+    "minimum_jerk": lambda u: u**3 * (10.0 + u * (-15.0 + 6.0 * u)),
+}
+MIN_MOVE_S = 0.15  # shortest movement considered
+_COARSE = 20  # grid points per time in the first, one-sided search
+_FINE = 9  # grid points per time in each refinement
+_UNTIE_S = 0.3  # samples of rest needed after the fall to fit its own level
+
+
+@dataclass(frozen=True)
+class RepFit:
+    """Fitted times (ms) of one rep's two movements, and their shapes."""
+
+    start_ms: float
+    arrive_ms: float
+    depart_ms: float
+    end_ms: float
+    rise_shape: str
+    fall_shape: str
+    rms: float  # residual root mean square, signal units
+
+    @property
+    def hold_s(self) -> float:
+        return (self.depart_ms - self.arrive_ms) / 1000.0
+
+
+@dataclass
+class _Ramp:
+    start: float
+    end: float
+    shape: str
+    sse: float = np.inf
+
+    def g(self, x: np.ndarray) -> np.ndarray:
+        return _g(SHAPES[self.shape], x, np.array([self.start]), np.array([self.end]))[0]
+
+
+def _g(shape: Shape, x: np.ndarray, s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """(K, n) ramp values for K candidate (start, end) pairs."""
+    u = (x[None, :] - s[:, None]) / np.maximum(e - s, 1e-6)[:, None]
+    return shape(np.clip(u, 0.0, 1.0))
+
+
+def _sse(
+    y: np.ndarray,
+    g1: np.ndarray,
+    g2: np.ndarray,
+    hold: np.ndarray,
+    tie: bool,
+    max_drift: float,
+    min_drift_hold: float,
+    hold_len: np.ndarray,
+) -> np.ndarray:
+    """Least-squares error of the rep model for K candidates (g1, g2, hold term: (K, n))."""
+    k = max(g1.shape[0], g2.shape[0], hold.shape[0])
+    g1, g2 = np.broadcast_to(g1, (k, y.size)), np.broadcast_to(g2, (k, y.size))
+    hold = np.broadcast_to(hold, (k, y.size))
+    cols = [1.0 - g1 + g2, g1 - g2] if tie else [1.0 - g1, g1 - g2, g2]
+    best = np.full(k, np.inf)
+    for drift in (False, True):
+        m = np.stack(cols + ([hold] if drift else []), axis=2)
+        mt = m.transpose(0, 2, 1)
+        xtx = mt @ m + np.eye(m.shape[2]) * 1e-9
+        coef = np.linalg.solve(xtx, (mt @ y)[..., None])[..., 0]
+        sse = ((y[None, :] - (m @ coef[..., None])[..., 0]) ** 2).sum(axis=1)
+        ok = coef[:, 1] > coef[:, 0]  # the top is above the rest before it
+        if not tie:
+            ok &= coef[:, 1] > coef[:, 2]
+        if drift:
+            ok &= (coef[:, -1] <= 0) & (coef[:, -1] >= -max_drift) & (hold_len >= min_drift_hold)
+        best = np.minimum(best, np.where(ok, sse, np.inf))
+    return best
+
+
+class _Problem:
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, tie: bool, max_drift: float, min_drift_hold: float
+    ) -> None:
+        self.x, self.y, self.tie = x, y, tie
+        self.max_drift, self.min_drift_hold = max_drift, min_drift_hold
+
+    def search(
+        self,
+        rising: bool,
+        other: _Ramp | None,
+        s_grid: np.ndarray,
+        e_grid: np.ndarray,
+        mask: np.ndarray | None = None,
+        shapes: Sequence[str] | None = None,
+    ) -> dict[str, _Ramp]:
+        """Best ramp of each shape over the grid, the other movement fixed (None: absent)."""
+        x, y = (self.x, self.y) if mask is None else (self.x[mask], self.y[mask])
+        if x.size < 4:
+            return {}
+        s, e = np.meshgrid(s_grid, e_grid, indexing="ij")
+        s, e = s.ravel(), e.ravel()
+        keep = e - s >= MIN_MOVE_S
+        if other is not None:  # the rise ends before the fall starts
+            keep &= (e <= other.start) if rising else (s >= other.end)
+        s, e = s[keep], e[keep]
+        if s.size == 0:
+            return {}
+        if other is None:
+            g_other = np.zeros((1, x.size)) if rising else np.ones((1, x.size))
+            arrive_fixed, depart_fixed = x[0], x[-1]
+        else:
+            g_other = other.g(x)[None, :]
+            arrive_fixed, depart_fixed = other.end, other.start
+        best: dict[str, _Ramp] = {}
+        for name in SHAPES if shapes is None else shapes:
+            g = _g(SHAPES[name], x, s, e)
+            if rising:
+                arrive, depart = e, np.full_like(e, depart_fixed)
+                g1, g2 = g, g_other
+            else:
+                arrive, depart = np.full_like(s, arrive_fixed), s
+                g1, g2 = g_other, g
+            span = np.maximum(depart - arrive, 0.0)
+            hold = np.clip(x[None, :] - arrive[:, None], 0.0, span[:, None]) * (1.0 - g2)
+            sse = _sse(
+                y,
+                g1,
+                g2,
+                hold,
+                self.tie or other is None,
+                self.max_drift,
+                self.min_drift_hold,
+                span,
+            )
+            i = int(np.argmin(sse))
+            if np.isfinite(sse[i]):
+                best[name] = _Ramp(float(s[i]), float(e[i]), name, float(sse[i]))
+        return best
+
+    def refine(
+        self,
+        ramp: _Ramp,
+        rising: bool,
+        other: _Ramp | None,
+        step: float,
+        rounds: int,
+        mask: np.ndarray | None = None,
+    ) -> _Ramp:
+        for _ in range(rounds):
+            off = np.linspace(-step, step, _FINE)
+            got = self.search(rising, other, ramp.start + off, ramp.end + off, mask, (ramp.shape,))
+            if ramp.shape in got and got[ramp.shape].sse <= ramp.sse + 1e-9:
+                ramp = got[ramp.shape]
+            step /= 3.0
+        return ramp
+
+
+def fit_rep(
+    t_ms: Sequence[float],
+    values: Sequence[float],
+    t_peak_ms: float,
+    *,
+    max_drift: float = 10.0,
+    min_drift_hold_s: float = 0.5,
+) -> RepFit | None:
+    """Fit one rep (rest, rise, top, fall, rest) to samples oriented so the top is up.
+
+    `t_peak_ms` is any time on the top (or the turning point): the first search fits the rise
+    on the samples before it and the fall on those after. None when the samples cannot
+    support a fit (too few on either side).
+    """
+    t = np.asarray(t_ms, dtype=float)
+    y = np.asarray(values, dtype=float)
+    ok = np.isfinite(t) & np.isfinite(y)
+    t, y = t[ok], y[ok]
+    if t.size < 10:
+        return None
+    t0 = t[0]
+    x = (t - t0) / 1000.0
+    xp = (t_peak_ms - t0) / 1000.0
+    before, after = x <= xp, x >= xp
+    if before.sum() < 4 or after.sum() < 4:
+        return None
+    prob = _Problem(x, y, True, max_drift, min_drift_hold_s)
+    # 1. each movement on its own side of the peak: coarse grid over the whole side, then
+    # finer around the best of each shape (shapes keep their own optimum: a coarse grid can
+    # favour the wrong shape only because it misses the right one's best times)
+    lo, hi = x[0], x[-1]
+    rs = np.linspace(lo, xp, _COARSE)
+    re = np.linspace(lo + MIN_MOVE_S, xp, _COARSE)
+    fs = np.linspace(xp, hi - MIN_MOVE_S, _COARSE)
+    fe = np.linspace(xp, hi, _COARSE)
+    rises = prob.search(True, None, rs, re, before)
+    falls = prob.search(False, None, fs, fe, after)
+    if not rises or not falls:
+        return None
+    rises = {
+        k: prob.refine(r, True, None, float(rs[1] - rs[0]), 3, before) for k, r in rises.items()
+    }
+    falls = {
+        k: prob.refine(f, False, None, float(fs[1] - fs[0]), 3, after) for k, f in falls.items()
+    }
+    # 2. together, on all samples: each shape's ramp refined with the other movement fixed at
+    # its current best
+    prob.tie = hi - _best(falls).end < _UNTIE_S
+    for step in (0.1, 0.03):
+        fall = _best(falls)
+        rises = {
+            k: prob.refine(_rescored(prob, r, True, fall), True, fall, step, 2)
+            for k, r in rises.items()
+        }
+        rise = _best(rises)
+        falls = {
+            k: prob.refine(_rescored(prob, f, False, rise), False, rise, step, 2)
+            for k, f in falls.items()
+        }
+    rise, fall = _best(rises), _best(falls)
+    sse = min(rise.sse, fall.sse)
+    var = max(sse / max(x.size - 8, 1), 1e-6)
+    start, arrive = _averaged(rises, var)
+    depart, end = _averaged(falls, var)
+    depart = max(depart, arrive)
+    return RepFit(
+        start_ms=t0 + start * 1000.0,
+        arrive_ms=t0 + arrive * 1000.0,
+        depart_ms=t0 + depart * 1000.0,
+        end_ms=t0 + end * 1000.0,
+        rise_shape=rise.shape,
+        fall_shape=fall.shape,
+        rms=float(np.sqrt(sse / x.size)) if np.isfinite(sse) else float("nan"),
+    )
+
+
+def _averaged(ramps: dict[str, _Ramp], var: float) -> tuple[float, float]:
+    """(start, end) averaged over the shapes, weighted by their likelihood under Gaussian
+    noise of variance `var` (Akaike-style weights; the shapes have equal parameter counts)."""
+    items = [r for r in ramps.values() if np.isfinite(r.sse)]
+    best = min(r.sse for r in items)
+    w = np.array([np.exp(-(r.sse - best) / (2.0 * var)) for r in items])
+    w /= w.sum()
+    return (
+        float(sum(wi * r.start for wi, r in zip(w, items, strict=True))),
+        float(sum(wi * r.end for wi, r in zip(w, items, strict=True))),
+    )
+
+
+def _best(ramps: dict[str, _Ramp]) -> _Ramp:
+    return min(ramps.values(), key=lambda r: r.sse)
+
+
+def _rescored(prob: _Problem, ramp: _Ramp, rising: bool, other: _Ramp) -> _Ramp:
+    """The same ramp (clamped not to overlap the other) scored on all samples, the other fixed."""
+    start, end = ramp.start, ramp.end
+    if rising:
+        end = min(end, other.start)
+    else:
+        start = max(start, other.end)
+    got = prob.search(rising, other, np.array([start]), np.array([end]), None, (ramp.shape,))
+    return got.get(ramp.shape, _Ramp(start, end, ramp.shape))
