@@ -719,7 +719,7 @@ class LiveSession:
             holds=len(holds),
             holds_met=sum(1 for h in holds if h.met),
             best_hold_s=max((h.duration_s for h in holds), default=0.0),
-            cues=tuple(dict.fromkeys(c.message for c in last.cues)),
+            cues=tuple(g.text() for g in last.cue_groups()),  # each remark once, worst first
             reason=reason,
             sets=len(sets),
             lines=(f"all sets: {' + '.join(str(s.report.rep_count) for s in sets)} reps",)
