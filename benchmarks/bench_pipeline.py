@@ -72,7 +72,8 @@ def raw_landmarker_fps(clip: Path, model: str) -> tuple[float, int]:
 
 def estimator_fps(clip: Path, model: str) -> float:
     """Decode + posecheck.pose.PoseEstimator.detect in one loop (its default settings, as the
-    pipeline uses them: orientation search, num_poses=2): the model as analyse runs it."""
+    pipeline uses them: orientation search, one-person tracker + people census): the model as
+    analyse runs it."""
     from posecheck.pose import PoseEstimator
     from posecheck.sources import open_source
 
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-batch", action="store_true")
     args = ap.parse_args(argv)
     clip = Path(args.clip)
+    import os
+
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
 
     best = {"a": 0.0, "a2": 0.0, "b": 0.0, "c": 0.0}
     counts = {}
@@ -174,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             "  [target >= 1.7]"
         )
         print(f"    reps per clip: 1 worker {r1}, 2 workers {r2}")
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 
 

@@ -1,9 +1,11 @@
 """Analyse a recorded video: decode -> pose -> core -> overlay -> encode, as one call.
 
 `analyse_video(path, exercise=...)` returns a `SessionReport` and writes nothing unless `out_dir`
-is given. The stages overlap: the source decodes in its own thread, pose and core run here, and
-the overlay + encoder run in a `VideoSink` thread, each joined by a small bounded queue so memory
-stays flat however long the video (no frame is kept after it is written).
+is given. The stages overlap: the source decodes in its own thread, the pose model runs here,
+the core and the timeline run in a `_CoreStage` thread (its Python runs while the model's native
+call has released the GIL, so on two cores it costs the model nothing), and the overlay +
+encoder run in a `VideoSink` thread, each joined by a small bounded queue so memory stays flat
+however long the video (no frame is kept after it is written).
 
 Ctrl-C or SIGTERM stops the run cleanly: what was processed is still reported, the timeline and
 the plot are written, and the video file is finalised (the report says `interrupted`).
@@ -575,6 +577,55 @@ def analyse_video(
     return report
 
 
+class _CoreStage:
+    """Core + per-frame outputs in a background thread, fed (image, pose) pairs in order.
+
+    The analyzer, timeline, trace and sink are touched only by this thread until `close()` has
+    drained the queue; an error there is raised on the next `put()` or on `close()`.
+    """
+
+    def __init__(self, analyzer: Any, timeline: TimelineWriter | None,
+                 trace: AngleTrace | None, sink: VideoSink | None, queue_size: int = 4) -> None:
+        self.analyzer, self.timeline, self.trace, self.sink = analyzer, timeline, trace, sink
+        self._q: queue.Queue[tuple[np.ndarray, PoseFrame] | None] = queue.Queue(queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="posecheck-core", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                break
+            if self._error is not None:
+                continue  # drain so put() never blocks forever
+            image, pose = item
+            try:
+                result = self.analyzer.update(pose)
+                if self.timeline is not None:
+                    self.timeline.write(result)
+                if self.trace is not None:
+                    self.trace.add(result)
+                if self.sink is not None:
+                    self.sink.put(image, pose, result)
+            except BaseException as exc:  # surfaced to the caller on put()/close()
+                self._error = exc
+
+    def put(self, image: np.ndarray, pose: PoseFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put((image, pose))
+
+    def close(self) -> None:
+        """Process what is queued, then stop (safe to call twice)."""
+        if self._thread.is_alive():
+            self._q.put(None)
+            self._thread.join()
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+
 class _Run:
     """The state of one pass: counters and the open outputs (closed however the pass ends)."""
 
@@ -587,12 +638,19 @@ class _Run:
         self.timeline: TimelineWriter | None = None
         self.trace: AngleTrace | None = None
         self.sink: VideoSink | None = None
+        self.stage: _CoreStage | None = None
         self.stop_bar: Callable[[], None] | None = None
         self.outputs: dict[str, str] = {}
 
     def close_outputs(self) -> None:
         if self.stop_bar is not None:
             self.stop_bar()
+        if self.stage is not None:
+            try:
+                self.stage.close()  # the core catches up on the frames already read
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self.stage.close()
         if self.timeline is not None:
             self.timeline.close()
             self.outputs["timeline"] = str(self.timeline.path)
@@ -632,18 +690,12 @@ def _process(
         update, run.stop_bar = _rich_progress(total, Path(source_name).name)
     elif callable(progress):
         update = progress
-    analyzer, timeline, trace, sink = run.analyzer, run.timeline, run.trace, run.sink
+    stage = run.stage = _CoreStage(run.analyzer, run.timeline, run.trace, run.sink)
     t0 = time.perf_counter()
     try:
         for frame in source:
             pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
-            result = analyzer.update(pose)
-            if timeline is not None:
-                timeline.write(result)
-            if trace is not None:
-                trace.add(result)
-            if sink is not None:
-                sink.put(frame.image, pose, result)
+            stage.put(frame.image, pose)
             run.frames += 1
             if run.frames == 1:
                 run.t_first = frame.timestamp_ms
@@ -653,5 +705,6 @@ def _process(
             if stop is not None and stop.is_set():
                 run.interrupted = True
                 break
+        stage.close()  # the last frames' core and outputs are part of the pass
     finally:
         run.elapsed = time.perf_counter() - t0

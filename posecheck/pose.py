@@ -246,7 +246,9 @@ class PoseEstimator:
         refine_every: at most one extra inference per this many frames to turn a body tracked
             sideways head-up (auto only); the gap doubles after each refinement that does not
             help, so a body that stays sideways costs ~nothing once locked.
-        census_every_ms: period of the people census in video mode.
+        census_every_ms: period of the people census in video mode; it doubles (up to 4x)
+            while each census agrees with the tracker (one person, no re-lock), and comes back
+            to this as soon as one does not.
     """
 
     SLOW_SEARCH_AFTER = 30  # frames (~1 s) of fruitless search before trying one rotation a frame
@@ -262,7 +264,7 @@ class PoseEstimator:
         min_tracking_confidence: float = 0.5,
         num_poses: int = 2,
         lost_after: int = 2,
-        search_budget: int = 2,
+        search_budget: int = 1,
         refine_every: int = 30,
         census_every_ms: float = 1000.0,
     ) -> None:
@@ -315,6 +317,7 @@ class PoseEstimator:
         self._last_refine = -self.refine_every
         self._refine_gap = self.refine_every
         self._last_census_ms = -np.inf
+        self._census_gap_ms = self.census_every_ms
         self._census_due = True
         self._counted_now = False  # a search's probe counted the people of this frame
         self._num_people = 1
@@ -539,18 +542,21 @@ class PoseEstimator:
         the tracker is re-locked onto it.
         """
         jumped = self._prev_bbox is not None and _iou(person.bbox(), self._prev_bbox) <= 0.1
-        due = self._census_due or timestamp_ms - self._last_census_ms >= self.census_every_ms
+        due = self._census_due or timestamp_ms - self._last_census_ms >= self._census_gap_ms
         if self._counted_now or not (due or jumped):
             return person
         self._census_due = False
         self._last_census_ms = timestamp_ms
         people = self._infer(image_bgr, timestamp_ms, person.rotation, census=True)
         self._num_people = max(1, len(people))
-        if not people:
+        target = people[choose_person(people, self._prev_bbox)] if people else None
+        if target is None or _iou(target.bbox(), person.bbox()) > 0.3:
+            # agreed: count less often while it stays so (a crowd keeps the base period)
+            single = len(people) <= 1
+            self._census_gap_ms = (min(2 * self._census_gap_ms, 4 * self.census_every_ms)
+                                   if single else self.census_every_ms)
             return person
-        target = people[choose_person(people, self._prev_bbox)]
-        if _iou(target.bbox(), person.bbox()) > 0.3:
-            return person
+        self._census_gap_ms = self.census_every_ms
         self._relock(image_bgr, timestamp_ms, target)
         return target
 
