@@ -351,3 +351,26 @@ def test_quadruped_kick_sign_from_both_sides_and_facings(camera_side, yaw, kick_
     assert m.posture == "quadruped"
     assert m.hip_flexion_deg["left"] == pytest.approx(kick_deg, abs=2.0)
     assert m.hip_flexion_deg["right"] == pytest.approx(-pitch, abs=2.0)
+
+
+@pytest.mark.parametrize("camera_side", SIDES)
+@pytest.mark.parametrize("yaw", [0.0, 180.0])
+@pytest.mark.parametrize(("posture", "pitch"), [("standing", 0.0), ("supine", 90.0)])
+@pytest.mark.parametrize("hip", [-15.0, 0.0, 30.0, 90.0])
+def test_hip_angle_sign_lying_and_standing_every_view(camera_side, yaw, posture, pitch, hip):
+    """Issue 4's grid, every cell named (the property test above only samples it): standing and
+    lying on the back, camera on either side, facing either way, hip extended (-15°), neutral,
+    flexed. Noiseless, long lens: 3D exact, 2D within 1° (its sign is the truth's), both legs."""
+    state = BodyState(
+        pelvis=(0.0, 0.0, 1.0 if posture == "standing" else 0.15),
+        trunk_pitch_deg=pitch,
+        hip_flexion_deg=hip,
+        knee_flexion_deg=20.0,
+        shoulder_flexion_deg=20.0,
+    )
+    target = (0.0, 0.0, 1.0 if posture == "standing" else 0.15)
+    cam = Camera(camera_side, distance_m=12.0, height_m=target[2], fov_deg=15.0, target=target)
+    m = measure(_frame_of(turned(state, yaw), cam))
+    for s in SIDES:
+        assert m.hip_flexion_3d_deg[s] == pytest.approx(hip, abs=1e-6)
+        assert m.hip_flexion_deg[s] == pytest.approx(hip, abs=1.0)

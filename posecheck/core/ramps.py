@@ -57,6 +57,16 @@ class RepFit:
     rise_shape: str
     fall_shape: str
     rms: float  # residual root mean square, signal units
+    n: int = 0  # samples fitted
+    sse: float = float("nan")  # squared error of this fit (with its plateau)
+    turn_sse: float = float("nan")  # the best fit of the same shapes with no plateau at all
+
+    @property
+    def plateau_f(self) -> float:
+        """F statistic of the plateau over a turning point (2 and n - 8 degrees of freedom):
+        how much better a still top explains the samples than an immediate return."""
+        var = max(self.sse / max(self.n - 8, 1), 1e-9)
+        return (self.turn_sse - self.sse) / 2.0 / var
 
     @property
     def hold_s(self) -> float:
@@ -262,7 +272,49 @@ def fit_rep(
         rise_shape=rise.shape,
         fall_shape=fall.shape,
         rms=float(np.sqrt(sse / x.size)) if np.isfinite(sse) else float("nan"),
+        n=int(x.size),
+        sse=float(sse),
+        turn_sse=_turning_sse(prob, rise, fall),
     )
+
+
+def _turning_sse(prob: _Problem, rise: _Ramp, fall: _Ramp) -> float:
+    """Least squared error of the rep with no plateau: the rise ends where the fall starts.
+
+    Every pair of shapes; the turning time on a grid across the fitted top (and a little
+    beyond), each movement's far end around its fitted value; then a finer grid around the best.
+    """
+    x, y = prob.x, prob.y
+    mid = 0.5 * (rise.end + fall.start)
+    half = 0.5 * (fall.start - rise.end) + 0.3
+    c0 = np.linspace(mid - half, mid + half, 11)
+    s0 = rise.start + np.linspace(-0.6, 0.6, 7)
+    e0 = fall.end + np.linspace(-0.6, 0.6, 7)
+    best, arg = np.inf, (mid, rise.start, fall.end, rise.shape, fall.shape)
+    for step in (1.0, 0.25, 0.06):
+        if step < 1.0:
+            c_b, s_b, e_b = arg[:3]
+            c0 = c_b + np.linspace(-1, 1, 9) * step * half
+            s0 = s_b + np.linspace(-1, 1, 7) * step * 0.6
+            e0 = e_b + np.linspace(-1, 1, 7) * step * 0.6
+        c, s, e = (a.ravel() for a in np.meshgrid(c0, s0, e0, indexing="ij"))
+        keep = (c - s >= MIN_MOVE_S) & (e - c >= MIN_MOVE_S)
+        c, s, e = c[keep], s[keep], e[keep]
+        if c.size == 0:
+            break
+        # the fitted pair and each shape on both sides, not all nine pairs (2.5x cheaper; a
+        # mixed pair can fit a plateau's top better and lower F, but on turning points F stayed
+        # below 4 either way: 2 s ramps, 0.8-2.5° noise, every easing, 6 seeds each)
+        pairs = {(rise.shape, fall.shape), *((k, k) for k in SHAPES)}
+        shapes = sorted(pairs) if step == 1.0 else [arg[3:]]
+        for a, b in shapes:
+            g1, g2 = _g(SHAPES[a], x, s, c), _g(SHAPES[b], x, c, e)
+            zero = np.zeros((c.size, x.size))
+            sse = _sse(y, g1, g2, zero, prob.tie, 0.0, np.inf, np.zeros(c.size))
+            i = int(np.argmin(sse))
+            if sse[i] < best:
+                best, arg = float(sse[i]), (c[i], s[i], e[i], a, b)
+    return best
 
 
 def _averaged(ramps: dict[str, _Ramp], var: float) -> tuple[float, float]:
