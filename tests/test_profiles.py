@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -183,3 +185,90 @@ def test_exercises_command_lists_every_profile() -> None:
     assert "rest >= 40°, top <= 25°" in res.output
     res = runner.invoke(main, ["exercises", "--names"])
     assert res.output.split() == list(PROFILES)
+
+
+# --- behaviour the profiles rely on: glitches and far-leg echoes (SessionAnalyzer) -------------
+
+def _frames(script, side: str = "left", fps: float = 25, seed: int = 0):
+    from posecheck.synthetic.kinematics import BodyShape
+    from posecheck.synthetic.landmarks import Camera, to_pose_frames
+    from posecheck.synthetic.motions import animate
+
+    motion = animate(script, BodyShape(), fps, seed=seed)
+    return motion, to_pose_frames(motion, BodyShape(), Camera.framing(motion, side), seed=seed)
+
+
+def test_jump_gate_drops_a_short_glitch_and_accepts_a_lasting_level() -> None:
+    from posecheck.core.analyzer import JumpGate
+
+    gate = JumpGate()
+    t = [i * 40.0 for i in range(20)]
+    assert gate.update(t[0], 60.0) == 60.0
+    assert all(math.isnan(gate.update(t[i], -100.0)) for i in range(1, 6))  # 200 ms glitch
+    assert gate.update(t[6], 65.0) == 65.0  # back near the last good value: accepted
+    assert gate.update(t[7], 75.0) == 75.0  # 250°/s: a movement, not a glitch
+    # a jump of 175° is dropped until a joint could have moved that far (15° + 600°/s) ...
+    got = [gate.update(t[i], -100.0) for i in range(8, 20)]
+    assert math.isnan(got[0]) and got[-1] == -100.0
+    assert sum(math.isnan(g) for g in got) == 6  # 40..240 ms after the last good sample
+    # ... or, for any jump, until the new level has lasted 300 ms (a cut, a re-acquired person)
+    gate = JumpGate(rate_deg_s=0.0)
+    gate.update(0.0, 10.0)
+    got = [gate.update(40.0 * i, 90.0) for i in range(1, 12)]
+    assert [math.isnan(g) for g in got] == [True] * 8 + [False] * 3  # 40..320 ms: 300 ms held
+
+
+def test_a_few_frames_of_a_misplaced_leg_do_not_make_a_rep() -> None:
+    """A hinge whose left leg is misplaced for 5 frames mid-descent (the hip reads -100°: the
+    model briefly tracked a rotated copy) is still one rep per hinge, not two."""
+    from posecheck.core.analyzer import analyse_poses
+    from posecheck.core.geometry import hip_flexion_2d, measure
+    from posecheck.core.landmarks import Landmark
+    from posecheck.synthetic.motions import MotionScript, RepSpec
+
+    motion, frames = _frames(MotionScript("romanian_deadlift", reps=(RepSpec(1.0, 0.5, 1.0),) * 3))
+    rising = [i for i, f in enumerate(frames) if 62 < motion.truth.hip_flexion_deg["left"][i] < 80]
+    start = rising[0]
+    for i in range(start, start + 5):  # the left thigh swung back to read -100°
+        f = frames[i]
+        xy = f.image_xy.copy()
+        hip, thigh = xy[Landmark.LEFT_HIP], xy[Landmark.LEFT_KNEE] - xy[Landmark.LEFT_HIP]
+        facing = measure(f).facing
+        for sign in (1, -1):
+            a = np.radians(sign * (hip_flexion_2d(f, "left", facing) + 100.0))
+            rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+            xy[Landmark.LEFT_KNEE] = hip + rot @ thigh
+            moved = dataclasses.replace(f, image_xy=xy.copy(), world_xyz=None)
+            if abs(hip_flexion_2d(moved, "left", facing) + 100.0) < 1.0:
+                break
+        frames[i] = moved
+    _, summary = analyse_poses(frames, "romanian_deadlift")
+    assert summary.rep_count == 3
+
+
+@pytest.mark.parametrize("exercise", ["prone_leg_lift", "seated_march"])
+def test_an_echo_of_the_working_leg_in_the_other_is_not_a_rep(exercise: str) -> None:
+    """Side-on, the model drags the far leg along with a lifted near one (the prone far hip
+    reads ≈-11° while it lies flat, a seated far hip ≈+12°). One leg works at a time, so the
+    rep is the working leg's only, credited to it."""
+    from posecheck.core.analyzer import analyse_poses
+    from posecheck.core.landmarks import SIDE_JOINTS
+    from posecheck.synthetic.motions import MotionScript, RepSpec
+
+    script = MotionScript(exercise, reps=(RepSpec(0.8, 0.5, 0.8),) * 3, side="left")
+    motion, frames = _frames(script)
+    near, far = SIDE_JOINTS["left"], SIDE_JOINTS["right"]
+    for i, f in enumerate(frames):
+        if f.present:  # the far leg drawn 55 % of the way onto the working one
+            xy = f.image_xy.copy()
+            for jn, jf in zip((near.knee, near.ankle, near.heel, near.foot_index),
+                              (far.knee, far.ankle, far.heel, far.foot_index), strict=True):
+                xy[jf] = 0.45 * xy[jf] + 0.55 * xy[jn]
+            frames[i] = dataclasses.replace(f, image_xy=xy, world_xyz=None)
+    _, summary = analyse_poses(frames, exercise)
+    assert summary.rep_count == motion.truth.rep_count == 3
+    assert len(summary.partials) == 0
+    assert summary.side_counts == motion.truth.side_counts
+    peaks = [max(motion.truth.hip_flexion_deg[r.side][round(r.top_ms / 40)] * d for d in (1, -1))
+             for r in summary.reps]
+    assert all(abs(abs(r.peak_deg) - p) < 17 for r, p in zip(summary.reps, peaks, strict=True))

@@ -45,6 +45,7 @@ from posecheck.core.results import (
 from posecheck.core.smoothing import SignalSmoother
 
 SIDES = ("left", "right")
+ONE_LEG_HIP_SIGNALS = ("hip_flexion_min", "hip_flexion_max", "hip_flexion_planted")
 NAN = float("nan")
 # A view is "frontal" (use the 3D angle) when the hips lie this far apart in the image, in
 # thigh lengths: side views give ~0-0.2 (perspective), a front view ~0.45 (hip width/thigh).
@@ -52,6 +53,12 @@ FRONTAL_HIP_SPREAD = 0.3
 POSTURE_SETTLE_MS = 150.0  # a matching posture must hold this long before counting resumes
 PLANTED_KNEE_DEG = 40.0  # a planted foot needs a bent knee (a straight leg is the free one)
 PLANTED_SWITCH_MS = 300.0  # the planted leg changes only after this long of consistent votes
+# Joint angles cannot jump: a hip or knee moving faster than this (plus one frame's jitter) is a
+# landmark glitch (a limb mislabelled or misplaced for a few frames), not a movement. Hips in the
+# fastest profile movement (a 0.25 s knee drive over 60-90°) peak at ≈500°/s.
+MAX_ANGLE_RATE_DEG_S = 600.0
+ANGLE_JITTER_DEG = 15.0
+GLITCH_MAX_MS = 300.0  # a new level that persists this long is real (a cut, a re-lock): accept
 
 
 def planted_leg_vote(hip: dict[str, float], knee: dict[str, float]) -> str | None:
@@ -67,6 +74,37 @@ def planted_leg_vote(hip: dict[str, float], knee: dict[str, float]) -> str | Non
     if not pool:
         return None
     return min(pool, key=lambda s: hip[s])
+
+
+class JumpGate:
+    """Drops samples of one angle that jump faster than a joint can move (a glitch of a few
+    frames: the model mislabels or misplaces a limb, or briefly tracks a rotated copy), so a
+    glitch is a short gap, not a swing through both zones. A jump that persists for
+    `max_ms` is accepted (a cut, a re-acquired person)."""
+
+    def __init__(
+        self,
+        rate_deg_s: float = MAX_ANGLE_RATE_DEG_S,
+        jitter_deg: float = ANGLE_JITTER_DEG,
+        max_ms: float = GLITCH_MAX_MS,
+    ) -> None:
+        self.rate, self.jitter, self.max_ms = rate_deg_s, jitter_deg, max_ms
+        self._last: float | None = None
+        self._last_t = 0.0
+        self._rejected_since: float | None = None
+
+    def update(self, t_ms: float, value: float) -> float:
+        if not math.isfinite(value):
+            return value
+        if self._last is not None:
+            allowed = self.jitter + self.rate * max(0.0, t_ms - self._last_t) / 1000.0
+            if abs(value - self._last) > allowed:
+                if self._rejected_since is None:
+                    self._rejected_since = t_ms
+                if t_ms - self._rejected_since < self.max_ms:
+                    return NAN
+        self._last, self._last_t, self._rejected_since = value, t_ms, None
+        return value
 
 
 class PlantedLeg:
@@ -145,6 +183,7 @@ class SessionAnalyzer:
         self._filters = {
             f"{kind}_{s}": self.smoother_factory() for kind in ("hip", "knee") for s in SIDES
         }
+        self._gates = {f"{kind}_{s}": JumpGate() for kind in ("hip", "knee") for s in SIDES}
         self._hip_slope = SlopeEstimator()
         self._planted = PlantedLeg()
         self.index = RepIndex()
@@ -195,6 +234,7 @@ class SessionAnalyzer:
             frontal = self._frontal_view(pose)
             raw_hip = self._hip_angles(measures, frontal)
             raw_knee = self._knee_angles(pose, measures, frontal)
+            raw_hip, raw_knee = self._gate(t, raw_hip, raw_knee)
         hip: dict[str, float] = {}
         knee: dict[str, float] = {}
         measured: dict[str, float] = {}  # smoothed, NaN where only bridged
@@ -237,7 +277,10 @@ class SessionAnalyzer:
                 m_used = self._used(measured, side)
                 value = self._primary(measured, measured_knee, m_used)
                 raw = self._primary(raw_hip, raw_knee, self._used(raw_hip, side))
-                leg_hip, leg_extras = m_used, extras
+                # a one-leg signal is the working leg's hip: its peak is the rep's (lockout and
+                # over-arch cues judge that leg, not whichever side is better seen)
+                leg_hip = value if prof.signal in ONE_LEG_HIP_SIGNALS else m_used
+                leg_extras = extras
             inputs[key] = {
                 "value": value,
                 "present": present and math.isfinite(value),
@@ -348,6 +391,21 @@ class SessionAnalyzer:
         )
 
     # ------------------------------------------------------------------------------ helpers
+
+    def _gate(
+        self, t: float, hip: dict[str, float], knee: dict[str, float]
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Glitch gate: when any hip or knee angle jumps impossibly fast the whole frame's
+        angles are dropped (a misplaced limb usually drags the shared hip landmarks too)."""
+        gated = {
+            f"{kind}_{s}": self._gates[f"{kind}_{s}"].update(t, src[s])
+            for kind, src in (("hip", hip), ("knee", knee))
+            for s in SIDES
+        }
+        raw = {**{f"hip_{s}": hip[s] for s in SIDES}, **{f"knee_{s}": knee[s] for s in SIDES}}
+        if any(math.isfinite(raw[k]) and not math.isfinite(v) for k, v in gated.items()):
+            return {s: NAN for s in SIDES}, {s: NAN for s in SIDES}
+        return hip, knee
 
     def _frontal_view(self, pose: PoseFrame) -> bool:
         src = self.angle_source

@@ -277,14 +277,22 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         kind="flexion",
         posture="seated",
         # Sitting upright the hip is ≈90° flexed; lifting a knee adds ≈20-30° (clinical max ≈120°).
-        signal="hip_flexion",
-        rest_deg=97.0,
-        top_deg=105.0,
+        # One leg lifts at a time, so one counter follows the more flexed hip and credits the rep
+        # to it: seen side-on the far thigh is hidden behind the near one and the model reads it
+        # ≈15° short (a 30° lift as ≈15°), drags the other leg up with a raised one and can swap
+        # labels. Per-leg counters counted those echoes as reps and partials; the more flexed hip
+        # of the two rises once per lift, whichever label it carries (rendered corpus, side views:
+        # rest 87-93°, far lift peaks 104-108°, near 112-118°). The top zone leaves ≈4° below the
+        # weakest far-side lift.
+        signal="hip_flexion_max",
+        rest_deg=96.0,
+        top_deg=101.0,
         hysteresis_deg=2.0,
         min_rom_deg=10.0,
         partial_min_rom_deg=5.0,
         hold_target_s=0.0,
-        laterality="per_leg",
+        laterality="one_leg",
+        side_by="hip_max",
         position_deg=(-10.0, 20.0),
         rules=(
             rule("tempo_fast", min_concentric_s=0.25, min_eccentric_s=0.25),
@@ -352,16 +360,23 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         kind="extension",
         posture="prone",
         # Lying face down, knee bent, the thigh lifts off the floor into ≈15-20° extension: a
-        # small range, so narrow zones and hysteresis.
-        signal="hip_flexion",
-        rest_deg=-3.0,
-        top_deg=-9.0,
-        hysteresis_deg=1.5,
-        min_rom_deg=6.0,
-        partial_min_rom_deg=4.0,
+        # small range. One leg lifts at a time, so one counter follows the more extended hip and
+        # credits the rep to it: side-on, the model drags the far thigh up with a lifted near one
+        # (≈-11° while it lies flat), which per-leg counters counted as reps of their own.
+        # The model reads the lift long: a true 20° lift with the knee bent 90° reads ≈35° (it
+        # puts the knee up the shank), and lying flat reads -5..+4° (chest and buttocks tilt the
+        # shoulder-hip line). Rest >= -6° clears the flat reading; top <= -14° is 70 % of a
+        # true 20° lift and half of what the model reads for it.
+        signal="hip_flexion_min",
+        rest_deg=-6.0,
+        top_deg=-14.0,
+        hysteresis_deg=2.0,
+        min_rom_deg=10.0,
+        partial_min_rom_deg=5.0,
         hold_target_s=2.0,
         hold_still_deg_s=15.0,
-        laterality="per_leg",
+        laterality="one_leg",
+        side_by="hip_min",
         position_deg=(-8.0, 20.0),
         rules=(rule("hold_short"), rule("asymmetry_sides", max_ratio=1.5)),
     ),
