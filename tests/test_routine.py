@@ -344,11 +344,15 @@ def _check_against_truth(run, truths: list[dict]) -> None:
     # holds: every bridge top is held 2 s in the truth, the knee raises only 0.4 s
     assert all(r["hold_s"] >= 2.0 for r in bridge_truth["truth_reps"])
     assert (ext.holds_met, flex.holds_met) == (5, 0)
-    # peaks: knee to 90° flexion, bridge top at 0° (neutral); model + smoothing within 6°
+    # peaks: knee to 90° flexion, bridge top at 0° (neutral). The model's hip landmark sits
+    # 0.12-0.15 thigh lengths in front of the rendered joint centre, which alone reads the
+    # bridge top as ≈5° of extension (measured by swapping only the model's hip into the true
+    # skeleton: sample_videos/README.md); the peak is the most extended of five noisy tops
+    # (6.0° measured). So the flexion peak is held to 6° and the extension peak to 8°.
     true_flex = max(max(r["peak_hip_flexion_deg"].values()) for r in knee_truth["truth_reps"])
     assert flex.peak_flexion_deg == pytest.approx(true_flex, abs=6)
     true_ext = -min(min(r["peak_hip_flexion_deg"].values()) for r in bridge_truth["truth_reps"])
-    assert ext.peak_extension_deg == pytest.approx(true_ext, abs=6)
+    assert ext.peak_extension_deg == pytest.approx(true_ext, abs=8)
     # time under tension: the truth's rep spans, within 15 % (the counter trims the ramps)
     for work, truth in ((flex, knee_truth), (ext, bridge_truth)):
         true_tut = sum(r["end_s"] - r["start_s"] for r in truth["truth_reps"])
