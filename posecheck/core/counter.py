@@ -849,12 +849,12 @@ class RepCounter:
         med = rest[len(rest) // 2]
         mad = sorted(abs(v - med) for v in rest)[len(rest) // 2]
         sigma = max(1.4826 * mad, _FIT_NOISE_FLOOR)
-        fit = fit_rep(
-            [x.t for x in seg], [x.raw for x in seg], 0.5 * (arrive + depart), max_drift=drift
-        )
+        ts, vs = [x.t for x in seg], [x.raw for x in seg]
+        # the turning-point fit (a third of the cost) only once the cheaper gates pass
+        fit = fit_rep(ts, vs, 0.5 * (arrive + depart), max_drift=drift, turning=False)
         if fit is None or fit.rms > _RAMP_RMS[0] * sigma + _RAMP_RMS[1]:
             return None
-        if fit.plateau_f < _PLATEAU_F or fit.hold_s < MIN_HOLD_S:
+        if fit.hold_s < MIN_HOLD_S:
             return None
         # the top level, and the last/first samples clearly below it around the plateau
         top = [x.raw for x in seg if fit.arrive_ms <= x.t <= fit.depart_ms]
@@ -871,6 +871,8 @@ class RepCounter:
         # rendered routine bridges (mediapipe landmarks, 2 s holds) the fit read 1.90-1.93 s where
         # the corners read 1.98-2.02 s, so a small difference is not evidence for the fit.
         if max(abs(new_a - arrive), abs(new_d - depart)) < _RAMP_OVERRIDE_MS:
+            return None
+        if fit.with_turning(ts, vs).plateau_f < _PLATEAU_F:
             return None
         return new_a, new_d
 

@@ -29,7 +29,7 @@ samples of the new rest the fall's end is not determined.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -60,6 +60,9 @@ class RepFit:
     n: int = 0  # samples fitted
     sse: float = float("nan")  # squared error of this fit (with its plateau)
     turn_sse: float = float("nan")  # the best fit of the same shapes with no plateau at all
+    # what `with_turning` needs to fit the turning point later: (tie, rise, fall) of the best
+    # shapes (the times above are averaged over shapes)
+    best: tuple[bool, tuple[float, float, str], tuple[float, float, str]] | None = None
 
     @property
     def plateau_f(self) -> float:
@@ -71,6 +74,20 @@ class RepFit:
     @property
     def hold_s(self) -> float:
         return (self.depart_ms - self.arrive_ms) / 1000.0
+
+    def with_turning(self, t_ms: Sequence[float], values: Sequence[float]) -> RepFit:
+        """This fit with `turn_sse` filled in (the same samples as the fit): a third of the
+        fit's cost, so a caller whose cheaper gates already reject the fit can skip it."""
+        if self.best is None or np.isfinite(self.turn_sse):
+            return self
+        tie, (rs, re, rshape), (fs, fe, fshape) = self.best
+        t = np.asarray(t_ms, dtype=float)
+        y = np.asarray(values, dtype=float)
+        ok = np.isfinite(t) & np.isfinite(y)
+        t, y = t[ok], y[ok]
+        prob = _Problem((t - t[0]) / 1000.0, y, tie, 0.0, np.inf)
+        turn = _turning_sse(prob, _Ramp(rs, re, rshape), _Ramp(fs, fe, fshape))
+        return replace(self, turn_sse=turn)
 
 
 @dataclass
@@ -106,7 +123,9 @@ def _sse(
     hold = np.broadcast_to(hold, (k, y.size))
     cols = [1.0 - g1 + g2, g1 - g2] if tie else [1.0 - g1, g1 - g2, g2]
     best = np.full(k, np.inf)
-    for drift in (False, True):
+    # the sag term only where some candidate's hold can carry it (the turning-point search has
+    # none): the drift fit is half of this, the fit's inner loop
+    for drift in (False, True) if np.any(hold_len >= min_drift_hold) else (False,):
         m = np.stack(cols + ([hold] if drift else []), axis=2)
         mt = m.transpose(0, 2, 1)
         xtx = mt @ m + np.eye(m.shape[2]) * 1e-9
@@ -206,12 +225,14 @@ def fit_rep(
     *,
     max_drift: float = 10.0,
     min_drift_hold_s: float = 0.5,
+    turning: bool = True,
 ) -> RepFit | None:
     """Fit one rep (rest, rise, top, fall, rest) to samples oriented so the top is up.
 
     `t_peak_ms` is any time on the top (or the turning point): the first search fits the rise
     on the samples before it and the fall on those after. None when the samples cannot
-    support a fit (too few on either side).
+    support a fit (too few on either side). turning=False leaves `turn_sse` (and so
+    `plateau_f`) NaN until `RepFit.with_turning`.
     """
     t = np.asarray(t_ms, dtype=float)
     y = np.asarray(values, dtype=float)
@@ -274,7 +295,8 @@ def fit_rep(
         rms=float(np.sqrt(sse / x.size)) if np.isfinite(sse) else float("nan"),
         n=int(x.size),
         sse=float(sse),
-        turn_sse=_turning_sse(prob, rise, fall),
+        turn_sse=_turning_sse(prob, rise, fall) if turning else float("nan"),
+        best=(prob.tie, (rise.start, rise.end, rise.shape), (fall.start, fall.end, fall.shape)),
     )
 
 
