@@ -197,7 +197,52 @@ def _open_writer(path: Path, fps: float, wh: tuple[int, int]) -> tuple[Any, str]
     raise OutputError(f"cannot open a video encoder for {path}")
 
 
-class VideoSink:
+class _QueueStage:
+    """A background thread fed items in order through a bounded queue (flat memory).
+
+    `put()` blocks when the stage falls behind. An error in the thread is kept and raised on the
+    next `put()` or on `close()`; the queue is still drained so a `put()` never blocks forever.
+    """
+
+    def __init__(self, name: str, queue_size: int) -> None:
+        self._q: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _handle(self, *item: Any) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                break
+            if self._error is not None:
+                continue
+            try:
+                self._handle(*item)
+            except BaseException as exc:  # surfaced to the caller on put()/close()
+                self._error = exc
+
+    def _put(self, *item: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(item)
+
+    def _stop(self) -> None:
+        """Process what is queued, then stop the thread (safe to call twice)."""
+        if self._thread.is_alive():
+            self._q.put(None)
+            self._thread.join()
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+
+class VideoSink(_QueueStage):
     """Annotates and encodes frames in a background thread (bounded queue: flat memory).
 
     `put()` blocks when the encoder falls behind, so at most `queue_size` frames are in flight.
@@ -211,51 +256,32 @@ class VideoSink:
         self.overlay = overlay
         self.frames = 0
         self.codec: str | None = None
-        self._q: queue.Queue[tuple[np.ndarray, PoseFrame | None, FrameResult | None] | None] = (
-            queue.Queue(maxsize=queue_size)
-        )
-        self._error: BaseException | None = None
         self._writer: Any = None
-        self._thread = threading.Thread(target=self._run, name="posecheck-encode", daemon=True)
-        self._thread.start()
+        super().__init__("posecheck-encode", queue_size)
 
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                break
-            if self._error is not None:
-                continue  # drain so put() never blocks forever
-            image, pose, result = item
-            try:
-                if self.overlay is not None and pose is not None and result is not None:
-                    image = self.overlay.annotate(image, pose, result)
-                if self._writer is None:
-                    h, w = image.shape[:2]
-                    self._writer, self.codec = _open_writer(self.path, self.fps, (w, h))
-                self._writer.write(image)
-                self.frames += 1
-            except BaseException as exc:  # surfaced to the caller on put()/close()
-                self._error = exc
+    def _handle(
+        self, image: np.ndarray, pose: PoseFrame | None, result: FrameResult | None
+    ) -> None:
+        if self.overlay is not None and pose is not None and result is not None:
+            image = self.overlay.annotate(image, pose, result)
+        if self._writer is None:
+            h, w = image.shape[:2]
+            self._writer, self.codec = _open_writer(self.path, self.fps, (w, h))
+        self._writer.write(image)
+        self.frames += 1
 
     def put(
         self, image: np.ndarray, pose: PoseFrame | None = None, result: FrameResult | None = None
     ) -> None:
-        if self._error is not None:
-            raise self._error
-        self._q.put((image, pose, result))
+        self._put(image, pose, result)
 
     def close(self) -> None:
         """Flush what is queued and finalise the file (safe to call twice)."""
-        if self._thread.is_alive():
-            self._q.put(None)
-            self._thread.join()
+        self._stop()
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise err
+        self._raise_pending()
 
     def __enter__(self) -> VideoSink:
         return self
@@ -577,7 +603,7 @@ def analyse_video(
     return report
 
 
-class _CoreStage:
+class _CoreStage(_QueueStage):
     """Core + per-frame outputs in a background thread, fed (image, pose) pairs in order.
 
     The analyzer, timeline, trace and sink are touched only by this thread until `close()` has
@@ -587,43 +613,24 @@ class _CoreStage:
     def __init__(self, analyzer: Any, timeline: TimelineWriter | None,
                  trace: AngleTrace | None, sink: VideoSink | None, queue_size: int = 4) -> None:
         self.analyzer, self.timeline, self.trace, self.sink = analyzer, timeline, trace, sink
-        self._q: queue.Queue[tuple[np.ndarray, PoseFrame] | None] = queue.Queue(queue_size)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="posecheck-core", daemon=True)
-        self._thread.start()
+        super().__init__("posecheck-core", queue_size)
 
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                break
-            if self._error is not None:
-                continue  # drain so put() never blocks forever
-            image, pose = item
-            try:
-                result = self.analyzer.update(pose)
-                if self.timeline is not None:
-                    self.timeline.write(result)
-                if self.trace is not None:
-                    self.trace.add(result)
-                if self.sink is not None:
-                    self.sink.put(image, pose, result)
-            except BaseException as exc:  # surfaced to the caller on put()/close()
-                self._error = exc
+    def _handle(self, image: np.ndarray, pose: PoseFrame) -> None:
+        result = self.analyzer.update(pose)
+        if self.timeline is not None:
+            self.timeline.write(result)
+        if self.trace is not None:
+            self.trace.add(result)
+        if self.sink is not None:
+            self.sink.put(image, pose, result)
 
     def put(self, image: np.ndarray, pose: PoseFrame) -> None:
-        if self._error is not None:
-            raise self._error
-        self._q.put((image, pose))
+        self._put(image, pose)
 
     def close(self) -> None:
         """Process what is queued, then stop (safe to call twice)."""
-        if self._thread.is_alive():
-            self._q.put(None)
-            self._thread.join()
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise err
+        self._stop()
+        self._raise_pending()
 
 
 class _Run:
