@@ -146,8 +146,52 @@ class _Candidate:
         n = float(np.hypot(*v))
         return float(-v[1] / n) if n > 1e-6 else 0.0
 
+    def implausibility(self) -> float:
+        """How far the skeleton's metric proportions are from a person's (0 = typical): the sum
+        of |log(length / typical)| of thigh, shank (both sides' mean) and torso. NaN without
+        usable world landmarks. The detector's scores do not tell a wrongly folded fit from a
+        good one (a garbage skeleton can be confidently upright); its bone lengths do."""
+        return implausibility(self.world_xyz)
+
 
 UPRIGHT_ENOUGH = 0.5  # cosine: the torso within 60 degrees of vertical, head up
+
+# BlazePose's world landmarks are metric and scaled to a typical adult, so a fit that folded the
+# body wrongly shows in its bone lengths. Medians (m) over the well-fitted frames (< 10 px joint
+# error) of the rendered corpus: thigh 0.39 (p1 0.33), shank 0.38 (p1 0.31), shoulder-centre to
+# hip-centre 0.48 (p1 0.42). A three-quarter-view bridge read at the wrong rotation had thighs of
+# 0.13-0.27 m.
+TYPICAL_BONES_M = {"thigh": 0.39, "shank": 0.38, "torso": 0.48}
+# Rotations whose skeletons are within this much of the most plausible one count as equally
+# plausible (then the head-up one wins). On the three-quarter bridge any margin in 0.1-0.25
+# picked a well-fitted rotation on every frame where one existed.
+PLAUSIBLE_MARGIN = 0.15
+
+
+def implausibility(world_xyz: np.ndarray | None) -> float:
+    """See `_Candidate.implausibility`; `world_xyz` is (33, 3) metres."""
+    if world_xyz is None or not np.all(np.isfinite(world_xyz)):
+        return float("nan")
+    w = np.asarray(world_xyz, dtype=np.float64)
+    hips = w[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]]
+    knees = w[[Landmark.LEFT_KNEE, Landmark.RIGHT_KNEE]]
+    ankles = w[[Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE]]
+    shoulders = w[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]]
+    lengths = {
+        "thigh": float(np.linalg.norm(hips - knees, axis=1).mean()),
+        "shank": float(np.linalg.norm(knees - ankles, axis=1).mean()),
+        "torso": float(np.linalg.norm(shoulders.mean(axis=0) - hips.mean(axis=0))),
+    }
+    if min(lengths.values()) < 1e-3:
+        return float("nan")
+    return float(sum(abs(np.log(lengths[k] / TYPICAL_BONES_M[k])) for k in TYPICAL_BONES_M))
+
+
+def no_less_plausible(candidate: _Candidate, reference: _Candidate,
+                      margin: float = PLAUSIBLE_MARGIN) -> bool:
+    """Whether `candidate`'s skeleton is not clearly worse than `reference`'s (unknown: yes)."""
+    q, q_ref = candidate.implausibility(), reference.implausibility()
+    return not (np.isfinite(q) and np.isfinite(q_ref)) or q <= q_ref + margin
 
 
 def upright_rotation(person: _Candidate) -> int:
@@ -596,8 +640,11 @@ class PoseEstimator:
             return chosen, person
         alternative = self._infer(image_bgr, timestamp_ms, target, probe=True)
         candidate = alternative[choose_person(alternative, person.bbox())] if alternative else None
-        if candidate is None or candidate.uprightness() <= person.uprightness():
-            self._refine_gap *= 2  # it did not help: try less and less often while locked
+        if (candidate is None or candidate.uprightness() <= person.uprightness()
+                or not no_less_plausible(candidate, person)):
+            # it did not help (or its skeleton is worse: a rotated copy of the body, issue 7):
+            # try less and less often while locked
+            self._refine_gap *= 2
             return chosen, person
         self._rotation = self._preferred = target
         self._misses = 0
@@ -621,11 +668,16 @@ class PoseEstimator:
         if not found:
             return []
 
-        def score(rotation: int) -> tuple[float, float]:
-            best = found[rotation][choose_person(found[rotation], self._prev_bbox)]
-            return (round(best.uprightness(), 1), float(np.mean(best.visibility)))
+        best = {r: people[choose_person(people, self._prev_bbox)] for r, people in found.items()}
 
-        rotation = max(found, key=score)
+        def score(rotation: int) -> tuple[float, float]:
+            person = best[rotation]
+            return (round(person.uprightness(), 1), float(np.mean(person.visibility)))
+
+        # The most upright of the anatomically plausible: a wrongly folded fit can be the more
+        # upright and confident one (a three-quarter-view bridge at 270 degrees, issue 5).
+        plausible = [r for r in found if all(no_less_plausible(best[r], best[o]) for o in found)]
+        rotation = max(plausible or found, key=score)
         self._rotation = rotation
         self._preferred = rotation
         self._misses = 0
