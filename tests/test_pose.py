@@ -19,7 +19,9 @@ from posecheck.pose import (
     PoseEstimator,
     _Candidate,
     choose_person,
+    implausibility,
     load_pose_frames,
+    no_less_plausible,
     rotate_image,
     rotate_points,
     rotated_wh,
@@ -158,6 +160,62 @@ def test_nobody_in_frame_bounded_search() -> None:
         for i in range(3):
             est.detect(np.zeros((240, 320, 3), np.uint8), 5.0, i)  # repeated timestamp is fine
         assert est.stats.inferences == 3
+
+
+def _world(thigh: float = 0.39, shank: float = 0.38, torso: float = 0.48) -> np.ndarray:
+    """A metric skeleton (hips at the origin, standing) with the given bone lengths."""
+    w = np.zeros((NUM_LANDMARKS, 3))
+    for side, x in ((0, 0.1), (1, -0.1)):
+        w[Landmark.LEFT_HIP + side] = (x, 0, 0)
+        w[Landmark.LEFT_KNEE + side] = (x, thigh, 0)
+        w[Landmark.LEFT_ANKLE + side] = (x, thigh + shank, 0)
+        w[Landmark.LEFT_SHOULDER + side] = (1.8 * x, -torso, 0)
+    return w
+
+
+def test_implausibility_reads_bone_lengths() -> None:
+    assert implausibility(_world()) == pytest.approx(0.0, abs=1e-9)
+    folded = implausibility(_world(thigh=0.2))  # the 270-degree fit of the tq bridge
+    assert folded == pytest.approx(np.log(0.39 / 0.2))
+    assert implausibility(_world(0.39, 0.38, 0.6)) == pytest.approx(np.log(0.6 / 0.48))
+    assert np.isnan(implausibility(None)) and np.isnan(implausibility(np.zeros((33, 3))))
+    good, bad = _candidate(0, 0, 100), _candidate(0, 0, 100)
+    good.world_xyz, bad.world_xyz = _world(thigh=0.42), _world(thigh=0.2)
+    assert no_less_plausible(good, bad) and not no_less_plausible(bad, good)
+    unknown = _candidate(0, 0, 100)  # all-zero world: no evidence either way
+    assert no_less_plausible(unknown, good) and no_less_plausible(bad, unknown)
+
+
+def _posed(rotation: int, head_up: bool, world: np.ndarray) -> _Candidate:
+    """A fake person at `rotation`: torso vertical (head up) or horizontal in the rotated frame."""
+    c = _candidate(100, 100, 100, rotation)
+    xy = c.rotated_xy
+    xy[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]] = (150, 120) if head_up else (110, 160)
+    xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]] = (150, 160)
+    c.world_xyz = world
+    return c
+
+
+@pytest.mark.parametrize("folded", [True, False])
+def test_search_and_refinement_prefer_a_plausible_skeleton(monkeypatch: pytest.MonkeyPatch,
+                                                            folded: bool) -> None:
+    """Issue 5: on a three-quarter-view bridge the head-up rotation (270) gave a confident,
+    upright, wrongly folded skeleton (thighs ~0.2 m) and won the search over the well-fitted
+    sideways one (180). The search must pick 180, and the refinement must not turn to 270;
+    when the 270 fit is as plausible, head-up still wins."""
+    upright_world = _world(thigh=0.2) if folded else _world(thigh=0.41)
+    people = {180: _posed(180, False, _world(thigh=0.42)), 270: _posed(270, True, upright_world)}
+
+    def fake_infer(image, timestamp_ms, rotation, census=False, *, probe=False):
+        return [people[rotation]] if rotation in people else []
+
+    with PoseEstimator("lite", num_poses=1) as est:
+        monkeypatch.setattr(est, "_infer", fake_infer)
+        first = est.detect(np.zeros((240, 320, 3), np.uint8), 0.0, 0)
+        assert first.rotation_deg == (180 if folded else 270)
+        later = [est.detect(np.zeros((240, 320, 3), np.uint8), 40.0 * i, i) for i in range(1, 40)]
+        assert all(p.rotation_deg == first.rotation_deg for p in later)
+        assert est.stats.refinements == 0  # 180 is never refined to the folded 270
 
 
 @dataclass
