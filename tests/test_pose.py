@@ -19,6 +19,7 @@ from posecheck.pose import (
     PoseEstimator,
     _Candidate,
     choose_person,
+    count_people,
     implausibility,
     load_pose_frames,
     no_less_plausible,
@@ -160,6 +161,15 @@ def test_nobody_in_frame_bounded_search() -> None:
         for i in range(3):
             est.detect(np.zeros((240, 320, 3), np.uint8), 5.0, i)  # repeated timestamp is fine
         assert est.stats.inferences == 3
+
+
+def test_count_people_merges_a_body_reported_twice() -> None:
+    """IMAGE mode may fit one body twice, shifted (IoU 0.39-0.77 measured): one person."""
+    body, shifted = _candidate(100, 100, 100), _candidate(120, 110, 100)
+    assert count_people([body, shifted]) == 1
+    assert count_people([_candidate(0, 0, 50), _candidate(200, 0, 150)]) == 2  # side by side
+    assert count_people([body, shifted, _candidate(300, 0, 80)]) == 2
+    assert count_people([]) == 0
 
 
 def _world(thigh: float = 0.39, shank: float = 0.38, torso: float = 0.48) -> np.ndarray:
