@@ -24,6 +24,13 @@ with `num_poses=1` mediapipe would fit the body to that stale region instead of 
 off at the top). So only the tracked rotation's tracker is ever fed; searches and refinements
 probe other rotations with the stateless IMAGE-mode landmarker the census uses, and a tracker
 taken up again after a gap is first cleared with one black frame.
+
+Which rotation wins a search, and whether a refinement switches, is decided among anatomically
+plausible skeletons first (`implausibility`: metric thigh, shank and torso lengths of the world
+landmarks) and only then by uprightness: BlazePose can return a confident, upright but wrongly
+folded body (a three-quarter-view bridge read at 270 degrees had 0.13-0.27 m thighs and 25-29 px
+joint error, while 180 fitted it at 6-8 px). The check costs nothing per frame: it only runs when
+a search or refinement compares candidates.
 """
 
 from __future__ import annotations
