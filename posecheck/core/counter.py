@@ -225,6 +225,7 @@ _MIN_TOP_AT_END_MS = 150.0
 _RAMP_MARGIN_MS = 400.0  # rest samples either side of a rep in its movement fit
 _RAMP_RMS = (1.5, 0.3)  # the movement fit explains a rep: rms <= a * rest noise + b degrees
 _MOVING_SIGMAS = 3.0  # a sample this many noise deviations below the top is still moving
+_RAMP_PLATEAU_F = 7.0  # the movement fit's plateau F over its turning point (see _ramp_fit)
 _RAMP_OVERRIDE_MS = 150.0  # the movement fit replaces a corner only when it differs by this much
 
 
@@ -850,9 +851,13 @@ class RepCounter:
         mad = sorted(abs(v - med) for v in rest)[len(rest) // 2]
         sigma = max(1.4826 * mad, _FIT_NOISE_FLOOR)
         ts, vs = [x.t for x in seg], [x.raw for x in seg]
+        # the rest before a rep is short and may hold the previous rep's tail, so its spread can
+        # read the noise low (0.7 deg at 2.5 deg of noise, 10 fps) and fail a good fit: the rms
+        # gate also accepts the noise measured on the rep itself
+        rms_sigma = max(sigma, _local_noise(ts, vs))
         # the turning-point fit (a third of the cost) only once the cheaper gates pass
         fit = fit_rep(ts, vs, 0.5 * (arrive + depart), max_drift=drift, turning=False)
-        if fit is None or fit.rms > _RAMP_RMS[0] * sigma + _RAMP_RMS[1]:
+        if fit is None or fit.rms > _RAMP_RMS[0] * rms_sigma + _RAMP_RMS[1]:
             return None
         if fit.hold_s < MIN_HOLD_S:
             return None
@@ -872,7 +877,7 @@ class RepCounter:
         # the corners read 1.98-2.02 s, so a small difference is not evidence for the fit.
         if max(abs(new_a - arrive), abs(new_d - depart)) < _RAMP_OVERRIDE_MS:
             return None
-        if fit.with_turning(ts, vs).plateau_f < _PLATEAU_F:
+        if fit.with_turning(ts, vs).plateau_f < _RAMP_PLATEAU_F:
             return None
         return new_a, new_d
 
@@ -1001,3 +1006,17 @@ def _slope_of(points: list[tuple[float, float]]) -> float:
     vm = sum(v for _, v in points) / n
     den = sum((t - tm) ** 2 for t, _ in points)
     return sum((t - tm) * (v - vm) for t, v in points) / den if den > 0 else 0.0
+
+
+def _local_noise(ts: Sequence[float], vs: Sequence[float]) -> float:
+    """Robust per-sample noise deviation of a signal that is locally linear: each sample's
+    distance from the line through its neighbours, scaled to one sample's deviation (MAD).
+    Ramps and plateaus are straight to within the noise between neighbours, so they do not
+    inflate it; corners are few and the median ignores them."""
+    t, v = np.asarray(ts, dtype=float), np.asarray(vs, dtype=float)
+    if t.size < 5:
+        return 0.0
+    w = (t[1:-1] - t[:-2]) / np.maximum(t[2:] - t[:-2], 1e-9)
+    r = v[1:-1] - (v[:-2] + w * (v[2:] - v[:-2]))
+    r /= np.sqrt(1.0 + w**2 + (1.0 - w) ** 2)
+    return float(1.4826 * np.median(np.abs(r)))
