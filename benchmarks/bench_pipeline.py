@@ -33,18 +33,6 @@ the steadier figure):
   stride 2 / 3: 1.75-1.78x / 2.35-2.53x the stride-1 rate, counts 3 / 3 / 3 (label 2-5).
   batch 2 clips: 1.58x, 1.32x, 0.93x 2 workers vs 1 under these loads (1.78x measured last
   session on a quieter machine): the second core is not ours to have.
-  search back-off (preferred rotation every frame, others on back-off frames), load 4.0-4.4:
-    montage: raw 99.2, estimator 82.3, no-video 80.1 (0.81x), video 73.0 (0.74x) fps; CPU
-    ms/frame raw 10.5, no-video 13.3, video 16.4; batch 2 workers 1.26x. darebee side (232
-    frames, --repeat 1): raw 84.6, no-video 68.0 (0.80x), video 50.9 (0.60x); CPU 12.1 / 14.7 /
-    21.8. Per native call (montage, process CPU): the search costs what the raw model's own
-    detector would on those frames (empty-frame IMAGE probe 8.3-9.1 ms vs raw's empty-frame
-    call 9.9 ms); the estimator makes ~1410 native calls vs raw's 1315 (first-frame probes of 12
-    searches, 24 censuses, refinements, back-off probes) and finds 82 more frames with a body (each
-    a landmark pass raw does not run). Python around the calls (rotate, cvtColor, mp.Image,
-    landmark arrays, PoseFrame) is ~0.2 ms/frame at 432x768, but cv2.rotate alone is ~0.6 ms a
-    frame at 1280x720 (the darebee clip is tracked at 270); mediapipe's own rotation_degrees
-    option found nobody on that clip, so the copy stays.
 """
 
 from __future__ import annotations
