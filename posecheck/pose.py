@@ -313,10 +313,9 @@ class PoseEstimator:
             `choose_person`). In video mode the tracker itself follows one person and a census
             every `census_every_ms` counts up to `num_poses` (1 turns the census off).
         lost_after: frames without a pose at the current rotation before searching again.
-        search_budget: other rotations tried on each probing frame of a search, besides the
-            preferred one that runs every frame (the first frame of a search tries all four;
-            probing frames back off, see `PROBE_BACKOFF`); bounds the extra cost on frames
-            where nobody is visible.
+        search_budget: rotations tried per frame while a search goes on (the first frame of a
+            search tries all four; after `SLOW_SEARCH_AFTER` frames, one per frame);
+            bounds the extra cost on frames where nobody is visible.
         refine_every: at most one extra inference per this many frames to turn a body tracked
             sideways head-up (auto only); the gap doubles after each refinement that does not
             help, so a body that stays sideways costs ~nothing once locked.
@@ -325,11 +324,7 @@ class PoseEstimator:
             to this as soon as one does not.
     """
 
-    # Frames into a fruitless search on which the other rotations are probed (after the first,
-    # which tries all four), then every PROBE_GAP_MAX frames (~0.5 s at 30 fps): the probes back
-    # off while nobody is found, the preferred rotation alone runs on the other frames.
-    PROBE_BACKOFF: tuple[int, ...] = (1, 2, 4, 8, 16)
-    PROBE_GAP_MAX = 16
+    SLOW_SEARCH_AFTER = 30  # frames (~1 s) of fruitless search before trying one rotation a frame
 
     def __init__(
         self,
@@ -547,26 +542,17 @@ class PoseEstimator:
 
     # -- per frame ---
 
-    def _search_order(self, index: int) -> list[int]:
-        """Rotations to try this frame of a search: all four on its first frame; after that the
-        preferred (last tracked) rotation every frame, as the raw model runs its one detector,
-        and the other rotations, `search_budget` at a time in turn, only on frames
-        `PROBE_BACKOFF` (then every `PROBE_GAP_MAX` frames) into the search. An empty scene
-        then costs what the raw model does; a body lying another way up is still found within
-        ~0.5 s of appearing."""
+    def _search_order(self, first_frame: bool, long_search: bool = False) -> list[int]:
+        """Rotations to try this frame while searching: all on the first, then a rotating subset
+        (one a frame once the search is long: an empty scene then costs what the raw model does)."""
         order = [self._preferred] + [r for r in (0, 90, 270, 180) if r != self._preferred]
-        k = index - (self._searching_since if self._searching_since is not None else index)
-        if k == 0:
+        if first_frame:
             return order
-        due = k in self.PROBE_BACKOFF or (k > self.PROBE_BACKOFF[-1]
-                                           and k % self.PROBE_GAP_MAX == 0)
-        if not due:
-            return order[:1]
-        others = order[1:]
-        start = self._search_cursor % len(others)
-        self._search_cursor += self.search_budget
-        picked = [others[(start + j) % len(others)] for j in range(self.search_budget)]
-        return order[:1] + list(dict.fromkeys(picked))
+        k = 1 if long_search else self.search_budget
+        start = self._search_cursor % len(order)
+        self._search_cursor += k
+        picked = [order[(start + j) % len(order)] for j in range(k)]
+        return list(dict.fromkeys(picked))
 
     def detect(self, image_bgr: np.ndarray, timestamp_ms: float, index: int) -> PoseFrame:
         """Estimate the pose in one BGR frame. Timestamps must increase in video mode."""
@@ -703,7 +689,8 @@ class PoseEstimator:
             self._refine_gap = self.refine_every
             self.stats.searches += 1
         found: dict[int, list[_Candidate]] = {}
-        for rotation in self._search_order(index):
+        long_search = index - (self._searching_since or index) > self.SLOW_SEARCH_AFTER
+        for rotation in self._search_order(first, long_search):
             people = self._infer(image_bgr, timestamp_ms, rotation, probe=True)
             if people:
                 found[rotation] = people

@@ -148,19 +148,14 @@ def test_bad_options_and_bad_model(tmp_path: Path) -> None:
 
 
 def test_nobody_in_frame_bounded_search() -> None:
-    """Blank frames: no pose; a search costs 4 inferences once, then the preferred rotation
-    each frame plus `search_budget` others on the back-off frames (1, 2, 4, 8, 16, then every
-    16th): an empty scene costs about one inference a frame, as the raw model does."""
-    n = 40
+    """Blank frames: no pose, and a search costs 4 inferences once, then `search_budget` each."""
+    n = 6
     with PoseEstimator("lite", search_budget=2) as est:
         for i in range(n):
             frame = est.detect(np.zeros((240, 320, 3), np.uint8), i * 33.3, i)
             assert not frame.present and frame.frame_wh == (320, 240)
         assert est.stats.frames == n and est.stats.frames_with_pose == 0
-        probing = [k for k in range(1, n) if k in (1, 2, 4, 8, 16) or k % 16 == 0]
-        assert probing == [1, 2, 4, 8, 16, 32]
-        assert est.stats.inferences == 4 + (n - 1) + 2 * len(probing)
-        assert est.stats.searches == 1
+        assert est.stats.inferences == 4 + (n - 1) * 2
         assert sum(est.stats.per_rotation.values()) == 0
     with PoseEstimator("lite", orientation=90) as est:
         for i in range(3):
