@@ -24,8 +24,12 @@ Measured with benchmarks/hold_timing.py (generator -> landmarks -> analyzer; per
   1 %: 60 fps 0.6 s ramps <= 0.097 (linear 0.229), 1 s cosine 0.142; 24 fps 1 s cosine 0.156;
   2 s ramps lose 0.5 s holds (48 % of reps at 24 fps).
   2 % (the issue's corner): 60 fps 0.6 s cosine 0.200, 24 fps 0.165; with 1-2 s ramps 0.5 s holds
-  are lost in 30-90 % of reps and some 2 s holds too (worst 2.0 s: the bridge's target hold read
-  as none). The counter's module doc gives why (±0.1 s not determinable at 2 % for 2 s ramps).
+  are lost in 30-90 % of reps. 2 s holds (the bridge's target) with 2 s ramps, 20 seeds: none lost
+  at 24 fps (worst 0.70 s, asymmetric; was one linear hold read as none); at 10 fps 3 of 20 linear
+  ones still read as none (plateau F 3-6 in both fits, where turning points reach 5.4/7.3), other
+  easings worst 0.75 s (was 9 of 100 lost: `test_bridge_2s_hold_found_at_2_percent_noise`).
+  The counter's module doc gives why (±0.1 s not determinable at 2 % for 2 s ramps).
+  1 %, 24 fps, 1 s linear ramps: 0.056 (was 0.500, a 0.5 s hold lost).
   `test_bridge_holds_outside_the_region_stay_within_measured` replays six cells (first 2 seeds)
   against their worst.
 """
@@ -181,7 +185,7 @@ def test_bridge_holds_in_the_region_any_script(reps, rest, fps, noise, dropout, 
 # seeds x 2 reps, the first two seeds replayed here). These bounds may only go down.
 # (noise, fps, ramp s, easing): worst s
 MEASURED_WORST = {
-    (0.02, 10, 2.0, "minimum_jerk"): 2.000,  # the 2 s hold lost (read as none)
+    (0.02, 10, 2.0, "minimum_jerk"): 0.720,  # was 2.000 (the 2 s hold lost) before the gates
     (0.02, 24, 2.0, "cosine"): 0.500,  # the 0.5 s hold lost
     (0.02, 60, 0.6, "cosine"): 0.200,
     (0.01, 24, 1.0, "cosine"): 0.156,
@@ -195,6 +199,26 @@ def test_bridge_holds_outside_the_region_stay_within_measured(noise, fps, ramp, 
     worst = MEASURED_WORST[(noise, fps, ramp, easing)]
     for seed in (0, 1):
         assert max(bench_set(noise, fps, ramp, easing, seed)) <= worst + 1e-3
+
+
+# The bridge's 2 s target hold at 2 % landmark noise (~2.5 deg a frame), 2 s ramps: reps whose
+# hold the movement fit's old gates lost (read as none: rest noise read low, plateau F 5.6-9.6 <
+# 10) and now finds. Measured over 20 seeds: 2 s holds lost 1 -> 0 at 24 fps (linear), 9 -> 3 at
+# 10 fps (linear 7 -> 3, minimum jerk and trapezoid 1 -> 0); worst |error| of a 2 s hold in the
+# cells that keep them all 0.75 s (10 fps asymmetric). (fps, easing, seed)
+FOUND_2S_HOLDS = [
+    (24, "linear", 0),
+    (10, "minimum_jerk", 6),
+    (10, "trapezoid", 13),
+    (10, "linear", 5),
+    (10, "linear", 6),
+]
+
+
+@pytest.mark.parametrize(("fps", "easing", "seed"), FOUND_2S_HOLDS)
+def test_bridge_2s_hold_found_at_2_percent_noise(fps, easing, seed) -> None:
+    errs = bench_set(0.02, fps, 2.0, easing, seed)
+    assert errs[1] <= 0.75
 
 
 # The other profiles the generator animates.

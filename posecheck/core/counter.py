@@ -30,6 +30,16 @@ plateau beats a turning point of the same shapes by F >= 10, and its corners sta
 signal is within 3 noise deviations of the top. Else the corner estimate stands. The hold is the
 plateau between arrival and departure.
 
+At high noise the gates are what loses holds, not the live still test (at 2 % landmark noise,
+10-24 fps, the live flag covers >= 86 % of a true 2 s hold; it is the smoothed signal's
+velocity). The rms gate's rest noise came from the short rest before the rep, which may hold the
+previous rep's tail and reads 0.7-5.6° where the noise is 2.5°: the gate also accepts the noise
+measured on the rep's own samples (`_local_noise`). The fit's plateau F gate is 7
+(`_RAMP_PLATEAU_F`; the corners' own test stays at 10): measured at 2 % noise, 10/24 fps, 2 s
+ramps (10 seeds x cosine/min-jerk/linear), turning points reach F 5.4 in the fit (7.3 in the
+corners' fit), 2 s holds 5.6-270. Lost 2 s holds over 20 seeds (2 s ramps, 2 %): 24 fps 1 -> 0,
+10 fps 9 -> 3 of 100 (the 3: linear, F 3-6 in both fits); false turning-point holds unchanged.
+
 The fit also overrides a corner only when it moves it by >= 150 ms (`_RAMP_OVERRIDE_MS`): on
 the rendered routine bridges (mediapipe landmarks) it read 2 s holds as 1.90-1.93 s where the
 corners read 1.98-2.02 s. Measured (8 seeds x 2 reps, 10 % dropouts, 24 fps), with that
