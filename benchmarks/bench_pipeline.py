@@ -17,22 +17,21 @@ processes: the encoder, batch workers), which load on a shared machine disturbs 
 wall time. (b)/(c) are end to end (model load, report, plot included); `loop` is the frame loop
 alone (the report's processing_fps).
 
-Measured (montage clip, full model, 2 cores shared with other engineers' test runs; load
-average 4.5-7.8 throughout, so wall-clock ratios swing by +-0.15 between rounds; CPU ms/frame is
-the steadier figure):
-  before (today's main with the tracker reverted), load ~7: raw 87.6 / 63.1, estimator 45.8 /
-    51.4, no-video 40.6 / 48.9, video 37.3 / 28.3 fps; best-of (b) 0.56x (a), (c) 0.43x (a).
-  after (one-person tracker, IMAGE-mode probes, census back-off, core thread), three runs:
-    load 7.1: (b) 0.83x, (c) 0.67x (rounds: raw 76.0 / 47.8 fps - the load moved mid-run)
-    load 5.5: rounds (b)/(a) 0.87, 0.72; (c)/(a) 0.75, 0.57; best-of 0.79x / 0.68x
-    load 3.6: rounds (b)/(a) 0.70, 0.82; (c)/(a) 0.73, 0.73; best-of 0.80x / 0.73x
-  CPU ms/frame (all threads + ffmpeg): raw 11.2-11.7, no-video 13.8-14.3, video 16.8-18.0; of
-  analyse's extra ~2.5 ms: rotation probes while nobody is tracked (the montage's close-ups and
-  outro) ~1.5-2.8, census ~0.3-0.9, core ~0.5 (now off the model's thread), report + plot
-  ~0.4; video adds overlay ~1.3 and x264 ultrafast ~1.4-1.8 at the source size.
-  stride 2 / 3: 1.75-1.78x / 2.35-2.53x the stride-1 rate, counts 3 / 3 / 3 (label 2-5).
-  batch 2 clips: 1.58x, 1.32x, 0.93x 2 workers vs 1 under these loads (1.78x measured last
-  session on a quieter machine): the second core is not ours to have.
+Measured on an idle machine (load 1.7-2.3, nothing else running), full model, --repeat 2:
+  montage (1315 frames): raw 99.7 fps, estimator 85.2, no-video 82.4 = 0.83x raw (0.97x the
+    estimator), video 75.1 = 0.75x (0.88x); stride 2 / 3 1.91x / 2.68x, counts 3 / 3 / 3;
+    batch 2 clips 84.7 -> 141.4 fps = 1.67x; CPU ms/frame raw 11.0, no-video 13.5, video 16.7.
+  glute_bridge_darebee_side (232 frames, 1280x720, tracked at 270 degrees): raw 87.4 fps,
+    estimator 79.7, no-video 69.9 = 0.80x (0.88x), video 63.8 = 0.73x (0.80x); stride 2 / 3
+    1.79x / 2.34x, counts 5 / 5 / 5; batch 2 clips 1.40x (start-up weighs on a 10 s clip).
+  Targets (0.95x / 0.85x / 1.7x) not met. Where the time goes (per-call timing): the estimator
+  makes ~7 % more native calls than raw (first-frame all-rotation search, the people census
+  every 1-4 s, refinements) and runs the landmark stage on frames raw gives up on; at 720p the
+  rotation copy (cv2.rotate) costs ~0.6 ms/frame; Python around each call ~0.2 ms. analyse adds
+  the core (~0.5 ms, on its own thread) and report + plot; video adds overlay ~1.3 ms and x264
+  ultrafast ~1.5 ms. A probe back-off for empty frames was tried and reverted: no gain (search
+  probes cost what raw spends on the same empty frames) and slower re-acquisition.
+  Before one-person tracking (session 1): 0.52x / 0.47x, batch 1.46x.
 """
 
 from __future__ import annotations
