@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -41,10 +42,19 @@ class Seg:
     to: float | None = None  # None = hold the current value
 
 
-def signal(
-    segs: list[Seg], fps: float, start: float = BOTTOM, noise: float = 0.0, seed: int = 0
+def _sample(
+    segs: list[Seg],
+    fps: float,
+    shape: Callable[[float], float],
+    *,
+    start: float = BOTTOM,
+    noise: float = 0.0,
+    dropout: float = 0.0,
+    seed: int = 0,
 ) -> list[tuple[float, float]]:
-    """Cosine-eased moves and flat holds, sampled at `fps`, as (t_ms, degrees)."""
+    """`segs` sampled at `fps` as (t_ms, degrees): each move follows `shape` (u in [0, 1] ->
+    fraction of the way), holds are flat; Gaussian `noise` and a `dropout` share of frames
+    missing."""
     rng = random.Random(seed)
     knots = []
     t, v = 0.0, start
@@ -55,15 +65,25 @@ def signal(
     out = []
     for i in range(int(t * fps) + 1):
         tt = i / fps
-        for a, b, v0, v1 in knots:
-            if a <= tt <= b:
-                u = (tt - a) / (b - a) if b > a else 1.0
-                val = v0 + (v1 - v0) * (1 - math.cos(math.pi * u)) / 2
-                break
-        else:
+        knot = next((k for k in knots if k[0] <= tt <= k[1]), None)
+        if knot is None:
             val = knots[-1][3]
-        out.append((tt * 1000.0, val + rng.gauss(0.0, noise)))
+        else:
+            a, b, v0, v1 = knot
+            val = v0 + (v1 - v0) * shape((tt - a) / (b - a) if b > a else 1.0)
+        if dropout and rng.random() < dropout:
+            continue
+        out.append((tt * 1000.0, val + rng.gauss(0.0, noise) if noise else val))
     return out
+
+
+def signal(
+    segs: list[Seg], fps: float, start: float = BOTTOM, noise: float = 0.0, seed: int = 0
+) -> list[tuple[float, float]]:
+    """Cosine-eased moves and flat holds, sampled at `fps`, as (t_ms, degrees)."""
+    return _sample(
+        segs, fps, lambda u: (1 - math.cos(math.pi * u)) / 2, start=start, noise=noise, seed=seed
+    )
 
 
 def rep(up: float = 1.0, hold: float = 1.0, down: float = 1.0, rest: float = 1.0, peak=TOP):
@@ -295,20 +315,9 @@ def test_property_counts_and_holds(script, fps, noise, seed) -> None:
         assert got == pytest.approx(want, abs=hold_tolerance_s(fps))
 
 
-def linear_signal(segs: list[Seg], fps: float, start: float = BOTTOM) -> list[tuple[float, float]]:
+def linear_signal(segs: list[Seg], fps: float) -> list[tuple[float, float]]:
     """Constant-speed moves (abrupt starts and stops) and flat holds, as (t_ms, degrees)."""
-    knots, t, v = [], 0.0, start
-    for s in segs:
-        end = v if s.to is None else s.to
-        knots.append((t, t + s.dur, v, end))
-        t, v = t + s.dur, end
-    out = []
-    for i in range(int(t * fps) + 1):
-        tt = i / fps
-        a, b, v0, v1 = next((k for k in knots if k[0] <= tt <= k[1]), knots[-1])
-        u = (tt - a) / (b - a) if b > a else 1.0
-        out.append((tt * 1000.0, v0 + (v1 - v0) * min(u, 1.0)))
-    return out
+    return _sample(segs, fps, lambda u: u)
 
 
 @pytest.mark.parametrize("fps", [10, 15, 30, 60])
@@ -348,20 +357,7 @@ def eased_signal(
     """Moves eased by one of the generator's easings (`motions.EASINGS`, written independently
     of the core's fitted shapes), flat holds, and `dropout` of the frames missing."""
     ease = EASINGS[easing]
-    rng = random.Random(seed)
-    knots, t, v = [], 0.0, BOTTOM
-    for s in segs:
-        end = v if s.to is None else s.to
-        knots.append((t, t + s.dur, v, end))
-        t, v = t + s.dur, end
-    out = []
-    for i in range(int(t * fps) + 1):
-        tt = i / fps
-        a, b, v0, v1 = next((k for k in knots if k[0] <= tt <= k[1]), knots[-1])
-        u = min((tt - a) / (b - a), 1.0) if b > a else 1.0
-        if rng.random() >= dropout:
-            out.append((tt * 1000.0, v0 + (v1 - v0) * float(ease(u))))
-    return out
+    return _sample(segs, fps, lambda u: float(ease(u)), dropout=dropout, seed=seed)
 
 
 # Hold error allowed per easing without noise: the fitted family (linear, cosine, minimum jerk)
