@@ -384,12 +384,12 @@ def test_routine_cli_on_video_writes_reports_and_history(
 ) -> None:
     import json
 
-    import posecheck.routine as routine_mod
+    import posecheck.routine.video as routine_video
     from posecheck.cli.routine_cmd import routine
     from posecheck.history import History
 
     track, starts, _ = rendered_track
-    monkeypatch.setattr(routine_mod, "estimate_poses", lambda *a, **k: track)  # reuse the pass
+    monkeypatch.setattr(routine_video, "estimate_poses", lambda *a, **k: track)  # reuse the pass
     path = tmp_path / "rendered.toml"
     path.write_text(RENDERED_ROUTINE)
     out, db = tmp_path / "out", tmp_path / "h.sqlite3"

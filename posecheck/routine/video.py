@@ -99,8 +99,6 @@ def run_routine_video(
     if isinstance(video, PoseTrack):
         track = video
     else:
-        from posecheck.routine import estimate_poses  # the package's name: tests swap the pass
-
         track = estimate_poses(
             video, model=model, orientation=orientation, stride=stride, progress=progress
         )
