@@ -42,7 +42,10 @@ from posecheck.core.results import (
     Rep,
     SetSummary,
 )
-from posecheck.core.smoothing import SignalSmoother
+from posecheck.core.smoothing import (  # JumpGate lived here: importers of it still work
+    JumpGate,
+    SignalSmoother,
+)
 
 SIDES = ("left", "right")
 ONE_LEG_HIP_SIGNALS = ("hip_flexion_min", "hip_flexion_max", "hip_flexion_planted")
@@ -53,12 +56,6 @@ FRONTAL_HIP_SPREAD = 0.3
 POSTURE_SETTLE_MS = 150.0  # a matching posture must hold this long before counting resumes
 PLANTED_KNEE_DEG = 40.0  # a planted foot needs a bent knee (a straight leg is the free one)
 PLANTED_SWITCH_MS = 300.0  # the planted leg changes only after this long of consistent votes
-# Joint angles cannot jump: a hip or knee moving faster than this (plus one frame's jitter) is a
-# landmark glitch (a limb mislabelled or misplaced for a few frames), not a movement. Hips in the
-# fastest profile movement (a 0.25 s knee drive over 60-90°) peak at ≈500°/s.
-MAX_ANGLE_RATE_DEG_S = 600.0
-ANGLE_JITTER_DEG = 15.0
-GLITCH_MAX_MS = 300.0  # a new level that persists this long is real (a cut, a re-lock): accept
 
 
 def planted_leg_vote(hip: dict[str, float], knee: dict[str, float]) -> str | None:
@@ -74,37 +71,6 @@ def planted_leg_vote(hip: dict[str, float], knee: dict[str, float]) -> str | Non
     if not pool:
         return None
     return min(pool, key=lambda s: hip[s])
-
-
-class JumpGate:
-    """Drops samples of one angle that jump faster than a joint can move (a glitch of a few
-    frames: the model mislabels or misplaces a limb, or briefly tracks a rotated copy), so a
-    glitch is a short gap, not a swing through both zones. A jump that persists for
-    `max_ms` is accepted (a cut, a re-acquired person)."""
-
-    def __init__(
-        self,
-        rate_deg_s: float = MAX_ANGLE_RATE_DEG_S,
-        jitter_deg: float = ANGLE_JITTER_DEG,
-        max_ms: float = GLITCH_MAX_MS,
-    ) -> None:
-        self.rate, self.jitter, self.max_ms = rate_deg_s, jitter_deg, max_ms
-        self._last: float | None = None
-        self._last_t = 0.0
-        self._rejected_since: float | None = None
-
-    def update(self, t_ms: float, value: float) -> float:
-        if not math.isfinite(value):
-            return value
-        if self._last is not None:
-            allowed = self.jitter + self.rate * max(0.0, t_ms - self._last_t) / 1000.0
-            if abs(value - self._last) > allowed:
-                if self._rejected_since is None:
-                    self._rejected_since = t_ms
-                if t_ms - self._rejected_since < self.max_ms:
-                    return NAN
-        self._last, self._last_t, self._rejected_since = value, t_ms, None
-        return value
 
 
 class PlantedLeg:
