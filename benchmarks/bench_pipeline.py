@@ -107,10 +107,11 @@ def estimator_fps(clip: Path, model: str) -> float:
     from posecheck.sources import open_source
 
     with open_source(clip) as src, PoseEstimator(model) as est:
+        src.prepare = est.prepare  # as analyse does: model input made in the decode thread
         n = 0
         t0 = time.perf_counter()
         for f in src:
-            est.detect(f.image, f.timestamp_ms, f.index)
+            est.detect(f.image, f.timestamp_ms, f.index, f.prepared)
             n += 1
         return n / (time.perf_counter() - t0)
 

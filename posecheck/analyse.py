@@ -698,10 +698,16 @@ def _process(
     elif callable(progress):
         update = progress
     stage = run.stage = _CoreStage(run.analyzer, run.timeline, run.trace, run.sink)
+    if hasattr(estimator, "prepare") and hasattr(source, "prepare"):
+        source.prepare = estimator.prepare  # rotation + colour conversion in the decode thread
     t0 = time.perf_counter()
     try:
         for frame in source:
-            pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
+            prepared = getattr(frame, "prepared", None)
+            if prepared is None:
+                pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
+            else:
+                pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index, prepared)
             stage.put(frame.image, pose)
             run.frames += 1
             if run.frames == 1:

@@ -111,6 +111,34 @@ def unrotate_points(xy: np.ndarray, frame_wh: tuple[int, int], rotation_deg: int
     return np.stack(out, axis=-1)
 
 
+@dataclass(frozen=True)
+class ModelInput:
+    """A frame turned the way a tracker looks at it, already in the model's RGB layout.
+
+    Made ahead of time (`PoseEstimator.prepare`, e.g. in the decode thread) so the model's thread
+    spends its time in the model: at 720p the rotation and colour conversion cost ~1 ms a frame.
+    """
+
+    rotation: int
+    source_hw: tuple[int, int]  # (height, width) of the frame it was made from
+    rotated_wh: tuple[int, int]
+    image: Any  # mediapipe.Image over the rotated RGB pixels
+
+
+def make_model_input(image_bgr: np.ndarray, rotation: int) -> ModelInput:
+    """Rotate a BGR frame clockwise and wrap it as the RGB image mediapipe reads."""
+    import mediapipe as mp
+
+    rotated = rotate_image(image_bgr, rotation)
+    rgb = cv2.cvtColor(rotated, cv2.COLOR_BGR2RGB)
+    return ModelInput(
+        rotation=rotation,
+        source_hw=(int(image_bgr.shape[0]), int(image_bgr.shape[1])),
+        rotated_wh=(int(rgb.shape[1]), int(rgb.shape[0])),
+        image=mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb),
+    )
+
+
 # -- one detected person ------------------------------------------------------------------------
 
 
@@ -474,16 +502,17 @@ class PoseEstimator:
 
     def _infer(
         self, image_bgr: np.ndarray, timestamp_ms: float, rotation: int, census: bool = False,
-        *, probe: bool = False,
+        *, probe: bool = False, prepared: ModelInput | None = None,
     ) -> list[_Candidate]:
         """People found at one rotation, in original pixels: by that rotation's tracker, or
-        (`probe`, `census`, image mode) by the stateless IMAGE-mode landmarker."""
-        import mediapipe as mp
-
+        (`probe`, `census`, image mode) by the stateless IMAGE-mode landmarker. `prepared` is
+        used when it was made from this frame at this rotation."""
         h, w = image_bgr.shape[:2]
-        rotated = rotate_image(image_bgr, rotation)
-        rgb = cv2.cvtColor(rotated, cv2.COLOR_BGR2RGB)
-        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        if (prepared is None or prepared.rotation != rotation
+                or prepared.source_hw != (h, w)):
+            prepared = make_model_input(image_bgr, rotation)
+        mp_image = prepared.image
+        rw, rh = prepared.rotated_wh
         video = self.running_mode == "video" and not (census or probe)
         warm_key: object = rotation if video else "probe"
         if census:
@@ -494,7 +523,7 @@ class PoseEstimator:
             landmarker = self._landmarker(rotation)
             fed = self._fed_at.get(rotation)
             if fed is not None and fed < self.stats.frames - 1 and self._has_roi.get(rotation):
-                self._flush(rotation, timestamp_ms, (rotated.shape[1], rotated.shape[0]))
+                self._flush(rotation, timestamp_ms, (rw, rh))
             self._fed_at[rotation] = self.stats.frames
             ts = self._tracker_ts(rotation, timestamp_ms)
         else:
@@ -515,7 +544,6 @@ class PoseEstimator:
             self._warmed.add(warm_key)
         if video:
             self._has_roi[rotation] = bool(result.pose_landmarks)
-        rw, rh = rotated.shape[1], rotated.shape[0]
         people: list[_Candidate] = []
         worlds = result.pose_world_landmarks or []
         for i, lms in enumerate(result.pose_landmarks or []):
@@ -554,8 +582,28 @@ class PoseEstimator:
         picked = [order[(start + j) % len(order)] for j in range(k)]
         return list(dict.fromkeys(picked))
 
-    def detect(self, image_bgr: np.ndarray, timestamp_ms: float, index: int) -> PoseFrame:
-        """Estimate the pose in one BGR frame. Timestamps must increase in video mode."""
+    def prepare(self, image_bgr: np.ndarray) -> ModelInput | None:
+        """The model's input for a frame that will be passed to `detect` soon, at the rotation
+        the tracker is expected to use then (None for a malformed image).
+
+        Safe to call from another thread (the decode thread) while `detect` runs: it only reads
+        the current rotation, and `detect` ignores an input made at a rotation it no longer uses.
+        """
+        if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+            return None
+        if image_bgr.dtype != np.uint8:
+            return None
+        rotation = self._rotation if self._rotation is not None else self._preferred
+        return make_model_input(image_bgr, rotation)
+
+    def detect(
+        self, image_bgr: np.ndarray, timestamp_ms: float, index: int,
+        prepared: ModelInput | None = None,
+    ) -> PoseFrame:
+        """Estimate the pose in one BGR frame. Timestamps must increase in video mode.
+
+        `prepared`: the frame's model input made ahead by `prepare` (used when still right).
+        """
         if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise PosecheckError("detect() needs a BGR image of shape (H, W, 3)")
         if image_bgr.dtype != np.uint8:
@@ -567,7 +615,7 @@ class PoseEstimator:
 
         chosen: list[_Candidate] = []
         if self._rotation is not None:
-            chosen = self._infer(image_bgr, timestamp_ms, self._rotation)
+            chosen = self._infer(image_bgr, timestamp_ms, self._rotation, prepared=prepared)
             if not chosen and self.fixed_rotation is None:
                 self._misses += 1
                 if self._misses >= self.lost_after:
@@ -576,7 +624,7 @@ class PoseEstimator:
             else:
                 self._misses = 0
         elif self.fixed_rotation is None:
-            chosen = self._search(image_bgr, timestamp_ms, index)
+            chosen = self._search(image_bgr, timestamp_ms, index, prepared)
 
         if not chosen:
             self._census_due = True  # count again (and check whom we follow) once found
@@ -585,7 +633,7 @@ class PoseEstimator:
         if self.fixed_rotation is None and person.uprightness() < UPRIGHT_ENOUGH:
             chosen, person = self._refine(image_bgr, timestamp_ms, index, chosen, person)
         if self._tracking:
-            person = self._census(image_bgr, timestamp_ms, person)
+            person = self._census(image_bgr, timestamp_ms, person, prepared)
             num_people = self._num_people
         else:
             num_people = count_people(chosen)
@@ -606,7 +654,10 @@ class PoseEstimator:
             num_people=num_people,
         )
 
-    def _census(self, image_bgr: np.ndarray, timestamp_ms: float, person: _Candidate) -> _Candidate:
+    def _census(
+        self, image_bgr: np.ndarray, timestamp_ms: float, person: _Candidate,
+        prepared: ModelInput | None = None,
+    ) -> _Candidate:
         """Count the people in view now and then; return the person to report this frame.
 
         Runs when due (every `census_every_ms`, after a frame without a pose) or when the
@@ -620,7 +671,8 @@ class PoseEstimator:
             return person
         self._census_due = False
         self._last_census_ms = timestamp_ms
-        people = self._infer(image_bgr, timestamp_ms, person.rotation, census=True)
+        people = self._infer(image_bgr, timestamp_ms, person.rotation, census=True,
+                             prepared=prepared)
         self._num_people = max(1, count_people(people))
         target = people[choose_person(people, self._prev_bbox)] if people else None
         if target is None or _iou(target.bbox(), person.bbox()) > 0.3:
@@ -681,7 +733,10 @@ class PoseEstimator:
         self.stats.refinements += 1
         return alternative, candidate
 
-    def _search(self, image_bgr: np.ndarray, timestamp_ms: float, index: int) -> list[_Candidate]:
+    def _search(
+        self, image_bgr: np.ndarray, timestamp_ms: float, index: int,
+        prepared: ModelInput | None = None,
+    ) -> list[_Candidate]:
         first = self._searching_since is None
         if first:
             self._searching_since = index
@@ -691,7 +746,7 @@ class PoseEstimator:
         found: dict[int, list[_Candidate]] = {}
         long_search = index - (self._searching_since or index) > self.SLOW_SEARCH_AFTER
         for rotation in self._search_order(first, long_search):
-            people = self._infer(image_bgr, timestamp_ms, rotation, probe=True)
+            people = self._infer(image_bgr, timestamp_ms, rotation, probe=True, prepared=prepared)
             if people:
                 found[rotation] = people
         if not found:

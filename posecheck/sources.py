@@ -22,7 +22,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,11 +67,14 @@ class Frame:
         index: frame index in the source, counting every frame (with a stride, indices skip).
         timestamp_ms: source clock in milliseconds, strictly increasing.
         image: BGR uint8 image (H, W, 3), upright (container rotation already applied).
+        prepared: what the source's `prepare` hook made of the image in the decode thread
+            (e.g. the pose model's input), or None.
     """
 
     index: int
     timestamp_ms: float
     image: np.ndarray
+    prepared: object = field(default=None, compare=False, repr=False)
 
 
 _END = object()
@@ -179,10 +182,15 @@ class FrameSource(ABC):
 
     Opening happens in the constructor, so a bad source fails at once with a `SourceError`.
     Iterate once; leaving the `with` block (or exhausting the iterator) releases the device/file.
+
+    `prepare`, when set before iterating, runs on every frame's image in the decode thread and
+    its result rides along as `Frame.prepared`: per-frame work the consumer would otherwise do
+    on its own critical path (analyse sets it to the pose model's input preparation).
     """
 
     def __init__(self, *, latest_only: bool = False) -> None:
         self.latest_only = latest_only
+        self.prepare: Callable[[np.ndarray], object] | None = None
         self._reader: _Reader | None = None
         self._closed = False
         self.frames_read = 0
@@ -224,12 +232,20 @@ class FrameSource(ABC):
     def _release(self) -> None:  # noqa: B027  (optional hook)
         """Free the underlying capture."""
 
+    def _produce_prepared(self, put: Callable[[Frame], bool]) -> None:
+        """`_produce`, with `prepare` applied to each frame on its way out."""
+        prepare = self.prepare
+        if prepare is None:
+            self._produce(put)
+        else:
+            self._produce(lambda frame: put(replace(frame, prepared=prepare(frame.image))))
+
     def __iter__(self) -> Iterator[Frame]:
         if self._closed:
             raise SourceError(f"{self.name}: source already closed")
         if self._reader is not None:
             raise SourceError(f"{self.name}: a source can be iterated only once")
-        self._reader = _Reader(self._produce, latest_only=self.latest_only,
+        self._reader = _Reader(self._produce_prepared, latest_only=self.latest_only,
                                name=f"decode:{self.name}")
         try:
             while True:

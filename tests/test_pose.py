@@ -216,7 +216,7 @@ def test_search_and_refinement_prefer_a_plausible_skeleton(monkeypatch: pytest.M
     upright_world = _world(thigh=0.2) if folded else _world(thigh=0.41)
     people = {180: _posed(180, False, _world(thigh=0.42)), 270: _posed(270, True, upright_world)}
 
-    def fake_infer(image, timestamp_ms, rotation, census=False, *, probe=False):
+    def fake_infer(image, timestamp_ms, rotation, census=False, *, probe=False, prepared=None):
         return [people[rotation]] if rotation in people else []
 
     with PoseEstimator("lite", num_poses=1) as est:
@@ -379,3 +379,35 @@ def test_a_cut_to_a_lying_body_is_tracked_head_up() -> None:
     assert all(p.present and p.rotation_deg == 0 for p in standing)
     assert sum(p.present for p in lying) >= len(lying) - 2  # the cut may lose a frame or two
     assert [p.rotation_deg for p in lying[-30:]] == [270] * 30
+
+
+def test_inputs_prepared_in_the_decode_thread_change_nothing() -> None:
+    """Model inputs made ahead in the decode thread (`source.prepare = est.prepare`, as analyse
+    does) give exactly the poses of preparing nothing, over a cut that changes the rotation; an
+    input made at a rotation the tracker no longer uses is ignored, not fed to the model."""
+    def run(prepare: bool, stale: bool = False) -> list[PoseFrame]:
+        poses, t0 = [], 0.0
+        with PoseEstimator("full") as est:
+            for name, stride, count in (("knee_raise_side", 4, 20), ("glute_bridge_side", 2, 60)):
+                with open_source(SAMPLES / f"{name}.mp4", stride=stride) as src:
+                    if prepare:
+                        src.prepare = est.prepare
+                    for i, f in enumerate(src):
+                        if i == count:
+                            break
+                        ready = f.prepared
+                        if stale:
+                            assert ready is None
+                            ready = est.prepare(f.image)
+                            ready = ready.__class__(**{**ready.__dict__, "rotation": 90})
+                        poses.append(est.detect(f.image, t0 + f.timestamp_ms, len(poses), ready))
+                t0 = poses[-1].timestamp_ms + 100.0
+        return poses
+
+    plain, ahead, stale = run(False), run(True), run(False, stale=True)
+    assert {p.rotation_deg for p in plain if p.present} == {0, 270}
+    for a, b, c in zip(plain, ahead, stale, strict=True):
+        assert a.present == b.present == c.present and a.rotation_deg == b.rotation_deg
+        if a.present:
+            np.testing.assert_array_equal(a.image_xy, b.image_xy)
+            np.testing.assert_array_equal(a.image_xy, c.image_xy)
