@@ -320,9 +320,9 @@ def _worker_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _init_worker(model: str) -> None:
+def _init_worker(model: str, side_model: bool = False) -> None:
     """Per worker: load the model once (fails fast) and keep it, one native thread, quiet on
-    Ctrl-C."""
+    Ctrl-C. `side_model` (the estimator's census thread) only pays when a core is spare."""
     import signal
 
     import cv2
@@ -332,7 +332,7 @@ def _init_worker(model: str) -> None:
     cv2.setNumThreads(1)
     from posecheck.pose import PoseEstimator
 
-    _WORKER_ESTIMATOR = PoseEstimator(model)
+    _WORKER_ESTIMATOR = PoseEstimator(model, side_model=side_model)
     _WORKER_MODEL = str(_WORKER_ESTIMATOR.model_path)
 
 
@@ -462,7 +462,8 @@ def _run_pool(
 
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     pool = ProcessPoolExecutor(
-        max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)
+        max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+        initargs=(model, n_workers < (os.cpu_count() or 1)),
     )
     try:
         with _worker_env():  # workers are spawned on submit

@@ -13,6 +13,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -167,18 +168,33 @@ def quiet_native_stderr() -> Iterator[None]:
     """Silence C++ log lines (e.g. TFLite's 'Sparsity tensors may not yet be fully supported').
 
     They are written to file descriptor 2 by native code, so `contextlib.redirect_stderr`
-    cannot catch them. Use around model creation only, never around a whole run.
+    cannot catch them. Use around model creation only, never around a whole run. Thread-safe:
+    overlapping uses (a model loading on another thread) share one redirection, which the last
+    one to leave undoes.
     """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
+    global _quiet_depth, _quiet_saved
+    with _quiet_lock:
+        if _quiet_depth == 0:
             sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+            _quiet_saved = os.dup(2)
+            with tempfile.TemporaryFile() as sink:
+                os.dup2(sink.fileno(), 2)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                sys.stderr.flush()
+                os.dup2(_quiet_saved, 2)
+                os.close(_quiet_saved)
+                _quiet_saved = None
+
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: int | None = None
 
 
 def _one_line(exc: BaseException) -> str:

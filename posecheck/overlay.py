@@ -431,14 +431,17 @@ class AnglePlotAnnotator:
         put_text(frame, "flex", (x0 + style.pad // 2, py0 + lh), style, scale=0.5, colour=FLEXION)
         put_text(frame, "ext", (x0 + style.pad // 2, py1 - 2), style, scale=0.5, colour=EXTENSION)
         xs = (x0 + (t - t0) / (self.seconds * 1000.0) * (x1 - x0)).astype(np.int32)
-        ys = np.array([ypix(val) if math.isfinite(val) else 0 for val in v], dtype=np.int32)
+        ys = np.zeros(len(v), dtype=np.int32)
+        ys[finite] = (py1 - (v[finite] - lo) / (hi - lo) * (py1 - py0)).astype(np.int32)
         # draw finite runs as polylines, broken where the angle is unknown
-        runs = np.split(np.arange(len(v)), np.where(~finite)[0])
-        for run in runs:
-            run = run[finite[run]]
-            if len(run) >= 2:
-                pts = np.stack([xs[run], ys[run]], axis=1).reshape(-1, 1, 2)
-                cv2.polylines(frame, [pts], False, WHITE, max(1, style.thick), cv2.LINE_AA)
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
+        runs = [
+            np.stack([xs[a:b], ys[a:b]], axis=1).reshape(-1, 1, 2)
+            for a, b in zip(edges[::2], edges[1::2], strict=True)
+            if b - a >= 2
+        ]
+        if runs:
+            cv2.polylines(frame, runs, False, WHITE, max(1, style.thick), cv2.LINE_AA)
         if finite[-1]:
             colour = FLEXION if v[-1] >= 0 else EXTENSION
             cv2.circle(frame, (int(xs[-1]), int(ys[-1])), style.line + 1, colour, -1, cv2.LINE_AA)

@@ -36,7 +36,8 @@ a search or refinement compares candidates.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -137,6 +138,59 @@ def make_model_input(image_bgr: np.ndarray, rotation: int) -> ModelInput:
         rotated_wh=(int(rgb.shape[1]), int(rgb.shape[0])),
         image=mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb),
     )
+
+
+class _SideModel:
+    """A second stateless (IMAGE-mode) landmarker on its own thread.
+
+    The tracker must run frame after frame on one thread, but the machine has more cores: the
+    people census and half of a search's probes run here meanwhile. It loads in the background
+    from the moment the estimator is made; IMAGE mode has no state, so a call gives what the
+    main landmarker would give, whichever thread runs it.
+    """
+
+    def __init__(self, create: Callable[[], object]) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posecheck-side-model")
+        self._model: Future[object] = self._pool.submit(self._load, create)
+
+    @staticmethod
+    def _load(create: Callable[[], object]) -> object:
+        model = create()
+        with quiet_native_stderr():  # the first inference logs one-off native warnings
+            import mediapipe as mp
+
+            black = np.zeros((64, 64, 3), np.uint8)
+            model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=black))  # type: ignore[attr-defined]
+        return model
+
+    @property
+    def ready(self) -> bool:
+        """Loaded and usable now (work sent before that would only queue behind the load)."""
+        return self._model.done() and self._model.exception() is None
+
+    def detect(self, model_input: ModelInput) -> Future[Any]:
+        """Run the model on one prepared image; the mediapipe result, later."""
+        return self._pool.submit(
+            lambda: self._model.result().detect(model_input.image))  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.ready:
+            with quiet_native_stderr():
+                self._model.result().close()  # type: ignore[attr-defined]
+
+
+@dataclass
+class _PendingCensus:
+    """A census running on the side model, to be read at frame `due` (a fixed lag, so a run's
+    results never depend on thread timing)."""
+
+    due: int
+    job: Future[Any]
+    model_input: ModelInput
+    source_wh: tuple[int, int]
+    person_bbox: np.ndarray  # whom the tracker followed on the counted frame
+    prev_bbox: np.ndarray | None
 
 
 # -- one detected person ------------------------------------------------------------------------
@@ -328,6 +382,36 @@ def _parse_orientation(orientation: object) -> int | None:
     raise PosecheckError(f"orientation must be auto, 0, 90, 180 or 270, got {orientation!r}")
 
 
+def _people(
+    result: Any, rotation: int, rotated_wh: tuple[int, int], frame_wh: tuple[int, int]
+) -> list[_Candidate]:
+    """The people of one mediapipe result, mapped back to the original frame's pixels."""
+    rw, rh = rotated_wh
+    people: list[_Candidate] = []
+    worlds = result.pose_world_landmarks or []
+    for i, lms in enumerate(result.pose_landmarks or []):
+        if len(lms) != NUM_LANDMARKS:
+            continue
+        arr = np.array(
+            [(lm.x, lm.y, lm.z, _num(lm.visibility), _num(lm.presence)) for lm in lms],
+            dtype=np.float64,
+        )
+        rotated_xy = arr[:, :2] * (rw, rh)
+        world = (np.array([(p.x, p.y, p.z) for p in worlds[i]], dtype=np.float64)
+                 if i < len(worlds) and len(worlds[i]) == NUM_LANDMARKS
+                 else np.full((NUM_LANDMARKS, 3), np.nan))
+        people.append(_Candidate(
+            rotation=rotation,
+            image_xy=unrotate_points(rotated_xy, frame_wh, rotation),
+            image_z=arr[:, 2],
+            world_xyz=world,
+            visibility=arr[:, 3],
+            presence=arr[:, 4],
+            rotated_xy=rotated_xy,
+        ))
+    return people
+
+
 class PoseEstimator:
     """Find one person's 33 BlazePose landmarks per frame, whatever way up they lie.
 
@@ -350,7 +434,13 @@ class PoseEstimator:
         census_every_ms: period of the people census in video mode; it doubles (up to 4x)
             while each census agrees with the tracker (one person, no re-lock), and comes back
             to this as soon as one does not.
+        side_model: in video mode, load a second IMAGE-mode landmarker on its own thread for
+            the periodic census (read `CENSUS_LAG` frames later) and half of a search's first
+            probes, so they overlap the tracker instead of stalling it. Off when every core is
+            already busy (a batch with a worker per core).
     """
+
+    CENSUS_LAG = 2  # frames between a periodic census's frame and the frame that reads it
 
     SLOW_SEARCH_AFTER = 30  # frames (~1 s) of fruitless search before trying one rotation a frame
 
@@ -368,6 +458,7 @@ class PoseEstimator:
         search_budget: int = 1,
         refine_every: int = 30,
         census_every_ms: float = 1000.0,
+        side_model: bool = True,
     ) -> None:
         if running_mode not in ("video", "image"):
             raise PosecheckError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
@@ -394,9 +485,12 @@ class PoseEstimator:
         self._black: np.ndarray | None = None
         self._closed = False
         self._reset_state()
+        self._side: _SideModel | None = None
         # Fail now, with a ModelError, if the bundle does not load.
         if self.running_mode == "video":
             self._landmarker(self._preferred)
+            if side_model and self._tracking:
+                self._side = _SideModel(self._create_probe_model)
         else:
             self._probe_model()
 
@@ -422,6 +516,7 @@ class PoseEstimator:
         self._census_due = True
         self._counted_now = False  # a search's probe counted the people of this frame
         self._num_people = 1
+        self._pending: _PendingCensus | None = None
         self.stats = PoseStats()
 
     def reset(self) -> None:
@@ -465,16 +560,19 @@ class PoseEstimator:
         if self._closed:
             raise PosecheckError("PoseEstimator is closed")
         if self._probe_landmarker is None:
-            self._probe_landmarker = create_landmarker(
-                self.bundle,
-                "image",
-                num_poses=self.num_poses,
-                min_pose_detection_confidence=self.min_pose_detection_confidence,
-                min_pose_presence_confidence=self.min_pose_presence_confidence,
-                min_tracking_confidence=self.min_tracking_confidence,
-                output_segmentation_masks=False,
-            )
+            self._probe_landmarker = self._create_probe_model()
         return self._probe_landmarker
+
+    def _create_probe_model(self) -> object:
+        return create_landmarker(
+            self.bundle,
+            "image",
+            num_poses=self.num_poses,
+            min_pose_detection_confidence=self.min_pose_detection_confidence,
+            min_pose_presence_confidence=self.min_pose_presence_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+            output_segmentation_masks=False,
+        )
 
     def _tracker_ts(self, rotation: int, timestamp_ms: float) -> int:
         """A timestamp for this rotation's tracker, strictly after the last one it saw."""
@@ -508,17 +606,11 @@ class PoseEstimator:
         (`probe`, `census`, image mode) by the stateless IMAGE-mode landmarker. `prepared` is
         used when it was made from this frame at this rotation."""
         h, w = image_bgr.shape[:2]
-        if (prepared is None or prepared.rotation != rotation
-                or prepared.source_hw != (h, w)):
-            prepared = make_model_input(image_bgr, rotation)
+        prepared = self._input(image_bgr, rotation, prepared, census)
         mp_image = prepared.image
         rw, rh = prepared.rotated_wh
         video = self.running_mode == "video" and not (census or probe)
         warm_key: object = rotation if video else "probe"
-        if census:
-            self.stats.censuses += 1
-        else:
-            self.stats.inferences += 1
         if video:
             landmarker = self._landmarker(rotation)
             fed = self._fed_at.get(rotation)
@@ -544,29 +636,20 @@ class PoseEstimator:
             self._warmed.add(warm_key)
         if video:
             self._has_roi[rotation] = bool(result.pose_landmarks)
-        people: list[_Candidate] = []
-        worlds = result.pose_world_landmarks or []
-        for i, lms in enumerate(result.pose_landmarks or []):
-            if len(lms) != NUM_LANDMARKS:
-                continue
-            arr = np.array(
-                [(lm.x, lm.y, lm.z, _num(lm.visibility), _num(lm.presence)) for lm in lms],
-                dtype=np.float64,
-            )
-            rotated_xy = arr[:, :2] * (rw, rh)
-            world = (np.array([(p.x, p.y, p.z) for p in worlds[i]], dtype=np.float64)
-                     if i < len(worlds) and len(worlds[i]) == NUM_LANDMARKS
-                     else np.full((NUM_LANDMARKS, 3), np.nan))
-            people.append(_Candidate(
-                rotation=rotation,
-                image_xy=unrotate_points(rotated_xy, (w, h), rotation),
-                image_z=arr[:, 2],
-                world_xyz=world,
-                visibility=arr[:, 3],
-                presence=arr[:, 4],
-                rotated_xy=rotated_xy,
-            ))
-        return people
+        return _people(result, rotation, (rw, rh), (w, h))
+
+    def _input(
+        self, image_bgr: np.ndarray, rotation: int, prepared: ModelInput | None, census: bool
+    ) -> ModelInput:
+        """The model input for one call (the prepared one when it fits), counted in the stats."""
+        if census:
+            self.stats.censuses += 1
+        else:
+            self.stats.inferences += 1
+        if (prepared is None or prepared.rotation != rotation
+                or prepared.source_hw != image_bgr.shape[:2]):
+            prepared = make_model_input(image_bgr, rotation)
+        return prepared
 
     # -- per frame ---
 
@@ -663,29 +746,74 @@ class PoseEstimator:
         Runs when due (every `census_every_ms`, after a frame without a pose) or when the
         tracked body does not overlap the previous frame's choice (the tracker jumped, or a
         scene cut). The census chooses as `choose_person` does; if that is not the tracked body,
-        the tracker is re-locked onto it.
+        the tracker is re-locked onto it. The periodic census runs on the side model and is read
+        `CENSUS_LAG` frames later; the others (a jump, a body found again) are answered at once.
         """
         jumped = self._prev_bbox is not None and _iou(person.bbox(), self._prev_bbox) <= 0.1
+        pending = self._pending
+        if pending is not None and self.stats.frames >= pending.due:
+            self._pending = None
+            if not (self._census_due or jumped or self._counted_now):  # else counted again now
+                person = self._read_census(image_bgr, timestamp_ms, person, pending)
         due = self._census_due or timestamp_ms - self._last_census_ms >= self._census_gap_ms
         if self._counted_now or not (due or jumped):
             return person
+        urgent = self._census_due or jumped
         self._census_due = False
         self._last_census_ms = timestamp_ms
+        if self._side is not None and not urgent:
+            model_input = self._input(image_bgr, person.rotation, prepared, census=True)
+            h, w = image_bgr.shape[:2]
+            self._pending = _PendingCensus(
+                due=self.stats.frames + self.CENSUS_LAG,
+                job=self._side.detect(model_input),
+                model_input=model_input,
+                source_wh=(w, h),
+                person_bbox=person.bbox(),
+                prev_bbox=self._prev_bbox,
+            )
+            return person
         people = self._infer(image_bgr, timestamp_ms, person.rotation, census=True,
                              prepared=prepared)
+        target = self._judge_census(people, self._prev_bbox, person.bbox())
+        if target is None:
+            return person
+        self._relock(image_bgr, timestamp_ms, target)
+        return target
+
+    def _judge_census(
+        self, people: list[_Candidate], prev_bbox: np.ndarray | None, followed: np.ndarray
+    ) -> _Candidate | None:
+        """Count the census's people; the person to follow instead, or None if the tracker
+        already follows the right one."""
         self._num_people = max(1, count_people(people))
-        target = people[choose_person(people, self._prev_bbox)] if people else None
-        if target is None or _iou(target.bbox(), person.bbox()) > 0.3:
+        target = people[choose_person(people, prev_bbox)] if people else None
+        if target is None or _iou(target.bbox(), followed) > 0.3:
             # agreed: count less often while it stays so (a crowd keeps the base period)
             single = self._num_people <= 1
             self._census_gap_ms = (min(2 * self._census_gap_ms, 4 * self.census_every_ms)
                                    if single else self.census_every_ms)
-            return person
+            return None
         self._census_gap_ms = self.census_every_ms
-        self._relock(image_bgr, timestamp_ms, target)
         return target
 
-    def _relock(self, image_bgr: np.ndarray, timestamp_ms: float, target: _Candidate) -> None:
+    def _read_census(
+        self, image_bgr: np.ndarray, timestamp_ms: float, person: _Candidate,
+        pending: _PendingCensus,
+    ) -> _Candidate:
+        """Apply a census made `CENSUS_LAG` frames ago: count, and re-lock if it disagrees."""
+        model_input = pending.model_input
+        people = _people(pending.job.result(), model_input.rotation, model_input.rotated_wh,
+                         pending.source_wh)
+        target = self._judge_census(people, pending.prev_bbox, pending.person_bbox)
+        if target is None:
+            return person
+        found = self._relock(image_bgr, timestamp_ms, target)
+        return found[choose_person(found, target.bbox())] if found else person
+
+    def _relock(
+        self, image_bgr: np.ndarray, timestamp_ms: float, target: _Candidate
+    ) -> list[_Candidate]:
         """Point the tracker at `target`: a fresh tracker sees only that person's region once,
         so its detector can pick nobody else; later frames are tracked from there."""
         rotation = target.rotation
@@ -698,11 +826,12 @@ class PoseEstimator:
         xb, yb = int(min(w, x1 + mx + 1)), int(min(h, y1 + my + 1))
         masked = np.zeros_like(image_bgr)
         masked[ya:yb, xa:xb] = image_bgr[ya:yb, xa:xb]
-        self._infer(masked, timestamp_ms, rotation)
+        found = self._infer(masked, timestamp_ms, rotation)
         if self.fixed_rotation is None:
             self._rotation = self._preferred = rotation
         self._misses = 0
         self.stats.relocks += 1
+        return found
 
     def _refine(
         self, image_bgr: np.ndarray, timestamp_ms: float, index: int,
@@ -743,12 +872,28 @@ class PoseEstimator:
             self._search_cursor = 0
             self._refine_gap = self.refine_every
             self.stats.searches += 1
-        found: dict[int, list[_Candidate]] = {}
+        video = self.running_mode == "video"
         long_search = index - (self._searching_since or index) > self.SLOW_SEARCH_AFTER
-        for rotation in self._search_order(first, long_search):
-            people = self._infer(image_bgr, timestamp_ms, rotation, probe=True, prepared=prepared)
-            if people:
-                found[rotation] = people
+        # The first frame compares all rotations with the stateless IMAGE-mode model (it counts
+        # people too, and leaves no tracker holding a region). Later frames probe one rotation
+        # each with that rotation's VIDEO tracker: on a frame with nobody in it, that costs the
+        # person detector alone (~9.5 ms, full model) where an IMAGE-mode call costs ~15 ms, and
+        # a tracker that finds the body simply goes on tracking it.
+        order = self._search_order(first, long_search)
+        side_jobs: dict[int, tuple[Future[Any], ModelInput]] = {}
+        if first and self._side is not None and self._side.ready and len(order) > 1:
+            for rotation in order[len(order) // 2:]:  # these run on the side model meanwhile
+                model_input = self._input(image_bgr, rotation, prepared, census=False)
+                side_jobs[rotation] = (self._side.detect(model_input), model_input)
+        results: dict[int, list[_Candidate]] = {}
+        for rotation in order:
+            if rotation not in side_jobs:
+                results[rotation] = self._infer(image_bgr, timestamp_ms, rotation,
+                                                probe=first or not video, prepared=prepared)
+        h, w = image_bgr.shape[:2]
+        for rotation, (job, model_input) in side_jobs.items():
+            results[rotation] = _people(job.result(), rotation, model_input.rotated_wh, (w, h))
+        found = {r: results[r] for r in order if results[r]}
         if not found:
             return []
 
@@ -766,7 +911,7 @@ class PoseEstimator:
         self._preferred = rotation
         self._misses = 0
         self._searching_since = None
-        if self._tracking:  # the probe counted everyone at this rotation: a census already
+        if self._tracking and first:  # the probe counted everyone at this rotation: a census
             self._num_people = count_people(found[rotation])
             self._last_census_ms = timestamp_ms
             self._census_due = False
@@ -788,6 +933,9 @@ class PoseEstimator:
         if self._closed:
             return
         self._closed = True
+        if self._side is not None:
+            self._side.close()
+            self._side = None
         with quiet_native_stderr():  # close() logs an INFO line per accelerator
             for lm in self._landmarkers.values():
                 lm.close()  # type: ignore[attr-defined]
