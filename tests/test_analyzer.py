@@ -128,10 +128,12 @@ def test_bridge_counts_equal_truth(script, fps, noise, dropout, side, seed) -> N
     assert all(r.partial for r in summary.partials)
 
 
-def bench_set(noise: float, fps: float, ramp: float, easing: str, seed: int):
-    """benchmarks/hold_timing.py's set: holds of 0.5 s and 2 s between `ramp` s ramps, 1 s rests,
-    10 % dropouts, the camera on the left for even seeds: its table's cells, rep for rep."""
-    reps = tuple(RepSpec(ramp, h, ramp, easing=easing) for h in (0.5, 2.0))
+def bench_set(
+    noise: float, fps: float, ramp: float, easing: str, seed: int, holds=(0.5, 1.0, 2.0, 3.0)
+):
+    """benchmarks/hold_timing.py's set: holds of 0.5, 1, 2 and 3 s between `ramp` s ramps, 1 s
+    rests, 10 % dropouts, the camera on the left for even seeds: its table's cells, rep for rep."""
+    reps = tuple(RepSpec(ramp, h, ramp, easing=easing) for h in holds)
     script = MotionScript("glute_bridge", reps=reps, rest_s=1.0)
     side = "left" if seed % 2 == 0 else "right"
     motion, frames = frames_for(script, fps, noise=noise, dropout=0.10, side=side, seed=seed)
@@ -141,56 +143,60 @@ def bench_set(noise: float, fps: float, ramp: float, easing: str, seed: int):
     return [abs(hold_s(g) - w.hold_s) for g, w in zip(summary.reps, truth, strict=True)]
 
 
-# The ±0.1 s region (module doc): cosine ramps 0.6-1 s, noise <= 0.5 %, 30-60 fps; measured worst
-# of each cell (20 seeds x 2 reps): 0.084/0.081 s at 30 fps noiseless (0.6/1 s ramps), 0.066/0.099
-# at 0.5 %; 0.039/0.048 s at 60 fps noiseless, 0.054/0.081 at 0.5 %.
-@pytest.mark.parametrize("noise", [0.0, 0.005])
-@pytest.mark.parametrize("fps", [30, 60])
-@pytest.mark.parametrize("ramp", [0.6, 1.0])
-def test_bridge_holds_within_a_tenth(noise, fps, ramp) -> None:
+# The ±0.1 s region (module doc): landmark noise <= 0.5 %, 10 % dropouts, 10-60 fps, ramps
+# 0.4-0.6 s, cosine or linear easing, holds 0.5-3 s; measured worst of each cell (4 seeds x 4
+# holds) 0.014-0.091 s. Replayed here at the noise bound, first two seeds.
+@pytest.mark.parametrize("easing", ["cosine", "linear"])
+@pytest.mark.parametrize("fps", [10, 15, 60])
+@pytest.mark.parametrize("ramp", [0.4, 0.6])
+def test_bridge_holds_within_a_tenth(easing, fps, ramp) -> None:
     for seed in (0, 1):
-        assert max(bench_set(noise, fps, ramp, "cosine", seed)) <= 0.1
+        assert max(bench_set(0.005, fps, ramp, easing, seed)) <= 0.1
 
 
 @settings(max_examples=int(os.environ.get("POSECHECK_HOLD_EXAMPLES", 10)), **SETTINGS)
 @given(
     reps=st.lists(
-        rep_specs(allow_partial=False, mistakes=False, easings=("cosine",), ramps=(0.6, 1.0)),
+        rep_specs(
+            allow_partial=False, mistakes=False, easings=("cosine", "linear"), ramps=(0.4, 0.6)
+        ),
         min_size=1,
         max_size=3,
     ),
     rest=st.floats(0.5, 1.5),
-    fps=st.sampled_from([30, 60]),
+    fps=st.sampled_from(FPS),
     noise=st.floats(0.0, 0.005),
     dropout=st.floats(0.0, 0.10),
     side=st.sampled_from(["left", "right"]),
     seed=st.integers(0, 10_000),
 )
 def test_bridge_holds_in_the_region_any_script(reps, rest, fps, noise, dropout, side, seed) -> None:
-    """The region over any script (holds 0-3 s, 1-3 reps, any rests): a search of 200 examples
-    found holds 0.115 s off at 60 fps without noise (2 s read 1.87 s, ~1 s ramps, after a
-    turning-point rep), so the bound here is 0.12 s, not 0.1 s (see the module doc)."""
+    """The region over any script in it (holds 0-3 s, 1-3 reps, each its own ramps and easing,
+    any rests), at its full noise, dropout and frame-rate bounds: every hold within ±0.1 s, and
+    where it starts too (POSECHECK_HOLD_EXAMPLES=100 repeats the search the module doc cites)."""
     script = MotionScript("glute_bridge", reps=tuple(reps), rest_s=rest)
     motion, frames = frames_for(script, fps, noise=noise, dropout=dropout, side=side, seed=seed)
     _, summary = analyse_poses(frames, "glute_bridge")
     truth = motion.truth.full_reps
     assert summary.rep_count == len(truth)
     for got, want in zip(summary.reps, truth, strict=True):
-        assert hold_s(got) == pytest.approx(want.hold_s, abs=0.12)
+        assert hold_s(got) == pytest.approx(want.hold_s, abs=0.1)
         if got.hold is not None:
-            assert got.hold.start_ms / 1000 == pytest.approx(want.top_s, abs=0.12)
+            assert got.hold.start_ms / 1000 == pytest.approx(want.top_s, abs=0.1)
 
 
-# Outside the region: the worst |hold error| benchmarks/hold_timing.py measured in the cell (20
-# seeds x 2 reps, the first two seeds replayed here). These bounds may only go down.
-# (noise, fps, ramp s, easing): worst s
+# Outside the region: the worst |hold error| benchmarks/hold_timing.py measured in the cell (6
+# seeds x 4 holds at 2 %, 4 seeds at 0.5 %; the first two seeds replayed here). These bounds may
+# only go down. (noise, fps, ramp s, easing): worst s
 MEASURED_WORST = {
-    (0.02, 10, 2.0, "minimum_jerk"): 0.720,  # was 2.000 (the 2 s hold lost) before the gates
-    (0.02, 24, 2.0, "cosine"): 0.500,  # the 0.5 s hold lost
-    (0.02, 60, 0.6, "cosine"): 0.200,
-    (0.01, 24, 1.0, "cosine"): 0.156,
-    (0.0, 24, 2.0, "minimum_jerk"): 0.198,  # noiseless: the fit may not override by < 150 ms
-    (0.005, 24, 0.6, "linear"): 0.229,  # idem
+    (0.02, 10, 0.4, "minimum_jerk"): 0.155,  # 2 %: no normal-tempo region meets ±0.1 s
+    (0.02, 30, 0.4, "linear"): 0.138,
+    (0.02, 60, 0.6, "cosine"): 0.162,
+    (0.02, 24, 1.0, "minimum_jerk"): 0.326,
+    (0.02, 30, 2.0, "minimum_jerk"): 0.517,
+    (0.005, 24, 1.0, "minimum_jerk"): 0.235,
+    (0.005, 30, 2.0, "cosine"): 0.253,
+    (0.0, 24, 2.0, "minimum_jerk"): 0.010,  # measured 0.003 (was 0.198 under the stopgap)
 }
 
 
@@ -217,7 +223,7 @@ FOUND_2S_HOLDS = [
 
 @pytest.mark.parametrize(("fps", "easing", "seed"), FOUND_2S_HOLDS)
 def test_bridge_2s_hold_found_at_2_percent_noise(fps, easing, seed) -> None:
-    errs = bench_set(0.02, fps, 2.0, easing, seed)
+    errs = bench_set(0.02, fps, 2.0, easing, seed, holds=(0.5, 2.0))
     assert errs[1] <= 0.75
 
 

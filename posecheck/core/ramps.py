@@ -44,6 +44,8 @@ MIN_MOVE_S = 0.15  # shortest movement considered
 _COARSE = 20  # grid points per time in the first, one-sided search
 _FINE = 9  # grid points per time in each refinement
 _UNTIE_S = 0.3  # samples of rest needed after the fall to fit its own level
+_UPPER_FROM = 0.5  # the upper fit keeps each movement from its steepest point (its middle) on
+_UPPER_MIN = 4  # ... when each of those upper halves holds this many samples
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,17 @@ def _sse(
     max_drift: float,
     min_drift_hold: float,
     hold_len: np.ndarray,
+    rest: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """Least-squares error of the rep model for K candidates (g1, g2, hold term: (K, n))."""
+    """Least-squares error of the rep model for K candidates (g1, g2, hold term: (K, n)).
+
+    rest: the rest levels before and after (B, B2), fixed; only the top L (and the sag) are
+    fitted then (the samples of a top-part fit do not determine the rests)."""
     k = max(g1.shape[0], g2.shape[0], hold.shape[0])
     g1, g2 = np.broadcast_to(g1, (k, y.size)), np.broadcast_to(g2, (k, y.size))
     hold = np.broadcast_to(hold, (k, y.size))
+    if rest is not None:
+        return _sse_fixed_rest(y, g1, g2, hold, rest, max_drift, min_drift_hold, hold_len)
     cols = [1.0 - g1 + g2, g1 - g2] if tie else [1.0 - g1, g1 - g2, g2]
     best = np.full(k, np.inf)
     # the sag term only where some candidate's hold can carry it (the turning-point search has
@@ -140,12 +148,46 @@ def _sse(
     return best
 
 
+def _sse_fixed_rest(
+    y: np.ndarray,
+    g1: np.ndarray,
+    g2: np.ndarray,
+    hold: np.ndarray,
+    rest: tuple[float, float],
+    max_drift: float,
+    min_drift_hold: float,
+    hold_len: np.ndarray,
+) -> np.ndarray:
+    """`_sse` with the rest levels fixed: y - B (1 - g1) - B2 g2 = L (g1 - g2) [+ b hold]."""
+    b1, b2 = rest
+    r = y[None, :] - b1 * (1.0 - g1) - b2 * g2
+    best = np.full(g1.shape[0], np.inf)
+    for drift in (False, True) if np.any(hold_len >= min_drift_hold) else (False,):
+        m = np.stack([g1 - g2] + ([hold] if drift else []), axis=2)
+        mt = m.transpose(0, 2, 1)
+        xtx = mt @ m + np.eye(m.shape[2]) * 1e-9
+        coef = np.linalg.solve(xtx, (mt @ r[..., None]))[..., 0]
+        sse = ((r - (m @ coef[..., None])[..., 0]) ** 2).sum(axis=1)
+        ok = coef[:, 0] > max(b1, b2)
+        if drift:
+            ok &= (coef[:, -1] <= 0) & (coef[:, -1] >= -max_drift) & (hold_len >= min_drift_hold)
+        best = np.minimum(best, np.where(ok, sse, np.inf))
+    return best
+
+
 class _Problem:
     def __init__(
-        self, x: np.ndarray, y: np.ndarray, tie: bool, max_drift: float, min_drift_hold: float
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        tie: bool,
+        max_drift: float,
+        min_drift_hold: float,
+        rest: tuple[float, float] | None = None,
     ) -> None:
         self.x, self.y, self.tie = x, y, tie
         self.max_drift, self.min_drift_hold = max_drift, min_drift_hold
+        self.rest = rest
 
     def search(
         self,
@@ -194,6 +236,7 @@ class _Problem:
                 self.max_drift,
                 self.min_drift_hold,
                 span,
+                self.rest,
             )
             i = int(np.argmin(sse))
             if np.isfinite(sse[i]):
@@ -226,13 +269,15 @@ def fit_rep(
     max_drift: float = 10.0,
     min_drift_hold_s: float = 0.5,
     turning: bool = True,
+    upper: bool = True,
 ) -> RepFit | None:
     """Fit one rep (rest, rise, top, fall, rest) to samples oriented so the top is up.
 
     `t_peak_ms` is any time on the top (or the turning point): the first search fits the rise
     on the samples before it and the fall on those after. None when the samples cannot
     support a fit (too few on either side). turning=False leaves `turn_sse` (and so
-    `plateau_f`) NaN until `RepFit.with_turning`.
+    `plateau_f`) NaN until `RepFit.with_turning`. upper=False times the hold from the whole
+    movements' fit instead of their upper halves' (`_upper_fit`).
     """
     t = np.asarray(t_ms, dtype=float)
     y = np.asarray(values, dtype=float)
@@ -284,6 +329,10 @@ def fit_rep(
     var = max(sse / max(x.size - 8, 1), 1e-6)
     start, arrive = _averaged(rises, var)
     depart, end = _averaged(falls, var)
+    if upper:
+        got = _upper_fit(prob, rise, fall)
+        if got is not None:
+            arrive, depart = got
     depart = max(depart, arrive)
     return RepFit(
         start_ms=t0 + start * 1000.0,
@@ -298,6 +347,44 @@ def fit_rep(
         turn_sse=_turning_sse(prob, rise, fall) if turning else float("nan"),
         best=(prob.tie, (rise.start, rise.end, rise.shape), (fall.start, fall.end, fall.shape)),
     )
+
+
+def _upper_fit(prob: _Problem, rise: _Ramp, fall: _Ramp) -> tuple[float, float] | None:
+    """(arrive, depart) in s from the upper halves of the two movements only.
+
+    Why: the shapes are symmetric (a movement's onset eased like its stop), but measured
+    onsets need not be: a pose model's temporal filter lags a movement out of a still
+    posture (rendered bridges: the first 0.1 s of each movement 0.06-0.08 s late, the stop
+    on time), so the whole-movement fit chose minimum jerk for cosine movements and put the
+    stop at its long flat tail (2 s holds read 0.08-0.11 s short). Where a movement stops is
+    told by its upper half (from its steepest point, where most of the timing information
+    is, to the still top); the rests come from the whole fit, fixed."""
+    x, y = prob.x, prob.y
+    g1, g2 = rise.g(x), fall.g(x)
+    cols = np.stack([1.0 - g1 + g2, g1 - g2] if prob.tie else [1.0 - g1, g1 - g2, g2], axis=1)
+    coef = np.linalg.lstsq(cols, y, rcond=None)[0]
+    rest = (float(coef[0]), float(coef[0] if prob.tie else coef[2]))
+    q = _UPPER_FROM
+    r_mid, f_mid = rise.start + q * (rise.end - rise.start), fall.end - q * (fall.end - fall.start)
+    mask = (x >= r_mid) & (x <= f_mid)
+    r_n = int(((x >= r_mid) & (x < rise.end)).sum())
+    f_n = int(((x > fall.start) & (x <= f_mid)).sum())
+    if min(r_n, f_n) < _UPPER_MIN:  # too few to tell a shape (10 fps, 0.6 s): the whole fit
+        return None
+    up = _Problem(x, y, prob.tie, prob.max_drift, prob.min_drift_hold, rest)
+    rises: dict[str, _Ramp] = {}
+    for name in SHAPES:
+        r = _rescored(up, _Ramp(rise.start, rise.end, name), True, fall, mask)
+        rises[name] = up.refine(r, True, fall, 0.1, 3, mask)
+    new_rise = _best(rises)
+    falls: dict[str, _Ramp] = {}
+    for name in SHAPES:
+        f = _rescored(up, _Ramp(fall.start, fall.end, name), False, new_rise, mask)
+        falls[name] = up.refine(f, False, new_rise, 0.1, 3, mask)
+    if not all(np.isfinite(r.sse) for r in (*rises.values(), *falls.values())):
+        return None
+    var = max(min(_best(falls).sse, new_rise.sse) / max(int(mask.sum()) - 6, 1), 1e-6)
+    return _averaged(rises, var)[1], _averaged(falls, var)[0]
 
 
 def _turning_sse(prob: _Problem, rise: _Ramp, fall: _Ramp) -> float:
@@ -356,12 +443,15 @@ def _best(ramps: dict[str, _Ramp]) -> _Ramp:
     return min(ramps.values(), key=lambda r: r.sse)
 
 
-def _rescored(prob: _Problem, ramp: _Ramp, rising: bool, other: _Ramp) -> _Ramp:
-    """The same ramp (clamped not to overlap the other) scored on all samples, the other fixed."""
+def _rescored(
+    prob: _Problem, ramp: _Ramp, rising: bool, other: _Ramp, mask: np.ndarray | None = None
+) -> _Ramp:
+    """The same ramp (clamped not to overlap the other) scored on all samples (or the masked
+    ones), the other fixed."""
     start, end = ramp.start, ramp.end
     if rising:
         end = min(end, other.start)
     else:
         start = max(start, other.end)
-    got = prob.search(rising, other, np.array([start]), np.array([end]), None, (ramp.shape,))
+    got = prob.search(rising, other, np.array([start]), np.array([end]), mask, (ramp.shape,))
     return got.get(ramp.shape, _Ramp(start, end, ramp.shape))
