@@ -83,12 +83,13 @@ def errors(noise: float, fps: float, ramp_s: float, easing: str, seed: int, drop
 
 def angle_noise_deg(noise: float, fps: float, seed: int = 0) -> float:
     """σ of the measured (unsmoothed) hip angle at rest for a landmark noise (fraction of the
-    thigh): from frame-to-frame differences, both sides averaged as the analyzer does."""
+    thigh): from frame-to-frame differences of the camera-side hip, which the analyzer follows
+    in a side view (2.1-2.3° at 2 %, as the counter's unsmoothed input measures)."""
     script = MotionScript("glute_bridge", reps=(), lead_in_s=3.0, lead_out_s=0.0)
     motion = animate(script, SHAPE, fps, seed=seed)
     cam = Camera.framing(motion, "left")
     frames = to_pose_frames(motion, SHAPE, cam, noise_frac=noise, dropout=0.0, seed=seed)
-    raw = np.array([np.nanmean(list(measure(f).hip_flexion_deg.values())) for f in frames])
+    raw = np.array([measure(f).hip_flexion_deg["left"] for f in frames])
     raw = raw[np.isfinite(raw)]
     return float(np.std(np.diff(raw)) / math.sqrt(2.0)) if raw.size > 2 else math.nan
 

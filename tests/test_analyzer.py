@@ -1,37 +1,45 @@
 """SessionAnalyzer end to end on the exact-label generator (posecheck.synthetic): issue 4's bounds.
 
-Measured with benchmarks/hold_timing.py (generator -> landmarks -> analyzer; per cell 20 seeds x
-2 reps holding 0.5 s and 2 s, 10 % dropouts, camera either side; cells: landmark noise 0 / 0.5 /
-1 / 2 % of the thigh x 10 / 24 / 60 fps x ramps 0.6 / 1 / 2 s x 5 easings; |hold error| in s):
+Measured with benchmarks/hold_timing.py (generator -> landmarks -> analyzer; per cell 4-6 seeds x
+4 reps holding 0.5, 1, 2 and 3 s, 10 % dropouts, camera either side; landmark noise 0 / 0.5 / 2 %
+of the thigh x 10 / 15 / 24 / 30 / 60 fps x ramps 0.4 / 0.6 / 1 / 2 s x 5 easings; |hold error|
+in s; after the upper-half fit replaced the 150 ms override stopgap):
 
-- Counts: exact in every cell (0 miscounts: 183 cells, 7320 reps) and in 150 random scripts of
+- Counts: exact in every cell (0 miscounts) and in the random scripts of
   `test_bridge_counts_equal_truth`: 1-3 reps, rise/lower 0.6-2 s, every easing per rep, holds
   0-3 s, partials at 35-42 % depth reported as partial, noise up to 2 %, dropouts up to 10 %,
   10-60 fps, camera on either side.
-- Holds within ±0.1 s: cosine ramps of 0.6-1 s, noise <= 0.5 %, 30-60 fps (cell worsts
-  0.039-0.099 s). Over any script in that region (holds 0-3 s, rests, 1-3 reps) a 200-example
-  search found 0.115 s (60 fps, noiseless, a 2 s hold read 1.87 s): asserted there at 0.12 s
-  (POSECHECK_HOLD_EXAMPLES=200 repeats that search; 10 examples by default).
-- Outside it, worst of the cell (share of reps > 0.1 s):
-  noiseless: 24 fps 1 s cosine 0.081 but 0.102 found by search (so 24 fps is out), 2 s cosine
-  0.106 (15 %), trapezoid 0.118, 2 s minimum jerk 0.198 (100 %: the movement fit times it to
-  0.00 s but may only override the corners by >= 150 ms), 0.6 s linear 0.212; 10 fps 0.13-0.20
-  and a 0.5 s hold lost after 0.6 s linear ramps; the asymmetric ease 0.11-0.45.
-  0.5 %: 24 fps 1 s cosine 0.120, 2 s cosine 0.179 (38 %), 2 s minimum jerk 0.253 (100 %); 60 fps
-  1 s minimum jerk 0.117, trapezoid 0.123; 10 fps 2 s ramps lose
-  the 0.5 s hold (57 % of reps > 0.1 s; not determinable: its plateau F vs a turning point is
-  3-8 < 10 on 4-5 samples).
-  1 %: 60 fps 0.6 s ramps <= 0.097 (linear 0.229), 1 s cosine 0.142; 24 fps 1 s cosine 0.156;
-  2 s ramps lose 0.5 s holds (48 % of reps at 24 fps).
-  2 % (the issue's corner): 60 fps 0.6 s cosine 0.200, 24 fps 0.165; with 1-2 s ramps 0.5 s holds
-  are lost in 30-90 % of reps. 2 s holds (the bridge's target) with 2 s ramps, 20 seeds: none lost
-  at 24 fps (worst 0.70 s, asymmetric; was one linear hold read as none); at 10 fps 3 of 20 linear
-  ones still read as none (plateau F 3-6 in both fits, where turning points reach 5.4/7.3), other
-  easings worst 0.75 s (was 9 of 100 lost: `test_bridge_2s_hold_found_at_2_percent_noise`).
-  The counter's module doc gives why (±0.1 s not determinable at 2 % for 2 s ramps).
-  1 %, 24 fps, 1 s linear ramps: 0.056 (was 0.500, a 0.5 s hold lost).
-  `test_bridge_holds_outside_the_region_stay_within_measured` replays six cells (first 2 seeds)
-  against their worst.
+- Holds within ±0.1 s (the documented region): landmark noise <= 0.5 %, dropouts <= 10 %, 10-60
+  fps, rise/lower 0.4-0.6 s, cosine or linear easing (any mix per rep), holds 0-3 s, 1-3 reps,
+  any rests. Cell worsts 0.008-0.091 s (p99 = worst at this sample size); an 80-example search of
+  random scripts in the region found no hold or hold start off by more than 0.1 s. At 1 % it
+  breaks: 0.4 s ramps cosine/trapezoid <= 0.099 s but linear 0.06-0.15, minimum jerk 0.09-0.13;
+  0.6 s linear ramps lose a 0.5 s hold at 15 fps.
+- What bounds it is the easing, not the noise alone. With the easing known the Cramér-Rao
+  spread of one hold edge (`hold_timing.py --limit`; σ = 2.0-2.3° of hip angle at 2 %, 0.5° at
+  0.5 %) is at 2 %: 0.010-0.035 s for 0.4-0.6 s ramps, 0.018-0.048 s for 1 s, 0.023-0.073 s for
+  2 s (60 -> 10 fps); at 0.5 % <= 0.018 s everywhere. It scales as σ / (slope · sqrt(fps)). A
+  hold's 99th percentile is about 2.6 · sqrt(2) edge spreads, so with the easing known ±0.1 s
+  would hold at 2 % up to 1 s ramps from 30 fps and 0.4 s ramps at 10 fps. The
+  estimator has to find the easing too, and under noise the family is not identified: a
+  minimum-jerk move is read as a shorter cosine one and the reverse, each edge off by a share
+  of the ramp's duration (signed means: 0.5 %: 2-4 %, 2 %: 5-15 %; minimum jerk reads long,
+  cosine and trapezoid short, linear short at 2 %), so the hold error grows with the ramp:
+  0.5 %, 1 s ramps: cosine 0.10-0.16, minimum jerk 0.10-0.24, trapezoid 0.08-0.15, linear
+  <= 0.06, asymmetric 0.05-0.16; 2 s ramps: minimum jerk 0.13-0.24, cosine 0.2-0.29 and a 0.5 s
+  hold lost once (15 fps), trapezoid 0.08-0.24, linear <= 0.09, asymmetric 0.23-0.52 (it is
+  outside the fitted family). Minimum jerk 0.6 s at 10-15 fps 0.12-0.13, trapezoid 0.4-0.6 s
+  at 15 fps 0.11-0.12 (just outside: not in the region).
+- 2 % (the issue's noise bound): no normal-tempo script region meets ±0.1 s at the 99th
+  percentile. 0.4 s ramps: cosine/trapezoid 0.08-0.13 s, minimum jerk 0.14-0.16, linear 0.14-0.5
+  (0.5 s holds lost at 10 fps), asymmetric 0.12-0.16; 0.6 s: cosine/trapezoid 0.09-0.5 (30 fps
+  0.094-0.097), minimum jerk 0.17-0.22, linear: 0.5 s holds lost (46-79 % of reps > 0.1 s below
+  60 fps); 1-2 s ramps: 0.2-2 s, 0.5-1 s holds lost in up to half the reps (their plateau is not
+  told from an eased turning point). Against the limit above, the gap is the easing's
+  identifiability, not the noise as such.
+- Noiseless, every easing of the fitted family (cosine, minimum jerk, linear) within 0.003 s at
+  24-60 fps, 0.6-2 s ramps (2 s minimum jerk was 0.198 s under the stopgap), trapezoid <= 0.09 s.
+  `test_bridge_holds_outside_the_region_stay_within_measured` replays cells against their worst.
 """
 
 from __future__ import annotations
@@ -173,7 +181,7 @@ def test_bridge_holds_within_a_tenth(easing, fps, ramp) -> None:
 def test_bridge_holds_in_the_region_any_script(reps, rest, fps, noise, dropout, side, seed) -> None:
     """The region over any script in it (holds 0-3 s, 1-3 reps, each its own ramps and easing,
     any rests), at its full noise, dropout and frame-rate bounds: every hold within ±0.1 s, and
-    where it starts too (POSECHECK_HOLD_EXAMPLES=100 repeats the search the module doc cites)."""
+    where it starts too (POSECHECK_HOLD_EXAMPLES=80 repeats the search the module doc cites)."""
     script = MotionScript("glute_bridge", reps=tuple(reps), rest_s=rest)
     motion, frames = frames_for(script, fps, noise=noise, dropout=dropout, side=side, seed=seed)
     _, summary = analyse_poses(frames, "glute_bridge")
