@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from posecheck.core.landmarks import Landmark
-from posecheck.synthetic.kinematics import BodyShape, world_landmarks
+from posecheck.synthetic.kinematics import BodyShape, BodyState, body_axes, world_landmarks
 from posecheck.synthetic.motions import pose_at
 from posecheck.synthetic.render import (
     Cone,
@@ -22,6 +22,7 @@ from posecheck.synthetic.render import (
     Scene,
     _hit_cone,
     _hit_ellipsoid,
+    body_primitives,
     frame_seed,
 )
 from posecheck.synthetic.scenario import (
@@ -151,6 +152,40 @@ def test_body_is_drawn_where_its_joints_project() -> None:
         u, v = np.rint(cam.project(world[j])).astype(int)
         assert changed[v, u], f"landmark {j.name} not covered by the body"
     assert 0.03 < changed.mean() < 0.5
+
+
+def _body_depth(flexion_deg: float, height_m: float = 1.75) -> tuple[float, float]:
+    """Body surface behind and in front of the left hip joint centre, at its height, along the
+    trunk's front axis in the joint's sagittal plane (metres)."""
+    shape = BodyShape(height_m=height_m)
+    state = BodyState(pelvis=(0.0, 0.0, 1.0), hip_flexion_deg={"left": flexion_deg})
+    world = world_landmarks(shape, state)
+    prims = body_primitives(world, Look(height_m=height_m))
+    front, _, _ = body_axes(state)
+    hip = world[Landmark.LEFT_HIP]
+
+    def first_hit(origin: np.ndarray, direction: np.ndarray) -> float:
+        hits = [(_hit_cone if isinstance(p, Cone) else _hit_ellipsoid)(origin, direction[None], p)
+                for p in prims]
+        return min(float(t[0]) for t, _ in hits)
+
+    behind = 1.0 - first_hit(hip - front, front)
+    in_front = 1.0 - first_hit(hip + front, -front)
+    return behind, in_front
+
+
+def test_hip_joint_sits_inside_the_pelvis_with_the_buttock_behind_it() -> None:
+    """Adult anatomy: the femoral head lies 0.07-0.10 m behind the front of the thigh root and
+    0.10-0.13 m in front of the back of the buttock (buttock depth ~0.21-0.24 m); the gluteal
+    mass belongs to the pelvis, so it stays behind the joint when the thigh flexes. (The
+    renderer before this test drew 0.09 m behind and 0.105 m in front: no buttock.)"""
+    behind, in_front = _body_depth(0.0)
+    assert 0.10 <= behind <= 0.13
+    assert 0.06 <= in_front <= 0.10
+    assert behind > in_front
+    assert 0.10 <= _body_depth(90.0)[0] <= 0.13
+    tall_behind, _ = _body_depth(0.0, height_m=1.90)  # scales with the body
+    assert tall_behind > behind * 1.05
 
 
 def test_frame_seed_is_independent_of_chunking() -> None:

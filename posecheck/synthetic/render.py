@@ -252,12 +252,20 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
     torso_len = float(np.linalg.norm(mid_sh - mid_hip))
     chest_c = _lerp(mid_sh, mid_hip, 0.30) + fwd * 0.01 * g
     belly_c = _lerp(mid_sh, mid_hip, 0.65)
-    pelvis_c = mid_hip + up * 0.03 * s + fwd * 0.025 * g
+    pelvis_c = mid_hip + up * 0.03 * s - fwd * 0.005 * g
     chest_r = np.array([0.20 * torso_len + 0.05, 0.165 * g, 0.098 * g])
     prims.append(Ellipsoid(chest_c, trunk, chest_r, shirt))
     prims.append(Cone(chest_c, belly_c, 0.092 * g, 0.088 * g, shirt))  # abdomen
     prims.append(Cone(belly_c, pelvis_c, 0.088 * g, 0.090 * g, shirt))
     prims.append(Ellipsoid(pelvis_c, trunk, np.array([0.115 * s, 0.170 * g, 0.105 * g]), bottoms))
+    # Buttocks. A real femoral head sits deep in the pelvis: 0.07-0.10 m of thigh root in front
+    # of it and ~0.12 m of gluteal mass behind (adult buttock depth 0.21-0.24 m), the buttock
+    # crease ~0.09 m below the joint. One ellipsoid per side, attached to the pelvis (it stays
+    # behind the joint when the thigh flexes); the pelvis is centred on the joints.
+    glute_r = np.array([0.100 * s, 0.080 * g, 0.080 * g])
+    for hip, lat in ((hip_l, left), (hip_r, -left)):
+        glute_c = hip - fwd * 0.04 * g - up * 0.015 * s - lat * 0.015 * g
+        prims.append(Ellipsoid(glute_c, trunk, glute_r, bottoms))
     for sh, hip in ((sh_l, hip_l), (sh_r, hip_r)):
         prims.append(Cone(sh - up * 0.03 * s, _lerp(sh, hip, 0.8), 0.068 * g, 0.078 * g, shirt))
     prims.append(Cone(sh_l, sh_r, 0.058 * g, 0.058 * g, shirt))  # shoulder girdle

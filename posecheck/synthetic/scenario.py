@@ -43,7 +43,7 @@ from posecheck.synthetic.render import (
     render_clip,
 )
 
-RENDERER_VERSION = "posecheck-raycast-2"
+RENDERER_VERSION = "posecheck-raycast-3"
 LABEL_HOLD_MIN_S = 1.0  # ../shared/clips/labels.json lists pauses at the top of >= 1 s only
 
 
