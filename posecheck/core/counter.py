@@ -46,10 +46,12 @@ stopgap made the fit override a corner only when it moved it by >= 150 ms, becau
 rendered bridges (mediapipe landmarks) it read 2 s holds 0.08-0.11 s short. Cause, measured on
 the replayed landmarks of sample_videos/glute_bridge_side (truth from its scenario): the pose
 model's temporal filter lags a movement out of a still posture (the first ~0.1 s of each rise
-and fall 0.06-0.08 s late, the stops on time; mid-ramps within 0.025 s), so the onset looks
-slower than the stop; the symmetric shapes then chose minimum jerk (1.2 s) for the cosine
-(0.8 s) movements and put the stops at its long flat tails, inside the hold. The upper-half fit
-does not see the onsets. Replayed (41-clip rendered corpus, 42 glute-bridge holds of 0.5-2 s):
+and fall 0.06-0.08 s late, the stops on time; mid-ramps 0.015-0.035 s late), so each movement
+starts slower than it stops; the symmetric shapes then chose minimum jerk (1.2 s) for the
+cosine (0.8 s) movements, whose long flat tails put the arrival late and the departure early.
+Fitted on the halves next to the hold, the rise's onset no longer moves the arrival and the
+departure carries the same lag as the arrival (corpus: both edges 0.05-0.06 s late, durations
++0.008 s on average). Replayed (41-clip rendered corpus, 42 glute-bridge holds of 0.5-2 s):
 corners only 0.064 s mean |error|, 12 > 0.1 s; whole fit 0.053, 6; upper-half fit 0.049, 4
 (sample_videos' bridges: max 0.071 s, was 0.090 s with the stopgap). On the generator,
 noiseless, every easing of the family now times to <= 0.003 s (the stopgap left 2 s minimum

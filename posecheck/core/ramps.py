@@ -352,13 +352,16 @@ def fit_rep(
 def _upper_fit(prob: _Problem, rise: _Ramp, fall: _Ramp) -> tuple[float, float] | None:
     """(arrive, depart) in s from the upper halves of the two movements only.
 
-    Why: the shapes are symmetric (a movement's onset eased like its stop), but measured
-    onsets need not be: a pose model's temporal filter lags a movement out of a still
-    posture (rendered bridges: the first 0.1 s of each movement 0.06-0.08 s late, the stop
-    on time), so the whole-movement fit chose minimum jerk for cosine movements and put the
-    stop at its long flat tail (2 s holds read 0.08-0.11 s short). Where a movement stops is
-    told by its upper half (from its steepest point, where most of the timing information
-    is, to the still top); the rests come from the whole fit, fixed."""
+    Why: the shapes are symmetric (a movement's far end eased like the end at the hold), but
+    measured movements need not be: a pose model's temporal filter lags a movement out of a
+    still posture (rendered bridges: the first ~0.1 s of each movement 0.06-0.08 s late, the
+    stops on time), so the whole-movement fit read both movements as minimum jerk (a slow
+    start) for cosine ones and put the stops at that shape's long flat tails: the arrival late
+    and the departure early, 2 s holds 0.08-0.11 s short. Here each movement's shape and times
+    come from its half next to the hold (from its steepest point to the still top), the rests
+    from the whole fit, fixed: the rise's onset no longer moves the arrival, and the departure
+    carries the same lag as the arrival (rendered corpus: both edges 0.05-0.06 s late, the
+    model's own latency; durations unbiased)."""
     x, y = prob.x, prob.y
     g1, g2 = rise.g(x), fall.g(x)
     cols = np.stack([1.0 - g1 + g2, g1 - g2] if prob.tie else [1.0 - g1, g1 - g2, g2], axis=1)
