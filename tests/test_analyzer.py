@@ -348,6 +348,26 @@ def test_expected_cues_fire_on_the_right_reps() -> None:
     assert {(c.rep_index, c.rule) for c in summary.cues} >= {(2, "over_arch")}
 
 
+def test_the_cue_on_show_is_about_the_latest_rep() -> None:
+    """A clean rep clears the remark about an earlier one (the live panel and the overlay show
+    `latest_cue`): someone who fixed their hold must not keep reading 'hold longer'."""
+    reps = (
+        RepSpec(1.0, 2.0, 1.0, mistakes=("short_hold",)),
+        RepSpec(1.0, 2.0, 1.0),
+        RepSpec(1.0, 2.0, 1.0, mistakes=("short_hold",)),
+    )
+    _motion, frames = frames_for(MotionScript("glute_bridge", reps=reps), 30)
+    analyzer = SessionAnalyzer("glute_bridge")
+    on_show = {}
+    for frame in frames:
+        result = analyzer.update(frame)
+        on_show[result.rep_count] = result.latest_cue
+    assert on_show[0] is None
+    assert on_show[1] is not None and on_show[1].rule == "hold_short"
+    assert on_show[2] is None
+    assert on_show[3] is not None and on_show[3].rule == "hold_short"
+
+
 def test_pose_lost_mid_rep_abandons_it() -> None:
     script = MotionScript("glute_bridge", reps=(RepSpec(1.0, 3.0, 1.0), RepSpec(1.0, 1.0, 1.0)))
     motion, frames = frames_for(script, 30)

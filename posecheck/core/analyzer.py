@@ -496,8 +496,9 @@ class SessionAnalyzer:
         rep = self._finish_rep(feats)
         (self._partials if rep.partial else self._reps).append(rep)
         self._cues.extend(rep.cues)
-        if rep.cues:
-            self._latest_cue = rep.cues[0]
+        # the cue on show is about the latest rep: a clean rep clears an old remark, or a user
+        # who fixed it would keep reading it
+        self._latest_cue = rep.cues[0] if rep.cues else None
         return [Event(EventKind.CUE, c.t_ms, rep.index, rep.side, c.message) for c in rep.cues]
 
     def _side_counts(self, reps: Sequence[Rep]) -> dict[str, int]:
