@@ -17,21 +17,27 @@ processes: the encoder, batch workers), which load on a shared machine disturbs 
 wall time. (b)/(c) are end to end (model load, report, plot included); `loop` is the frame loop
 alone (the report's processing_fps).
 
-Measured on an idle machine (load 1.7-2.3, nothing else running), full model, --repeat 2:
-  montage (1315 frames): raw 99.7 fps, estimator 85.2, no-video 82.4 = 0.83x raw (0.97x the
-    estimator), video 75.1 = 0.75x (0.88x); stride 2 / 3 1.91x / 2.68x, counts 3 / 3 / 3;
-    batch 2 clips 84.7 -> 141.4 fps = 1.67x; CPU ms/frame raw 11.0, no-video 13.5, video 16.7.
-  glute_bridge_darebee_side (232 frames, 1280x720, tracked at 270 degrees): raw 87.4 fps,
-    estimator 79.7, no-video 69.9 = 0.80x (0.88x), video 63.8 = 0.73x (0.80x); stride 2 / 3
-    1.79x / 2.34x, counts 5 / 5 / 5; batch 2 clips 1.40x (start-up weighs on a 10 s clip).
-  Targets (0.95x / 0.85x / 1.7x) not met. Where the time goes (per-call timing): the estimator
-  makes ~7 % more native calls than raw (first-frame all-rotation search, the people census
-  every 1-4 s, refinements) and runs the landmark stage on frames raw gives up on; at 720p the
-  rotation copy (cv2.rotate) costs ~0.6 ms/frame; Python around each call ~0.2 ms. analyse adds
-  the core (~0.5 ms, on its own thread) and report + plot; video adds overlay ~1.3 ms and x264
-  ultrafast ~1.5 ms. A probe back-off for empty frames was tried and reverted: no gain (search
-  probes cost what raw spends on the same empty frames) and slower re-acquisition.
-  Before one-person tracking (session 1): 0.52x / 0.47x, batch 1.46x.
+Measured 2026-11-25 (session 3), full model, --repeat 3, other jobs on the machine paused
+(SIGSTOP) while it ran; ratios are per run, in one process:
+  montage (1315 frames): raw 93.2 fps loop / 92.8 end to end, estimator 83.6, no-video 82.4 end
+    to end = 0.88-0.89x raw (loop 83.3 = 0.89x the raw loop, 1.00x the estimator), video 74.4 =
+    0.80x (loop 0.81x); rounds 0.88-0.91 / 0.80-0.85; stride 2 / 3 1.88x / 2.69x, counts
+    3 / 3 / 3; batch 2 clips 1 worker 78.8-81.7 fps, 2 workers 126-129 fps = 1.58-1.60x.
+  glute_bridge_darebee_side (232 frames, 1280x720, tracked at 270): raw 82.1 loop / 79.9 end to
+    end, estimator 80.3, no-video 72.5 = 0.91x end to end (loop 76.8 = 0.93x raw, 0.96x the
+    estimator), video 64.3 = 0.80x (loop 0.83x).
+  Targets (0.95x / 0.85x / 1.7x) not met. What changed this session: the model input (rotation
+  + RGB, ~1 ms at 720p) is made in the decode thread; a second IMAGE-mode landmarker on its own
+  thread runs the periodic census (read 2 frames later) and half of a search's first probes;
+  search frames after the first probe with the rotation's VIDEO tracker (an empty frame costs the
+  detector alone, 9.1 ms, vs 15 ms in IMAGE mode); the overlay's angle plot is vectorised
+  (1.19 -> 0.93 ms/frame). Where the rest goes (per-call timing, montage): the rotation search
+  after each of its cuts (14 searches; a first-frame IMAGE probe that finds the body costs 27 ms
+  against 10 ms for a tracked frame) and the census after each re-acquisition (20 ms) are ~8 %
+  of the run, and raw pays neither; with video, inference slows ~7 % (12.4 -> 13.4 ms/frame)
+  while the overlay and x264 run on the other core. The 2-worker ratio falls as one worker
+  overlaps more: 1 worker already uses ~1.2 cores.
+  Session 2 (idle machine): 0.83x / 0.75x / 1.67x; session 1: 0.52x / 0.47x / 1.46x.
 """
 
 from __future__ import annotations
