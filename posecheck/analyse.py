@@ -294,13 +294,20 @@ class VideoSink(_QueueStage):
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only) like Ctrl-C."""
+def sigterm_as_interrupt(signalled: threading.Event | None = None) -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only) like Ctrl-C.
+
+    With `signalled`, SIGTERM and Ctrl-C also set that event: Python drops an exception raised
+    while a finaliser runs ("Exception ignored in ... __del__", e.g. a mediapipe image freed on
+    the main thread), so a loop that must stop checks the event too.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: object) -> None:
+        if signalled is not None:
+            signalled.set()
         raise KeyboardInterrupt
 
     try:
@@ -308,10 +315,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
     except (ValueError, OSError):
         yield
         return
+    previous_int = None
+    if signalled is not None and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous_int = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def prepare_out_dir(out_dir: str | Path) -> Path:
@@ -549,7 +561,8 @@ def analyse_video(
         model_name = str(getattr(estimator, "model_name", model))
 
         run = _Run(analyzer)
-        with sigterm_as_interrupt():
+        signalled = threading.Event()
+        with sigterm_as_interrupt(signalled):
             try:
                 _process(
                     run,
@@ -563,11 +576,14 @@ def analyse_video(
                     source_name,
                     progress,
                     stop,
+                    signalled,
                 )
             except KeyboardInterrupt:
                 run.interrupted = True
             finally:
                 run.close_outputs()
+            if signalled.is_set():  # the interrupt itself may have been swallowed
+                run.interrupted = True
 
         if run.frames == 0 and not run.interrupted:
             raise SourceError(f"no frames could be decoded from {source_name}")
@@ -683,6 +699,7 @@ def _process(
     source_name: str,
     progress: bool | ProgressFn,
     stop: threading.Event | None,
+    signalled: threading.Event,
 ) -> None:
     """The frame loop: decode (source thread) -> pose -> core -> outputs (sink thread)."""
     if out is not None:
@@ -715,7 +732,7 @@ def _process(
             run.t_last = frame.timestamp_ms
             if update is not None:
                 update(run.frames, total)
-            if stop is not None and stop.is_set():
+            if (stop is not None and stop.is_set()) or signalled.is_set():
                 run.interrupted = True
                 break
         stage.close()  # the last frames' core and outputs are part of the pass

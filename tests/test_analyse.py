@@ -347,6 +347,35 @@ class LyingBridgeEstimator:
                          presence=np.ones(33), num_people=1)  # fmt: skip
 
 
+class _SignalsWhenFreed:
+    """Sends SIGTERM to this process from its finaliser: Python then drops the handler's
+    KeyboardInterrupt ("Exception ignored in ... __del__"), as happened in CI when a mediapipe
+    image was freed on the main thread at the moment the signal came."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class SignalOnFrame(LyingBridgeEstimator):
+    def __init__(self, frame: int) -> None:
+        self.frame = frame
+
+    def detect(self, image: np.ndarray, timestamp_ms: float, index: int) -> PoseFrame:
+        if index == self.frame:
+            _SignalsWhenFreed()  # made and freed here, its interrupt swallowed
+        return super().detect(image, timestamp_ms, index)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the point
+def test_a_sigterm_swallowed_by_a_finaliser_still_stops_the_run(tmp_path: Path) -> None:
+    stream = SyntheticStream(minutes=1.0)
+    report = analyse_video("synthetic://1min", "glute_bridge", out_dir=tmp_path, source=stream,
+                           estimator=SignalOnFrame(40), write_video=False)
+    assert report.interrupted
+    assert 40 <= report.frames <= 42 < stream.frame_count
+    assert json.loads((tmp_path / "report.json").read_text())["interrupted"] is True
+
+
 def rss_bytes() -> int:
     """Resident set size of this process (Linux)."""
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
