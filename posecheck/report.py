@@ -469,7 +469,8 @@ def write_angle_plot(path: str | Path, trace: AngleTrace, report: SessionReport)
         fontsize=10,
         pad=14,
     )
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    if ax.get_legend_handles_labels()[0]:  # an empty set has nothing to label
+        ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
     ax.grid(alpha=0.25)
     fig.tight_layout()
     try:

@@ -78,6 +78,19 @@ def test_e_cycles_the_exercise_and_starts_a_new_set(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "report.json").read_text())["exercise"] == "hip_thrust"
 
 
+def test_an_interrupt_request_stops_the_loop_even_if_the_exception_was_lost(
+    tmp_path: Path,
+) -> None:
+    """The SIGTERM/Ctrl-C handler sets `interrupt_requested` before raising; Python drops an
+    exception raised while a finaliser runs, so the loop checks the event too."""
+    session = make_session(tmp_path, 60, ScriptedKeys())
+    session.on_frame = lambda s, f, r: s.interrupt_requested.set() if f.seq == 9 else None
+    outcome = session.run()
+    assert outcome.interrupted and outcome.reason == "interrupted (Ctrl-C)"
+    assert outcome.sets[0].report.frames == 10
+    assert json.loads((tmp_path / "report.json").read_text())["interrupted"] is True
+
+
 def test_frames_in_the_start_countdown_are_shown_not_counted(tmp_path: Path) -> None:
     keys = ScriptedKeys()
     clock_start = time.monotonic()

@@ -154,7 +154,7 @@ def run_live(config: LiveConfig) -> LiveOutcome:
         if config.on_session is not None:
             config.on_session(session)
         grabber.start()
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(session.interrupt_requested):
             return session.run()
     finally:
         if grabber is not None:

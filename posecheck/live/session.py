@@ -18,6 +18,7 @@ import itertools
 import math
 import statistics
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -331,6 +332,9 @@ class LiveSession:
         self._set_wall0 = clock()
         self._countdown_end: float | None = None
         self._stop_reason: str | None = None
+        # set by a SIGTERM/Ctrl-C handler: the loop stops even if Python swallowed the
+        # KeyboardInterrupt (raised while a finaliser ran)
+        self.interrupt_requested = threading.Event()
         self._status: tuple[str, tuple[int, int, int]] | None = None
         self._was_reconnecting = False
         self._raw_rec: VideoRecorder | None = None
@@ -376,6 +380,8 @@ class LiveSession:
     def _loop(self) -> str:
         grabber = self.grabber
         while True:
+            if self.interrupt_requested.is_set():
+                raise KeyboardInterrupt
             if self._stop_reason is not None:
                 return self._stop_reason
             if self.display.closed():  # before showing again: imshow would reopen it
