@@ -168,6 +168,11 @@ class _SideModel:
         """Loaded and usable now (work sent before that would only queue behind the load)."""
         return self._model.done() and self._model.exception() is None
 
+    @property
+    def failed(self) -> bool:
+        """The load failed: everything runs on the main thread instead."""
+        return self._model.done() and self._model.exception() is not None
+
     def detect(self, model_input: ModelInput) -> Future[Any]:
         """Run the model on one prepared image; the mediapipe result, later."""
         return self._pool.submit(
@@ -761,7 +766,7 @@ class PoseEstimator:
         urgent = self._census_due or jumped
         self._census_due = False
         self._last_census_ms = timestamp_ms
-        if self._side is not None and not urgent:
+        if self._side is not None and not self._side.failed and not urgent:
             model_input = self._input(image_bgr, person.rotation, prepared, census=True)
             h, w = image_bgr.shape[:2]
             self._pending = _PendingCensus(
@@ -803,8 +808,11 @@ class PoseEstimator:
     ) -> _Candidate:
         """Apply a census made `CENSUS_LAG` frames ago: count, and re-lock if it disagrees."""
         model_input = pending.model_input
-        people = _people(pending.job.result(), model_input.rotation, model_input.rotated_wh,
-                         pending.source_wh)
+        try:
+            result = pending.job.result()
+        except Exception:  # the side model failed to load: skip this count, the next runs here
+            return person
+        people = _people(result, model_input.rotation, model_input.rotated_wh, pending.source_wh)
         target = self._judge_census(people, pending.prev_bbox, pending.person_bbox)
         if target is None:
             return person

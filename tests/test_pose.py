@@ -18,6 +18,7 @@ from posecheck.pose import (
     ROTATIONS,
     PoseEstimator,
     _Candidate,
+    _SideModel,
     choose_person,
     count_people,
     implausibility,
@@ -411,3 +412,25 @@ def test_inputs_prepared_in_the_decode_thread_change_nothing() -> None:
         if a.present:
             np.testing.assert_array_equal(a.image_xy, b.image_xy)
             np.testing.assert_array_equal(a.image_xy, c.image_xy)
+
+
+def test_a_side_model_that_fails_to_load_costs_only_its_speed() -> None:
+    """If the second landmarker cannot load, the census runs on the main thread: same poses."""
+    with open_source(SAMPLES / "glute_bridge_side.mp4", stride=2) as src:
+        frames = [(f.image, f.timestamp_ms, f.index) for f in src][:90]
+
+    def broken() -> object:
+        raise RuntimeError("no memory for a second model")
+
+    with PoseEstimator("lite") as est:
+        assert est._side is not None
+        est._side.close()
+        est._side = _SideModel(broken)
+        poses = [est.detect(*f) for f in frames]
+        assert est._side.failed and est.stats.censuses >= 2
+    with PoseEstimator("lite", side_model=False) as plain:
+        expected = [plain.detect(*f) for f in frames]
+    for a, b in zip(poses, expected, strict=True):
+        assert a.present == b.present and a.num_people == b.num_people
+        if a.present:
+            np.testing.assert_array_equal(a.image_xy, b.image_xy)
