@@ -255,6 +255,22 @@ def pelvis_height(pose: PoseFrame, side: str, facing: int) -> float:
     return float(np.dot(hp - s, n)) / thigh
 
 
+SIDE_ON_DEG = 45.0  # the hips' left-right axis this far out of the image plane: one hip hidden
+
+
+def pelvis_side_on(world: np.ndarray | None) -> bool:
+    """Is the pelvis seen side-on (its left-right axis more than `SIDE_ON_DEG` out of the
+    image plane)? World landmarks are camera-aligned (x right, y down, z depth). Then the far
+    hip is hidden and a pose model guesses it, so left/right differences are not judged: a
+    rendered side-view bridge read 14-17 degrees of asymmetry that is not there."""
+    if world is None:
+        return False
+    axis = world[Landmark.RIGHT_HIP] - world[Landmark.LEFT_HIP]
+    if not np.all(np.isfinite(axis)) or not np.any(axis):
+        return False
+    return math.degrees(math.atan2(abs(axis[2]), math.hypot(axis[0], axis[1]))) > SIDE_ON_DEG
+
+
 def _weighted(values: dict[str, float], weights: dict[str, float]) -> float:
     num = den = 0.0
     for s in SIDES:
@@ -298,6 +314,8 @@ def measure(pose: PoseFrame, *, facing_hint: int | None = None) -> BodyMeasures:
     )
     knee = {s: knee[s] if np.isfinite(knee[s]) else knee_flexion_2d(pose, s) for s in SIDES}
     asym_src = hip3d if all(np.isfinite(hip3d[s]) for s in SIDES) else hip2d
+    asymmetry = (NAN if pelvis_side_on(pose.world_xyz)
+                 else abs(asym_src["left"] - asym_src["right"]))
     m = BodyMeasures(
         hip_flexion_deg=hip2d,
         hip_flexion_3d_deg=hip3d,
@@ -305,7 +323,7 @@ def measure(pose: PoseFrame, *, facing_hint: int | None = None) -> BodyMeasures:
         side_confidence=conf,
         trunk_inclination_deg=trunk_inclination(pose),
         pelvis_height=_weighted({s: pelvis_height(pose, s, facing) for s in SIDES}, conf),
-        asymmetry_deg=abs(asym_src["left"] - asym_src["right"]),
+        asymmetry_deg=asymmetry,
         facing=facing,
         posture="unknown",
     )
