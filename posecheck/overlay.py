@@ -88,6 +88,15 @@ def put_text(
     return x - org[0]
 
 
+def text_width(text: str, style: Style, scale: float = 1.0) -> int:
+    """The width `put_text` will draw `text` at (its '°' ring included)."""
+    fs = style.font * scale
+    th = max(2, round(style.thick * scale))
+    parts = text.split("°")
+    rings = (len(parts) - 1) * (2 * max(2, round(4 * fs)) + 2 * th + 1)
+    return rings + sum(cv2.getTextSize(part, _FONT, fs, th)[0][0] for part in parts if part)
+
+
 def text_height(style: Style, scale: float = 1.0) -> int:
     fs = style.font * scale
     return cv2.getTextSize("Hg", _FONT, fs, max(2, round(style.thick * scale)))[0][1]
@@ -329,7 +338,7 @@ def wrap_text(text: str, style: Style, max_w: int, max_lines: int = 3) -> list[s
     """Greedy word wrap by rendered width; the last line is cut with '...' if it overflows."""
 
     def width(s: str) -> int:
-        return cv2.getTextSize(s, _FONT, style.font, style.thick)[0][0]
+        return text_width(s, style)
 
     lines: list[str] = []
     current = ""

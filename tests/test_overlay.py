@@ -181,3 +181,17 @@ def test_overlay_holds_no_frames_over_a_long_run() -> None:
         )
     assert len(overlay.plot._buf) <= 6 * 31
     assert not any(isinstance(v, np.ndarray) for v in vars(overlay).values())
+
+
+@pytest.mark.parametrize("wh", [(640, 480), (854, 480), (3840, 2160)])
+def test_wrapped_cue_lines_fit_as_drawn(wh: tuple[int, int]) -> None:
+    """Wrapping measures text as `put_text` draws it (its thickness, the '°' ring): a cue with
+    degrees used to run past the right edge of a 640x480 frame."""
+    from posecheck.overlay import Style, put_text, text_width, wrap_text
+
+    style = Style.for_frame(*wh)
+    message = "Drive the hips all the way up (top reached 14° of hip flexion)"
+    max_w = wh[0] // 2
+    for line in wrap_text(message, style, max_w):
+        drawn = put_text(np.zeros((wh[1], wh[0], 3), np.uint8), line, (0, wh[1] // 2), style)
+        assert drawn == text_width(line, style) <= max_w
