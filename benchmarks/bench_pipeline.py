@@ -17,12 +17,12 @@ processes: the encoder, batch workers), which load on a shared machine disturbs 
 wall time. (b)/(c) are end to end (model load, report, plot included); `loop` is the frame loop
 alone (the report's processing_fps).
 
-Measured 2026-11-25 (session 3), full model, --repeat 3, other jobs on the machine paused
-(SIGSTOP) while it ran; ratios are per run, in one process:
-  montage (1315 frames): raw 93.2 fps loop / 92.8 end to end, estimator 83.6, no-video 82.4 end
-    to end = 0.88-0.89x raw (loop 83.3 = 0.89x the raw loop, 1.00x the estimator), video 74.4 =
-    0.80x (loop 0.81x); rounds 0.88-0.91 / 0.80-0.85; stride 2 / 3 1.88x / 2.69x, counts
-    3 / 3 / 3; batch 2 clips 1 worker 78.8-81.7 fps, 2 workers 126-129 fps = 1.58-1.60x.
+Measured 2026-11-25 (session 3), full model, --repeat 3; ratios are per run, in one process.
+  montage (1315 frames), idle machine (load 1.2-2.5): raw 97.3 fps loop / 96.7 end to end,
+    estimator 88.8, no-video 86.6 end to end = 0.90x raw (loop 87.6 = 0.90x the raw loop, 0.99x
+    the estimator), video 80.1 = 0.83x (loop 0.83x); rounds 0.87-0.92 / 0.76-0.84; stride 2 / 3
+    1.89x / 2.64x, counts 3 / 3 / 3; batch 2 clips 1 worker 86.4 fps, 2 workers 137.8 = 1.60x.
+  Other jobs paused with SIGSTOP (not idle):
   glute_bridge_darebee_side (232 frames, 1280x720, tracked at 270): raw 82.1 loop / 79.9 end to
     end, estimator 80.3, no-video 72.5 = 0.91x end to end (loop 76.8 = 0.93x raw, 0.96x the
     estimator), video 64.3 = 0.80x (loop 0.83x).
