@@ -192,8 +192,7 @@ class _PendingCensus:
 
     due: int
     job: Future[Any]
-    model_input: ModelInput
-    source_wh: tuple[int, int]
+    model_input: ModelInput  # made from the counted frame (its size maps the people back)
     person_bbox: np.ndarray  # whom the tracker followed on the counted frame
     prev_bbox: np.ndarray | None
 
@@ -385,6 +384,11 @@ def _parse_orientation(orientation: object) -> int | None:
             and orientation in ROTATIONS):
         return orientation
     raise PosecheckError(f"orientation must be auto, 0, 90, 180 or 270, got {orientation!r}")
+
+
+def _is_bgr(image: np.ndarray | None) -> bool:
+    """An (H, W, 3) array: what `detect` and `prepare` accept."""
+    return image is not None and image.ndim == 3 and image.shape[2] == 3
 
 
 def _people(
@@ -677,9 +681,7 @@ class PoseEstimator:
         Safe to call from another thread (the decode thread) while `detect` runs: it only reads
         the current rotation, and `detect` ignores an input made at a rotation it no longer uses.
         """
-        if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-            return None
-        if image_bgr.dtype != np.uint8:
+        if not _is_bgr(image_bgr) or image_bgr.dtype != np.uint8:
             return None
         rotation = self._rotation if self._rotation is not None else self._preferred
         return make_model_input(image_bgr, rotation)
@@ -692,7 +694,7 @@ class PoseEstimator:
 
         `prepared`: the frame's model input made ahead by `prepare` (used when still right).
         """
-        if image_bgr is None or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        if not _is_bgr(image_bgr):
             raise PosecheckError("detect() needs a BGR image of shape (H, W, 3)")
         if image_bgr.dtype != np.uint8:
             image_bgr = np.clip(image_bgr, 0, 255).astype(np.uint8)
@@ -768,12 +770,10 @@ class PoseEstimator:
         self._last_census_ms = timestamp_ms
         if self._side is not None and not self._side.failed and not urgent:
             model_input = self._input(image_bgr, person.rotation, prepared, census=True)
-            h, w = image_bgr.shape[:2]
             self._pending = _PendingCensus(
                 due=self.stats.frames + self.CENSUS_LAG,
                 job=self._side.detect(model_input),
                 model_input=model_input,
-                source_wh=(w, h),
                 person_bbox=person.bbox(),
                 prev_bbox=self._prev_bbox,
             )
@@ -812,7 +812,8 @@ class PoseEstimator:
             result = pending.job.result()
         except Exception:  # the side model failed to load: skip this count, the next runs here
             return person
-        people = _people(result, model_input.rotation, model_input.rotated_wh, pending.source_wh)
+        h, w = model_input.source_hw
+        people = _people(result, model_input.rotation, model_input.rotated_wh, (w, h))
         target = self._judge_census(people, pending.prev_bbox, pending.person_bbox)
         if target is None:
             return person
