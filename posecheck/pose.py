@@ -146,12 +146,14 @@ class _SideModel:
     The tracker must run frame after frame on one thread, but the machine has more cores: the
     people census and half of a search's probes run here meanwhile. It loads in the background
     from the moment the estimator is made; IMAGE mode has no state, so a call gives what the
-    main landmarker would give, whichever thread runs it.
+    main landmarker would give, whichever thread runs it. The same thread can make other
+    landmarkers ahead of need (`make`): the main thread then finds them ready.
     """
 
     def __init__(self, create: Callable[[], object]) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posecheck-side-model")
         self._model: Future[object] = self._pool.submit(self._load, create)
+        self._made: list[Future[object]] = []
 
     @staticmethod
     def _load(create: Callable[[], object]) -> object:
@@ -165,8 +167,10 @@ class _SideModel:
 
     @property
     def ready(self) -> bool:
-        """Loaded and usable now (work sent before that would only queue behind the load)."""
-        return self._model.done() and self._model.exception() is None
+        """Loaded and idle enough to take a search's probes now (work sent before that would
+        only queue behind the load and the landmarkers being made)."""
+        self._made = [f for f in self._made if not f.done()]
+        return self._model.done() and self._model.exception() is None and not self._made
 
     @property
     def failed(self) -> bool:
@@ -178,9 +182,15 @@ class _SideModel:
         return self._pool.submit(
             lambda: self._model.result().detect(model_input.image))  # type: ignore[attr-defined]
 
+    def make(self, create: Callable[[], object]) -> Future[object]:
+        """Create a landmarker on this thread (~50 ms the main thread does not wait for)."""
+        future = self._pool.submit(create)
+        self._made.append(future)
+        return future
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self.ready:
+        if self._model.done() and self._model.exception() is None:
             with quiet_native_stderr():
                 self._model.result().close()  # type: ignore[attr-defined]
 
@@ -489,6 +499,7 @@ class PoseEstimator:
         self.model_name = self.bundle.name
         self.model_path = Path(self.bundle.path)
         self._landmarkers: dict[int, object] = {}  # VIDEO trackers by rotation
+        self._spare: dict[int, Future[object]] = {}  # trackers being made on the side thread
         self._probe_landmarker: object | None = None  # IMAGE mode: stateless, any rotation
         self._warmed: set[object] = set()
         self._black: np.ndarray | None = None
@@ -500,6 +511,7 @@ class PoseEstimator:
             self._landmarker(self._preferred)
             if side_model and self._tracking:
                 self._side = _SideModel(self._create_probe_model)
+                self._make_spare_trackers()
         else:
             self._probe_model()
 
@@ -541,6 +553,7 @@ class PoseEstimator:
             self._landmarkers.clear()
             self._warmed = {k for k in self._warmed if k == "probe"}
         self._reset_state()
+        self._make_spare_trackers()
 
     # -- landmarkers ---
 
@@ -551,7 +564,18 @@ class PoseEstimator:
         lm = self._landmarkers.get(rotation)
         if lm is not None:
             return lm
-        lm = create_landmarker(
+        spare = self._spare.pop(rotation, None)
+        try:
+            lm = spare.result() if spare is not None else None
+        except Exception:  # it could not be made there: make it here (and raise here if so)
+            lm = None
+        if lm is None:
+            lm = self._create_tracker()
+        self._landmarkers[rotation] = lm
+        return lm
+
+    def _create_tracker(self) -> object:
+        return create_landmarker(
             self.bundle,
             "video",
             num_poses=1,
@@ -560,8 +584,22 @@ class PoseEstimator:
             min_tracking_confidence=self.min_tracking_confidence,
             output_segmentation_masks=False,
         )
-        self._landmarkers[rotation] = lm
-        return lm
+
+    def _make_spare_trackers(self) -> None:
+        """With orientation search, make the other rotations' trackers on the side thread: a
+        clip that turns (or cuts to a lying view) then does not stall ~50 ms per rotation."""
+        if self._side is None or self.fixed_rotation is not None:
+            return
+        for rotation in ROTATIONS:
+            if rotation not in self._landmarkers and rotation not in self._spare:
+                self._spare[rotation] = self._side.make(self._create_tracker)
+
+    def _close_spare_trackers(self) -> None:
+        for future in self._spare.values():
+            future.cancel()
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().close()  # type: ignore[attr-defined]
+        self._spare.clear()
 
     def _probe_model(self) -> object:
         """The IMAGE-mode landmarker (stateless: any rotation, any clip) that counts people and
@@ -753,8 +791,12 @@ class PoseEstimator:
         Runs when due (every `census_every_ms`, after a frame without a pose) or when the
         tracked body does not overlap the previous frame's choice (the tracker jumped, or a
         scene cut). The census chooses as `choose_person` does; if that is not the tracked body,
-        the tracker is re-locked onto it. The periodic census runs on the side model and is read
-        `CENSUS_LAG` frames later; the others (a jump, a body found again) are answered at once.
+        the tracker is re-locked onto it. The census runs on the side model and is read
+        `CENSUS_LAG` frames later, except after a jump, which is answered at once (the tracker
+        may already follow someone else). A body found again after frames without one is counted
+        on the side model too: the search that found it already chose the person nearest the
+        last one followed, and a wrong choice is re-locked two frames later, where counting on
+        the main thread cost ~20 ms a re-acquisition (~2 % of a clip with many cuts).
         """
         jumped = self._prev_bbox is not None and _iou(person.bbox(), self._prev_bbox) <= 0.1
         pending = self._pending
@@ -765,7 +807,7 @@ class PoseEstimator:
         due = self._census_due or timestamp_ms - self._last_census_ms >= self._census_gap_ms
         if self._counted_now or not (due or jumped):
             return person
-        urgent = self._census_due or jumped
+        urgent = jumped
         self._census_due = False
         self._last_census_ms = timestamp_ms
         if self._side is not None and not self._side.failed and not urgent:
@@ -943,9 +985,10 @@ class PoseEstimator:
             return
         self._closed = True
         if self._side is not None:
-            self._side.close()
+            self._side.close()  # waits for a tracker being made, so it can be closed below
             self._side = None
         with quiet_native_stderr():  # close() logs an INFO line per accelerator
+            self._close_spare_trackers()
             for lm in self._landmarkers.values():
                 lm.close()  # type: ignore[attr-defined]
             if self._probe_landmarker is not None:

@@ -434,3 +434,26 @@ def test_a_side_model_that_fails_to_load_costs_only_its_speed() -> None:
         assert a.present == b.present and a.num_people == b.num_people
         if a.present:
             np.testing.assert_array_equal(a.image_xy, b.image_xy)
+
+
+def test_other_rotations_trackers_are_made_ahead_on_the_side_thread() -> None:
+    """With orientation search, the trackers a turn or a cut would need are made on the side
+    thread, so the first frame at a new rotation does not wait ~50 ms to create one; the poses
+    are those of trackers made on demand, and close() releases the ones never used."""
+    with open_source(SAMPLES / "glute_bridge_side.mp4", stride=3) as src:
+        frames = [(f.image, f.timestamp_ms, f.index) for f in src][:40]
+    with PoseEstimator("lite") as est:
+        assert set(est._spare) == {90, 180, 270}
+        spare = est._spare[270].result()  # made on the side thread
+        assert est._landmarker(270) is spare and 270 not in est._spare
+        poses = [est.detect(*f) for f in frames]
+        assert est._spare  # rotations the clip never needed stay unclaimed until close()
+    with PoseEstimator("lite", side_model=False) as plain:
+        assert not plain._spare
+        expected = [plain.detect(*f) for f in frames]
+    for a, b in zip(poses, expected, strict=True):
+        assert a.present == b.present and a.rotation_deg == b.rotation_deg
+        if a.present:
+            np.testing.assert_array_equal(a.image_xy, b.image_xy)
+    with PoseEstimator("lite", orientation=0) as fixed:
+        assert not fixed._spare  # one rotation only: nothing to make ahead
