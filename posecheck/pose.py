@@ -207,6 +207,16 @@ class _PendingCensus:
     prev_bbox: np.ndarray | None
 
 
+@dataclass
+class _PendingRefine:
+    """A probe of the head-up rotation running on the side model, read at frame `due`."""
+
+    due: int
+    job: Future[Any]
+    model_input: ModelInput
+    person: _Candidate  # the body as tracked on the probed frame
+
+
 # -- one detected person ------------------------------------------------------------------------
 
 
@@ -538,6 +548,7 @@ class PoseEstimator:
         self._counted_now = False  # a search's probe counted the people of this frame
         self._num_people = 1
         self._pending: _PendingCensus | None = None
+        self._pending_refine: _PendingRefine | None = None
         self.stats = PoseStats()
 
     def reset(self) -> None:
@@ -758,6 +769,8 @@ class PoseEstimator:
             self._census_due = True  # count again (and check whom we follow) once found
             return PoseFrame.missing(index, float(timestamp_ms), frame_wh)
         person = chosen[choose_person(chosen, self._prev_bbox)]
+        if self._pending_refine is not None and self.stats.frames >= self._pending_refine.due:
+            chosen, person = self._read_refine(image_bgr, timestamp_ms, chosen, person)
         if self.fixed_rotation is None and person.uprightness() < UPRIGHT_ENOUGH:
             chosen, person = self._refine(image_bgr, timestamp_ms, index, chosen, person)
         if self._tracking:
@@ -863,10 +876,12 @@ class PoseEstimator:
         return found[choose_person(found, target.bbox())] if found else person
 
     def _relock(
-        self, image_bgr: np.ndarray, timestamp_ms: float, target: _Candidate
+        self, image_bgr: np.ndarray, timestamp_ms: float, target: _Candidate,
+        *, refinement: bool = False,
     ) -> list[_Candidate]:
         """Point the tracker at `target`: a fresh tracker sees only that person's region once,
-        so its detector can pick nobody else; later frames are tracked from there."""
+        so its detector can pick nobody else; later frames are tracked from there. A
+        `refinement` turns the same body head-up (not counted as a re-lock)."""
         rotation = target.rotation
         h, w = image_bgr.shape[:2]
         if self._has_roi.get(rotation):
@@ -881,7 +896,8 @@ class PoseEstimator:
         if self.fixed_rotation is None:
             self._rotation = self._preferred = rotation
         self._misses = 0
-        self.stats.relocks += 1
+        if not refinement:
+            self.stats.relocks += 1
         return found
 
     def _refine(
@@ -892,26 +908,72 @@ class PoseEstimator:
 
         A search keeps the first rotation that finds the body; after a scene cut or a turn the
         body may be tracked sideways. One extra inference every `refine_every` frames fixes that.
+        With a side model the probe runs there and is read `CENSUS_LAG` frames later (the body
+        is then re-locked at the new rotation), so a body that stays sideways costs the tracker
+        nothing.
         """
-        if index - self._last_refine < self._refine_gap:
+        if index - self._last_refine < self._refine_gap or self._pending_refine is not None:
             return chosen, person
         self._last_refine = index
         target = upright_rotation(person)
         if target == person.rotation:
             return chosen, person
+        if self._side is not None and not self._side.failed:
+            model_input = self._input(image_bgr, target, None, census=False)
+            self._pending_refine = _PendingRefine(
+                due=self.stats.frames + self.CENSUS_LAG,
+                job=self._side.detect(model_input),
+                model_input=model_input,
+                person=person,
+            )
+            return chosen, person
         alternative = self._infer(image_bgr, timestamp_ms, target, probe=True)
-        candidate = alternative[choose_person(alternative, person.bbox())] if alternative else None
-        if (candidate is None or candidate.uprightness() <= person.uprightness()
-                or not no_less_plausible(candidate, person)):
-            # it did not help (or its skeleton is worse: a rotated copy of the body, issue 7):
-            # try less and less often while locked
-            self._refine_gap *= 2
+        candidate = self._better_upright(alternative, person)
+        if candidate is None:
             return chosen, person
         self._rotation = self._preferred = target
         self._misses = 0
+        return alternative, candidate
+
+    def _better_upright(
+        self, alternative: list[_Candidate], person: _Candidate
+    ) -> _Candidate | None:
+        """The body of a head-up probe if it beats the tracked one, else None (and probe less
+        often: a body that stays sideways is not probed every second)."""
+        candidate = alternative[choose_person(alternative, person.bbox())] if alternative else None
+        if (candidate is None or candidate.uprightness() <= person.uprightness()
+                or not no_less_plausible(candidate, person)):
+            # it did not help (or its skeleton is worse: a rotated copy of the body, issue 7)
+            self._refine_gap *= 2
+            return None
         self._refine_gap = self.refine_every
         self.stats.refinements += 1
-        return alternative, candidate
+        return candidate
+
+    def _read_refine(
+        self, image_bgr: np.ndarray, timestamp_ms: float, chosen: list[_Candidate],
+        person: _Candidate,
+    ) -> tuple[list[_Candidate], _Candidate]:
+        """Apply a head-up probe made on the side model: re-lock there if it showed the body
+        better (and the tracker has not moved to another rotation meanwhile)."""
+        pending, self._pending_refine = self._pending_refine, None
+        assert pending is not None
+        if pending.person.rotation != person.rotation:
+            return chosen, person
+        try:
+            result = pending.job.result()
+        except Exception:  # the side model failed to load: the next probe runs here
+            return chosen, person
+        h, w = pending.model_input.source_hw
+        alternative = _people(result, pending.model_input.rotation,
+                              pending.model_input.rotated_wh, (w, h))
+        candidate = self._better_upright(alternative, pending.person)
+        if candidate is None:
+            return chosen, person
+        found = self._relock(image_bgr, timestamp_ms, candidate, refinement=True)
+        if not found:
+            return chosen, person
+        return found, found[choose_person(found, candidate.bbox())]
 
     def _search(
         self, image_bgr: np.ndarray, timestamp_ms: float, index: int,
