@@ -17,8 +17,13 @@ u = clip((x - start) / (end - start), 0, 1)):
 
     p = B (1 - g1) + L (g1 - g2) + B2 g2 + b * clip(x - arrive, 0, depart - arrive) * (1 - g2)
 
-B, L, B2: rest, top and rest-after levels; b <= 0: a slow sag of the top during a hold (hips
-dropping), bounded; a top still creeping upwards is the movement, not a hold. For fixed times
+B, L, B2: rest, top and rest-after levels; b: a slow drift of the top during a hold, down by
+up to `max_drift` per second (hips sagging: a fault the cue rules report, still a hold) and up
+by at most `max_creep`, far slower: a held top that settles upwards (a pose model's estimate
+converging on a still pose; rendered corpus tops creep up to ~1°/s, and a fit that forbids it
+puts both edges of such a hold late, the arrival up to 0.13 s) is still a hold, while a faster
+rise is the movement's own slow end (a real hip thrust's gradual approach is read as a creeping
+hold from 3°/s). For fixed times
 and shapes these are linear least squares; the four times are searched on grids: first each
 movement on its own side of the peak (coarse grid, then finer), then the two together by
 coordinate descent (each refined with the other fixed). When the samples stop soon after the
@@ -119,6 +124,7 @@ def _sse(
     min_drift_hold: float,
     hold_len: np.ndarray,
     rest: tuple[float, float] | None = None,
+    max_creep: float = 0.0,
 ) -> np.ndarray:
     """Least-squares error of the rep model for K candidates (g1, g2, hold term: (K, n)).
 
@@ -128,7 +134,9 @@ def _sse(
     g1, g2 = np.broadcast_to(g1, (k, y.size)), np.broadcast_to(g2, (k, y.size))
     hold = np.broadcast_to(hold, (k, y.size))
     if rest is not None:
-        return _sse_fixed_rest(y, g1, g2, hold, rest, max_drift, min_drift_hold, hold_len)
+        return _sse_fixed_rest(
+            y, g1, g2, hold, rest, max_drift, min_drift_hold, hold_len, max_creep
+        )
     cols = [1.0 - g1 + g2, g1 - g2] if tie else [1.0 - g1, g1 - g2, g2]
     best = np.full(k, np.inf)
     # the sag term only where some candidate's hold can carry it (the turning-point search has
@@ -143,7 +151,8 @@ def _sse(
         if not tie:
             ok &= coef[:, 1] > coef[:, 2]
         if drift:
-            ok &= (coef[:, -1] <= 0) & (coef[:, -1] >= -max_drift) & (hold_len >= min_drift_hold)
+            ok &= (coef[:, -1] <= max_creep) & (coef[:, -1] >= -max_drift)
+            ok &= hold_len >= min_drift_hold
         best = np.minimum(best, np.where(ok, sse, np.inf))
     return best
 
@@ -157,6 +166,7 @@ def _sse_fixed_rest(
     max_drift: float,
     min_drift_hold: float,
     hold_len: np.ndarray,
+    max_creep: float = 0.0,
 ) -> np.ndarray:
     """`_sse` with the rest levels fixed: y - B (1 - g1) - B2 g2 = L (g1 - g2) [+ b hold]."""
     b1, b2 = rest
@@ -170,7 +180,8 @@ def _sse_fixed_rest(
         sse = ((r - (m @ coef[..., None])[..., 0]) ** 2).sum(axis=1)
         ok = coef[:, 0] > max(b1, b2)
         if drift:
-            ok &= (coef[:, -1] <= 0) & (coef[:, -1] >= -max_drift) & (hold_len >= min_drift_hold)
+            ok &= (coef[:, -1] <= max_creep) & (coef[:, -1] >= -max_drift)
+            ok &= hold_len >= min_drift_hold
         best = np.minimum(best, np.where(ok, sse, np.inf))
     return best
 
@@ -184,10 +195,12 @@ class _Problem:
         max_drift: float,
         min_drift_hold: float,
         rest: tuple[float, float] | None = None,
+        max_creep: float = 0.0,
     ) -> None:
         self.x, self.y, self.tie = x, y, tie
         self.max_drift, self.min_drift_hold = max_drift, min_drift_hold
         self.rest = rest
+        self.max_creep = max_creep
 
     def search(
         self,
@@ -237,6 +250,7 @@ class _Problem:
                 self.min_drift_hold,
                 span,
                 self.rest,
+                self.max_creep,
             )
             i = int(np.argmin(sse))
             if np.isfinite(sse[i]):
@@ -267,6 +281,7 @@ def fit_rep(
     t_peak_ms: float,
     *,
     max_drift: float = 10.0,
+    max_creep: float = 2.0,
     min_drift_hold_s: float = 0.5,
     turning: bool = True,
     upper: bool = True,
@@ -274,7 +289,8 @@ def fit_rep(
     """Fit one rep (rest, rise, top, fall, rest) to samples oriented so the top is up.
 
     `t_peak_ms` is any time on the top (or the turning point): the first search fits the rise
-    on the samples before it and the fall on those after. None when the samples cannot
+    on the samples before it and the fall on those after. `max_drift` / `max_creep`: how fast
+    (units/s) the top may sag / rise while held (module doc). None when the samples cannot
     support a fit (too few on either side). turning=False leaves `turn_sse` (and so
     `plateau_f`) NaN until `RepFit.with_turning`. upper=False times the hold from the whole
     movements' fit instead of their upper halves' (`_upper_fit`).
@@ -291,7 +307,7 @@ def fit_rep(
     before, after = x <= xp, x >= xp
     if before.sum() < 4 or after.sum() < 4:
         return None
-    prob = _Problem(x, y, True, max_drift, min_drift_hold_s)
+    prob = _Problem(x, y, True, max_drift, min_drift_hold_s, max_creep=max_creep)
     # 1. each movement on its own side of the peak: coarse grid over the whole side, then
     # finer around the best of each shape (shapes keep their own optimum: a coarse grid can
     # favour the wrong shape only because it misses the right one's best times)
@@ -374,7 +390,7 @@ def _upper_fit(prob: _Problem, rise: _Ramp, fall: _Ramp) -> tuple[float, float] 
     f_n = int(((x > fall.start) & (x <= f_mid)).sum())
     if min(r_n, f_n) < _UPPER_MIN:  # too few to tell a shape (10 fps, 0.6 s): the whole fit
         return None
-    up = _Problem(x, y, prob.tie, prob.max_drift, prob.min_drift_hold, rest)
+    up = _Problem(x, y, prob.tie, prob.max_drift, prob.min_drift_hold, rest, prob.max_creep)
     rises: dict[str, _Ramp] = {}
     for name in SHAPES:
         r = _rescored(up, _Ramp(rise.start, rise.end, name), True, fall, mask)
