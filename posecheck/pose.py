@@ -146,14 +146,15 @@ class _SideModel:
     The tracker must run frame after frame on one thread, but the machine has more cores: the
     people census and half of a search's probes run here meanwhile. It loads in the background
     from the moment the estimator is made; IMAGE mode has no state, so a call gives what the
-    main landmarker would give, whichever thread runs it. The same thread can make other
-    landmarkers ahead of need (`make`): the main thread then finds them ready.
+    main landmarker would give, whichever thread runs it. Another thread makes landmarkers
+    ahead of need (`make`), so the main thread finds them ready and the census does not queue
+    behind them.
     """
 
     def __init__(self, create: Callable[[], object]) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posecheck-side-model")
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posecheck-maker")
         self._model: Future[object] = self._pool.submit(self._load, create)
-        self._made: list[Future[object]] = []
 
     @staticmethod
     def _load(create: Callable[[], object]) -> object:
@@ -167,10 +168,8 @@ class _SideModel:
 
     @property
     def ready(self) -> bool:
-        """Loaded and idle enough to take a search's probes now (work sent before that would
-        only queue behind the load and the landmarkers being made)."""
-        self._made = [f for f in self._made if not f.done()]
-        return self._model.done() and self._model.exception() is None and not self._made
+        """Loaded and usable now (work sent before that would only queue behind the load)."""
+        return self._model.done() and self._model.exception() is None
 
     @property
     def failed(self) -> bool:
@@ -183,12 +182,11 @@ class _SideModel:
             lambda: self._model.result().detect(model_input.image))  # type: ignore[attr-defined]
 
     def make(self, create: Callable[[], object]) -> Future[object]:
-        """Create a landmarker on this thread (~50 ms the main thread does not wait for)."""
-        future = self._pool.submit(create)
-        self._made.append(future)
-        return future
+        """Create a landmarker on the maker thread (~50 ms the main thread does not wait for)."""
+        return self._maker.submit(create)
 
     def close(self) -> None:
+        self._maker.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._model.done() and self._model.exception() is None:
             with quiet_native_stderr():
@@ -205,16 +203,6 @@ class _PendingCensus:
     model_input: ModelInput  # made from the counted frame (its size maps the people back)
     person_bbox: np.ndarray  # whom the tracker followed on the counted frame
     prev_bbox: np.ndarray | None
-
-
-@dataclass
-class _PendingRefine:
-    """A probe of the head-up rotation running on the side model, read at frame `due`."""
-
-    due: int
-    job: Future[Any]
-    model_input: ModelInput
-    person: _Candidate  # the body as tracked on the probed frame
 
 
 # -- one detected person ------------------------------------------------------------------------
@@ -518,10 +506,14 @@ class PoseEstimator:
         self._side: _SideModel | None = None
         # Fail now, with a ModelError, if the bundle does not load.
         if self.running_mode == "video":
-            self._landmarker(self._preferred)
-            if side_model and self._tracking:
+            if side_model and self._tracking:  # loads while the tracker below is made
                 self._side = _SideModel(self._create_probe_model)
-                self._make_spare_trackers()
+            try:
+                self._landmarker(self._preferred)
+            except BaseException:
+                self.close()
+                raise
+            self._make_spare_trackers()
         else:
             self._probe_model()
 
@@ -548,7 +540,6 @@ class PoseEstimator:
         self._counted_now = False  # a search's probe counted the people of this frame
         self._num_people = 1
         self._pending: _PendingCensus | None = None
-        self._pending_refine: _PendingRefine | None = None
         self.stats = PoseStats()
 
     def reset(self) -> None:
@@ -769,8 +760,6 @@ class PoseEstimator:
             self._census_due = True  # count again (and check whom we follow) once found
             return PoseFrame.missing(index, float(timestamp_ms), frame_wh)
         person = chosen[choose_person(chosen, self._prev_bbox)]
-        if self._pending_refine is not None and self.stats.frames >= self._pending_refine.due:
-            chosen, person = self._read_refine(image_bgr, timestamp_ms, chosen, person)
         if self.fixed_rotation is None and person.uprightness() < UPRIGHT_ENOUGH:
             chosen, person = self._refine(image_bgr, timestamp_ms, index, chosen, person)
         if self._tracking:
@@ -876,12 +865,10 @@ class PoseEstimator:
         return found[choose_person(found, target.bbox())] if found else person
 
     def _relock(
-        self, image_bgr: np.ndarray, timestamp_ms: float, target: _Candidate,
-        *, refinement: bool = False,
+        self, image_bgr: np.ndarray, timestamp_ms: float, target: _Candidate
     ) -> list[_Candidate]:
         """Point the tracker at `target`: a fresh tracker sees only that person's region once,
-        so its detector can pick nobody else; later frames are tracked from there. A
-        `refinement` turns the same body head-up (not counted as a re-lock)."""
+        so its detector can pick nobody else; later frames are tracked from there."""
         rotation = target.rotation
         h, w = image_bgr.shape[:2]
         if self._has_roi.get(rotation):
@@ -896,8 +883,7 @@ class PoseEstimator:
         if self.fixed_rotation is None:
             self._rotation = self._preferred = rotation
         self._misses = 0
-        if not refinement:
-            self.stats.relocks += 1
+        self.stats.relocks += 1
         return found
 
     def _refine(
@@ -908,72 +894,26 @@ class PoseEstimator:
 
         A search keeps the first rotation that finds the body; after a scene cut or a turn the
         body may be tracked sideways. One extra inference every `refine_every` frames fixes that.
-        With a side model the probe runs there and is read `CENSUS_LAG` frames later (the body
-        is then re-locked at the new rotation), so a body that stays sideways costs the tracker
-        nothing.
         """
-        if index - self._last_refine < self._refine_gap or self._pending_refine is not None:
+        if index - self._last_refine < self._refine_gap:
             return chosen, person
         self._last_refine = index
         target = upright_rotation(person)
         if target == person.rotation:
             return chosen, person
-        if self._side is not None and not self._side.failed:
-            model_input = self._input(image_bgr, target, None, census=False)
-            self._pending_refine = _PendingRefine(
-                due=self.stats.frames + self.CENSUS_LAG,
-                job=self._side.detect(model_input),
-                model_input=model_input,
-                person=person,
-            )
-            return chosen, person
         alternative = self._infer(image_bgr, timestamp_ms, target, probe=True)
-        candidate = self._better_upright(alternative, person)
-        if candidate is None:
-            return chosen, person
-        self._rotation = self._preferred = target
-        self._misses = 0
-        return alternative, candidate
-
-    def _better_upright(
-        self, alternative: list[_Candidate], person: _Candidate
-    ) -> _Candidate | None:
-        """The body of a head-up probe if it beats the tracked one, else None (and probe less
-        often: a body that stays sideways is not probed every second)."""
         candidate = alternative[choose_person(alternative, person.bbox())] if alternative else None
         if (candidate is None or candidate.uprightness() <= person.uprightness()
                 or not no_less_plausible(candidate, person)):
-            # it did not help (or its skeleton is worse: a rotated copy of the body, issue 7)
+            # it did not help (or its skeleton is worse: a rotated copy of the body, issue 7):
+            # try less and less often while locked
             self._refine_gap *= 2
-            return None
+            return chosen, person
+        self._rotation = self._preferred = target
+        self._misses = 0
         self._refine_gap = self.refine_every
         self.stats.refinements += 1
-        return candidate
-
-    def _read_refine(
-        self, image_bgr: np.ndarray, timestamp_ms: float, chosen: list[_Candidate],
-        person: _Candidate,
-    ) -> tuple[list[_Candidate], _Candidate]:
-        """Apply a head-up probe made on the side model: re-lock there if it showed the body
-        better (and the tracker has not moved to another rotation meanwhile)."""
-        pending, self._pending_refine = self._pending_refine, None
-        assert pending is not None
-        if pending.person.rotation != person.rotation:
-            return chosen, person
-        try:
-            result = pending.job.result()
-        except Exception:  # the side model failed to load: the next probe runs here
-            return chosen, person
-        h, w = pending.model_input.source_hw
-        alternative = _people(result, pending.model_input.rotation,
-                              pending.model_input.rotated_wh, (w, h))
-        candidate = self._better_upright(alternative, pending.person)
-        if candidate is None:
-            return chosen, person
-        found = self._relock(image_bgr, timestamp_ms, candidate, refinement=True)
-        if not found:
-            return chosen, person
-        return found, found[choose_person(found, candidate.bbox())]
+        return alternative, candidate
 
     def _search(
         self, image_bgr: np.ndarray, timestamp_ms: float, index: int,
@@ -991,14 +931,16 @@ class PoseEstimator:
         # people too, and leaves no tracker holding a region). Later frames probe one rotation
         # each with that rotation's VIDEO tracker: on a frame with nobody in it, that costs the
         # person detector alone (~9.5 ms, full model) where an IMAGE-mode call costs ~15 ms, and
-        # a tracker that finds the body simply goes on tracking it.
+        # a tracker that finds the body simply goes on tracking it. (Taking a plausible head-up
+        # body from the preferred rotation's tracker without the comparison saved ~10 probes on
+        # the montage but changed which misfits its close-ups were read as, and its count.)
         order = self._search_order(first, long_search)
+        results: dict[int, list[_Candidate]] = {}
         side_jobs: dict[int, tuple[Future[Any], ModelInput]] = {}
         if first and self._side is not None and self._side.ready and len(order) > 1:
             for rotation in order[len(order) // 2:]:  # these run on the side model meanwhile
                 model_input = self._input(image_bgr, rotation, prepared, census=False)
                 side_jobs[rotation] = (self._side.detect(model_input), model_input)
-        results: dict[int, list[_Candidate]] = {}
         for rotation in order:
             if rotation not in side_jobs:
                 results[rotation] = self._infer(image_bgr, timestamp_ms, rotation,

@@ -195,15 +195,17 @@ def test_bridge_holds_in_the_region_any_script(reps, rest, fps, noise, dropout, 
 
 # Outside the region: the worst |hold error| benchmarks/hold_timing.py measured in the cell (6
 # seeds x 4 holds at 2 %, 4 seeds at 0.5 %; the first two seeds replayed here). These bounds may
-# only go down. (noise, fps, ramp s, easing): worst s
+# only go down. (noise, fps, ramp s, easing): worst s. Re-measured when the held top was allowed
+# to rise slowly (counter module doc): every cell the same or lower (was 0.155, 0.138, 0.162,
+# 0.326, 0.517, 0.235, 0.253).
 MEASURED_WORST = {
-    (0.02, 10, 0.4, "minimum_jerk"): 0.155,  # 2 %: no normal-tempo region meets ±0.1 s
-    (0.02, 30, 0.4, "linear"): 0.138,
-    (0.02, 60, 0.6, "cosine"): 0.162,
-    (0.02, 24, 1.0, "minimum_jerk"): 0.326,
+    (0.02, 10, 0.4, "minimum_jerk"): 0.151,  # 2 %: no normal-tempo region meets ±0.1 s
+    (0.02, 30, 0.4, "linear"): 0.134,
+    (0.02, 60, 0.6, "cosine"): 0.127,
+    (0.02, 24, 1.0, "minimum_jerk"): 0.296,
     (0.02, 30, 2.0, "minimum_jerk"): 0.517,
-    (0.005, 24, 1.0, "minimum_jerk"): 0.235,
-    (0.005, 30, 2.0, "cosine"): 0.253,
+    (0.005, 24, 1.0, "minimum_jerk"): 0.140,
+    (0.005, 30, 2.0, "cosine"): 0.227,
     (0.0, 24, 2.0, "minimum_jerk"): 0.010,  # measured 0.003 (was 0.198 under the stopgap)
 }
 
