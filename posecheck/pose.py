@@ -497,7 +497,8 @@ class PoseEstimator:
         self.model_name = self.bundle.name
         self.model_path = Path(self.bundle.path)
         self._landmarkers: dict[int, object] = {}  # VIDEO trackers by rotation
-        self._spare: dict[int, Future[object]] = {}  # trackers being made on the side thread
+        # landmarkers being made ahead on the maker thread: trackers by rotation, and "probe"
+        self._spare: dict[int | str, Future[object]] = {}
         self._probe_landmarker: object | None = None  # IMAGE mode: stateless, any rotation
         self._warmed: set[object] = set()
         self._black: np.ndarray | None = None
@@ -564,17 +565,18 @@ class PoseEstimator:
         if self._closed:
             raise PosecheckError("PoseEstimator is closed")
         lm = self._landmarkers.get(rotation)
-        if lm is not None:
-            return lm
-        spare = self._spare.pop(rotation, None)
-        try:
-            lm = spare.result() if spare is not None else None
-        except Exception:  # it could not be made there: make it here (and raise here if so)
-            lm = None
         if lm is None:
-            lm = self._create_tracker()
-        self._landmarkers[rotation] = lm
+            lm = self._landmarkers[rotation] = self._claim_spare(rotation) or self._create_tracker()
         return lm
+
+    def _claim_spare(self, key: int | str) -> object | None:
+        """A landmarker made ahead on the maker thread (waiting for it if still being made);
+        None if there is none or it failed there (the caller makes it, and raises, itself)."""
+        spare = self._spare.pop(key, None)
+        try:
+            return spare.result() if spare is not None else None
+        except Exception:
+            return None
 
     def _create_tracker(self) -> object:
         return create_landmarker(
@@ -588,10 +590,13 @@ class PoseEstimator:
         )
 
     def _make_spare_trackers(self) -> None:
-        """With orientation search, make the other rotations' trackers on the side thread: a
-        clip that turns (or cuts to a lying view) then does not stall ~50 ms per rotation."""
+        """With orientation search, make the landmarkers a search needs on the maker thread:
+        the IMAGE-mode probe (a clip's first frame is a search) and the other rotations'
+        trackers, so neither the first frame nor a turn or a cut stalls ~50 ms per landmarker."""
         if self._side is None or self.fixed_rotation is not None:
             return
+        if self._probe_landmarker is None and "probe" not in self._spare:
+            self._spare["probe"] = self._side.make(self._create_probe_model)
         for rotation in ROTATIONS:
             if rotation not in self._landmarkers and rotation not in self._spare:
                 self._spare[rotation] = self._side.make(self._create_tracker)
@@ -609,7 +614,7 @@ class PoseEstimator:
         if self._closed:
             raise PosecheckError("PoseEstimator is closed")
         if self._probe_landmarker is None:
-            self._probe_landmarker = self._create_probe_model()
+            self._probe_landmarker = self._claim_spare("probe") or self._create_probe_model()
         return self._probe_landmarker
 
     def _create_probe_model(self) -> object:

@@ -436,15 +436,15 @@ def test_a_side_model_that_fails_to_load_costs_only_its_speed() -> None:
             np.testing.assert_array_equal(a.image_xy, b.image_xy)
 
 
-def test_other_rotations_trackers_are_made_ahead_on_the_side_thread() -> None:
-    """With orientation search, the trackers a turn or a cut would need are made on the side
-    thread, so the first frame at a new rotation does not wait ~50 ms to create one; the poses
-    are those of trackers made on demand, and close() releases the ones never used."""
+def test_landmarkers_a_search_needs_are_made_ahead_on_another_thread() -> None:
+    """With orientation search, the landmarkers a search, a turn or a cut need are made on
+    another thread, so the first frame at a new rotation does not wait ~50 ms to create one;
+    the poses are those of trackers made on demand, and close() releases the ones never used."""
     with open_source(SAMPLES / "glute_bridge_side.mp4", stride=3) as src:
         frames = [(f.image, f.timestamp_ms, f.index) for f in src][:40]
     with PoseEstimator("lite") as est:
-        assert set(est._spare) == {90, 180, 270}
-        spare = est._spare[270].result()  # made on the side thread
+        assert set(est._spare) == {"probe", 90, 180, 270}
+        spare = est._spare[270].result()  # made on the maker thread
         assert est._landmarker(270) is spare and 270 not in est._spare
         poses = [est.detect(*f) for f in frames]
         assert est._spare  # rotations the clip never needed stay unclaimed until close()
