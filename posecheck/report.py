@@ -472,7 +472,9 @@ def write_angle_plot(path: str | Path, trace: AngleTrace, report: SessionReport)
     if ax.get_legend_handles_labels()[0]:  # an empty set has nothing to label
         ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
     ax.grid(alpha=0.25)
-    fig.tight_layout()
+    # Fixed margins for this fixed size: tight_layout() draws the whole figure once more just to
+    # measure it (~40 % of the plot's time, which every analysed clip pays after its frames).
+    fig.subplots_adjust(left=0.06, right=0.988, bottom=0.12, top=0.875)
     try:
         fig.savefig(path)
     except OSError as exc:
