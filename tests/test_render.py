@@ -11,7 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from posecheck.core.landmarks import Landmark
-from posecheck.synthetic.kinematics import BodyShape, BodyState, body_axes, world_landmarks
+from posecheck.synthetic.kinematics import (
+    BodyShape,
+    BodyState,
+    body_axes,
+    rest_arms_on_floor,
+    world_landmarks,
+)
 from posecheck.synthetic.motions import pose_at
 from posecheck.synthetic.render import (
     Cone,
@@ -22,6 +28,7 @@ from posecheck.synthetic.render import (
     Scene,
     _hit_cone,
     _hit_ellipsoid,
+    arm_radii,
     body_primitives,
     frame_seed,
 )
@@ -186,6 +193,73 @@ def test_hip_joint_sits_inside_the_pelvis_with_the_buttock_behind_it() -> None:
     assert 0.10 <= _body_depth(90.0)[0] <= 0.13
     tall_behind, _ = _body_depth(0.0, height_m=1.90)  # scales with the body
     assert tall_behind > behind * 1.05
+
+
+def test_a_rendered_point_lands_on_its_projected_truth() -> None:
+    """The renderer's rays and the truth's projection are the same camera to a fraction of a
+    pixel (low camera, off-centre points): a small sphere's drawn centroid is its projection."""
+    cam = PinholeCamera(position=(0.3, -2.5, 0.12), target=(0.1, 0.2, 0.3), width=480,
+                        height=360)
+    renderer = Renderer(cam, Scene(noise_sigma=0.0, blur_sigma=0.0, mat=None, shadow_strength=0.0))
+    empty = renderer.render_primitives([]).astype(int)
+    for point in ([0.2, 0.1, 0.09], [-0.5, 0.3, 0.4], [0.7, -0.2, 0.05]):
+        centre = np.array(point)
+        ball = Ellipsoid(centre, np.eye(3), np.full(3, 0.02), (1.0, 0.0, 0.0))
+        drawn = np.abs(renderer.render_primitives([ball]).astype(int) - empty).sum(axis=2) > 3
+        vs, us = np.nonzero(drawn)
+        assert len(us) > 20
+        np.testing.assert_allclose([us.mean() + 0.5, vs.mean() + 0.5], cam.project(centre),
+                                   atol=0.3)
+
+
+ARM_JOINTS = {getattr(Landmark, f"{s}_{j}") for s in ("LEFT", "RIGHT")
+              for j in ("ELBOW", "WRIST", "PINKY", "INDEX", "THUMB")}
+
+
+def _arm_gap(world: np.ndarray, elbow_r: float, wrist_r: float, side: str) -> float:
+    """Height of the lowest elbow/wrist flesh above the floor."""
+    s = side.upper()
+    return min(world[getattr(Landmark, f"{s}_ELBOW"), 2] - elbow_r,
+               world[getattr(Landmark, f"{s}_WRIST"), 2] - wrist_r)
+
+
+@pytest.mark.parametrize("exercise", ["glute_bridge", "neg_lying_still", "lying_leg_raise"])
+@pytest.mark.parametrize("a", [0.0, 1.0])
+def test_lying_arms_rest_on_the_floor_and_nothing_else_moves(exercise: str, a: float) -> None:
+    """Lying poses point the arms along the trunk at shoulder-joint height, so the forearm
+    floated 5-7 cm above the mat (a floor-level camera saw it cross the hip). Lowered by
+    shoulder flexion alone, the wrist or elbow flesh touches the floor and no other joint moves."""
+    shape = BodyShape(height_m=1.70)
+    state = pose_at(shape, exercise.removeprefix("neg_"), a)
+    elbow_r, wrist_r = arm_radii(Look(height_m=1.70))
+    before = world_landmarks(shape, state)
+    rested = rest_arms_on_floor(shape, state, elbow_r, wrist_r)
+    after = world_landmarks(shape, rested)
+    for side in ("left", "right"):
+        assert _arm_gap(before, elbow_r, wrist_r, side) > 0.04  # the defect this fixes
+        assert abs(_arm_gap(after, elbow_r, wrist_r, side)) < 0.002
+    others = [i for i in range(33) if i not in ARM_JOINTS]
+    np.testing.assert_array_equal(after[others], before[others])
+    assert rested.hip_flexion_deg == state.hip_flexion_deg
+    again = rest_arms_on_floor(shape, rested, elbow_r, wrist_r)
+    np.testing.assert_allclose(world_landmarks(shape, again), after, atol=0.002)
+
+
+@pytest.mark.parametrize("exercise", ["standing_knee_raise", "quadruped_hip_extension",
+                                      "hip_thrust", "seated_march"])
+def test_arms_off_the_floor_are_left_alone(exercise: str) -> None:
+    """Standing, seated, on a bench or on all fours the arms are where the motion put them."""
+    shape = BodyShape()
+    state = pose_at(shape, exercise, 1.0)
+    assert rest_arms_on_floor(shape, state, *arm_radii(Look())) == state
+
+
+def test_prepared_lying_clip_rests_its_arms_on_the_floor() -> None:
+    prep = prepare(parse_scenario(TINY))
+    elbow_r, wrist_r = arm_radii(prep.scenario.look)
+    for world in prep.worlds:
+        for side in ("left", "right"):
+            assert abs(_arm_gap(world, elbow_r, wrist_r, side)) < 0.002
 
 
 def test_frame_seed_is_independent_of_chunking() -> None:

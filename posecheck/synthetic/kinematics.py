@@ -414,3 +414,58 @@ def turned(state: BodyState, yaw_deg: float) -> BodyState:
     return state.with_(
         pelvis=(c * x - s * y, s * x + c * y, z), pelvis_yaw_deg=state.pelvis_yaw_deg + yaw_deg
     )
+
+
+def rest_arms_on_floor(
+    shape: BodyShape,
+    state: BodyState,
+    elbow_radius_m: float,
+    wrist_radius_m: float,
+    *,
+    lying_below_m: float = 0.30,
+    fade_m: float = 0.10,
+    max_gap_m: float = 0.15,
+) -> BodyState:
+    """The same state with each arm of a lying body lowered (shoulder flexion only) until the
+    flesh of its elbow or wrist touches the floor.
+
+    Why: lying poses point the arms along the trunk at the height of the shoulder joint
+    (`back_depth` above the floor), so a rendered forearm floats 5-7 cm above the mat, and a
+    camera near the floor sees it pass in front of the hip instead of lying below it. A resting
+    arm slopes from the shoulder joint down to the floor. The radii are the renderer's flesh
+    around the joint centres. Only arms whose shoulder is below `lying_below_m` (faded in over
+    `fade_m`, so a body lying down moves smoothly) and whose lowest flesh is 0..`max_gap_m`
+    above the floor are moved; hips, legs and trunk are untouched, so the hip truth is too.
+    """
+    pts = skeleton_points(shape, state)
+    lat_axis = pts["left"]  # horizontal: the arm rotates about it through the shoulder
+    limit = np.radians(45.0)
+    changes: dict[str, float] = {}
+    for side in SIDES:
+        shoulder = pts[f"{side}_shoulder"]
+        weight = float(np.clip((lying_below_m - shoulder[2]) / fade_m, 0.0, 1.0))
+        if weight <= 0.0:
+            continue
+        vs = np.stack([pts[f"{side}_elbow"], pts[f"{side}_wrist"]]) - shoulder
+        clear0 = shoulder[2] - np.array([elbow_radius_m, wrist_radius_m])
+        gaps = clear0 + vs[:, 2]
+        if not 0.0 < float(gaps.min()) <= max_gap_m:
+            continue
+        # Flesh height of each point rotated by a about the lateral axis (whose z is 0):
+        # clear0 + A cos a + B sin a = clear0 + R cos(a - phi). Lower the lowest point first.
+        a_cos, b_sin = vs[:, 2], np.cross(lat_axis, vs)[:, 2]
+        direction = -1.0 if b_sin[int(np.argmin(gaps))] > 0 else 1.0
+        best = np.inf
+        for c0, a_, b_ in zip(clear0, a_cos, b_sin, strict=True):
+            r = float(np.hypot(a_, b_))
+            if r <= 1e-9 or abs(c0) > r:
+                continue
+            phi, half = float(np.arctan2(b_, a_)), float(np.arccos(-c0 / r))
+            for cand in (phi + half, phi - half):
+                cand = (cand + np.pi) % (2 * np.pi) - np.pi
+                if 0.0 <= direction * cand <= limit and abs(cand) < abs(best):
+                    best = cand
+        if np.isfinite(best):
+            # A rotation by a about +left turns the arm from `down` away from `front`: -a.
+            changes[side] = state.shoulder_flexion_deg[side] - weight * float(np.degrees(best))
+    return state.with_(shoulder_flexion_deg=changes) if changes else state

@@ -28,8 +28,10 @@ import numpy as np
 from posecheck.core.landmarks import NUM_LANDMARKS, Landmark
 
 __all__ = [
+    "ELBOW_RADIUS_M",
     "FOURCCS",
     "SKIN_TONES",
+    "WRIST_RADIUS_M",
     "Box",
     "Cone",
     "Ellipsoid",
@@ -37,6 +39,7 @@ __all__ = [
     "PinholeCamera",
     "Renderer",
     "Scene",
+    "arm_radii",
     "body_primitives",
     "frame_seed",
     "open_writer",
@@ -229,6 +232,18 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return a + (b - a) * t
 
 
+# Flesh around the elbow and wrist joint centres of a 1.75 m body of girth 1 (metres); the pose
+# layer needs them too, to rest a lying arm on the floor (`kinematics.rest_arms_on_floor`).
+ELBOW_RADIUS_M = 0.040
+WRIST_RADIUS_M = 0.030
+
+
+def arm_radii(look: Look) -> tuple[float, float]:
+    """(elbow, wrist) flesh radii in metres of the arms `body_primitives` draws for `look`."""
+    g = look.height_m / 1.75 * look.girth
+    return ELBOW_RADIUS_M * g, WRIST_RADIUS_M * g
+
+
 def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
     """The ~40 shaded parts of a body whose joints are the 33 BlazePose `world` points (metres)."""
     p = np.asarray(world, dtype=float)
@@ -308,9 +323,11 @@ def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:
         cut = _lerp(sh, el, sleeve)
         prims.append(Cone(sh, cut, 0.052 * g, _lerp(0.052, 0.041, sleeve) * g, shirt))
         if sleeve < 1.0:
-            prims.append(Cone(cut, el, _lerp(0.052, 0.041, sleeve) * g * 0.92, 0.040 * g, skin))
+            prims.append(
+                Cone(cut, el, _lerp(0.052, 0.041, sleeve) * g * 0.92, ELBOW_RADIUS_M * g, skin)
+            )
         fore_col = shirt if look.long_sleeves else skin
-        prims.append(Cone(el, wr, 0.040 * g, 0.030 * g, fore_col))
+        prims.append(Cone(el, wr, ELBOW_RADIUS_M * g, WRIST_RADIUS_M * g, fore_col))
         knuckles = (pinky + index) / 2
         hand_dir = _unit(knuckles - wr, _unit(wr - el))
         hand = _frame(hand_dir, index - pinky)

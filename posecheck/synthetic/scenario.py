@@ -32,7 +32,12 @@ else:  # pragma: no cover - Python 3.10
 
 from posecheck.core.landmarks import Landmark
 from posecheck.errors import PosecheckError
-from posecheck.synthetic.kinematics import LENGTH_NAMES, BodyShape, world_landmarks
+from posecheck.synthetic.kinematics import (
+    LENGTH_NAMES,
+    BodyShape,
+    rest_arms_on_floor,
+    world_landmarks,
+)
 from posecheck.synthetic.motions import EXERCISES, MISTAKES, Motion, MotionScript, RepSpec, animate
 from posecheck.synthetic.render import (
     SKIN_TONES,
@@ -40,10 +45,11 @@ from posecheck.synthetic.render import (
     Look,
     PinholeCamera,
     Scene,
+    arm_radii,
     render_clip,
 )
 
-RENDERER_VERSION = "posecheck-raycast-3"
+RENDERER_VERSION = "posecheck-raycast-4"
 LABEL_HOLD_MIN_S = 1.0  # ../shared/clips/labels.json lists pauses at the top of >= 1 s only
 
 
@@ -389,12 +395,19 @@ class Prepared:
 
 
 def prepare(scenario: Scenario) -> Prepared:
-    """Animate the script, place the camera to frame the whole motion, centre the mat."""
+    """Animate the script, rest lying arms on the floor, place the camera to frame the whole
+    motion, centre the mat."""
     try:
         motion = animate(scenario.script, scenario.shape, scenario.camera.fps, seed=scenario.seed)
     except ValueError as exc:
         raise ScenarioError(f"scenario script cannot be animated: {exc}") from None
-    worlds = np.stack([world_landmarks(scenario.shape, s) for s in motion.states])
+    elbow_r, wrist_r = arm_radii(scenario.look)
+    worlds = np.stack(
+        [
+            world_landmarks(scenario.shape, rest_arms_on_floor(scenario.shape, s, elbow_r, wrist_r))
+            for s in motion.states
+        ]
+    )
     camera, center = place_camera(scenario.camera, worlds)
     lo, hi = worlds.reshape(-1, 3).min(axis=0), worlds.reshape(-1, 3).max(axis=0)
     sc = scenario.scene
