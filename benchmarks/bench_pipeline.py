@@ -17,6 +17,14 @@ processes: the encoder, batch workers), which load on a shared machine disturbs 
 wall time. (b)/(c) are end to end (model load, report, plot included); `loop` is the frame loop
 alone (the report's processing_fps).
 
+Measured 2026-11-25 (session 4, machine slower than in session 3: raw 92-95 fps on the montage
+  where it ran 97-101), full model, --repeat 3: no-video 85.0 = 0.90x end to end (loop 0.91x,
+  0.97x the estimator), video 75.4 = 0.80x, stride 2 / 3 1.87x / 2.64x, counts 3 / 3 / 3,
+  batch 1 worker 84.2 fps, 2 workers 130.3 = 1.55x. Changed: the census of a body found again
+  runs on the side model (read 2 frames later); the IMAGE probe model and the other rotations'
+  trackers are made ahead on a maker thread; the side model loads while the main tracker is
+  made; the plot no longer calls tight_layout(). Per clip, benchmarks/bench_clips.py (12 shared
+  clips, median): estimator loop 0.99x raw, analyse --no-video 0.92x, with video 0.81x.
 Measured 2026-11-25 (session 3), full model, --repeat 3; ratios are per run, in one process.
   montage (1315 frames), idle machine (load 1.2-2.5): raw 97.3 fps loop / 96.7 end to end,
     estimator 88.8, no-video 86.6 end to end = 0.90x raw (loop 87.6 = 0.90x the raw loop, 0.99x
