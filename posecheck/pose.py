@@ -140,6 +140,17 @@ def make_model_input(image_bgr: np.ndarray, rotation: int) -> ModelInput:
     )
 
 
+def warmed_up(model: Any) -> Any:
+    """An IMAGE-mode landmarker after one call on a tiny black image: its first call pays a
+    one-off set-up (and logs native warnings, kept out of the output), not a real frame."""
+    import mediapipe as mp
+
+    with quiet_native_stderr():
+        black = np.zeros((64, 64, 3), np.uint8)
+        model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=black))
+    return model
+
+
 class _SideModel:
     """A second stateless (IMAGE-mode) landmarker on its own thread.
 
@@ -158,18 +169,7 @@ class _SideModel:
 
     @staticmethod
     def _load(create: Callable[[], object]) -> object:
-        model = create()
-        with quiet_native_stderr():  # the first inference logs one-off native warnings
-            import mediapipe as mp
-
-            black = np.zeros((64, 64, 3), np.uint8)
-            model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=black))  # type: ignore[attr-defined]
-        return model
-
-    @property
-    def ready(self) -> bool:
-        """Loaded and usable now (work sent before that would only queue behind the load)."""
-        return self._model.done() and self._model.exception() is None
+        return warmed_up(create())
 
     @property
     def failed(self) -> bool:
@@ -507,14 +507,14 @@ class PoseEstimator:
         self._side: _SideModel | None = None
         # Fail now, with a ModelError, if the bundle does not load.
         if self.running_mode == "video":
-            if side_model and self._tracking:  # loads while the tracker below is made
+            if side_model and self._tracking:  # these load while the tracker below is made
                 self._side = _SideModel(self._create_probe_model)
+                self._make_spare_trackers()
             try:
                 self._landmarker(self._preferred)
             except BaseException:
                 self.close()
                 raise
-            self._make_spare_trackers()
         else:
             self._probe_model()
 
@@ -589,14 +589,18 @@ class PoseEstimator:
             output_segmentation_masks=False,
         )
 
-    def _make_spare_trackers(self) -> None:
+    def _make_spare_trackers(self, trackers: bool = False) -> None:
         """With orientation search, make the landmarkers a search needs on the maker thread:
-        the IMAGE-mode probe (a clip's first frame is a search) and the other rotations'
-        trackers, so neither the first frame nor a turn or a cut stalls ~50 ms per landmarker."""
+        the IMAGE-mode probe (a clip's first frame is a search) at once, and the other
+        rotations' `trackers` once that first frame is done (before, they would only slow it),
+        so neither the first frame nor a turn or a cut stalls ~50 ms per landmarker."""
         if self._side is None or self.fixed_rotation is not None:
             return
         if self._probe_landmarker is None and "probe" not in self._spare:
-            self._spare["probe"] = self._side.make(self._create_probe_model)
+            self._spare["probe"] = self._side.make(
+                lambda: warmed_up(self._create_probe_model()))
+        if not trackers:
+            return
         for rotation in ROTATIONS:
             if rotation not in self._landmarkers and rotation not in self._spare:
                 self._spare[rotation] = self._side.make(self._create_tracker)
@@ -747,6 +751,8 @@ class PoseEstimator:
         frame_wh = (int(w), int(h))
         self.stats.frames += 1
         self._counted_now = False
+        if self.stats.frames == 2:
+            self._make_spare_trackers(trackers=True)
 
         chosen: list[_Candidate] = []
         if self._rotation is not None:
@@ -942,8 +948,10 @@ class PoseEstimator:
         order = self._search_order(first, long_search)
         results: dict[int, list[_Candidate]] = {}
         side_jobs: dict[int, tuple[Future[Any], ModelInput]] = {}
-        if first and self._side is not None and self._side.ready and len(order) > 1:
-            for rotation in order[len(order) // 2:]:  # these run on the side model meanwhile
+        if first and self._side is not None and not self._side.failed and len(order) > 1:
+            # these run on the side model meanwhile (still loading only at a clip's start, where
+            # it is ready by the time the main thread has probed its half)
+            for rotation in order[len(order) // 2:]:
                 model_input = self._input(image_bgr, rotation, prepared, census=False)
                 side_jobs[rotation] = (self._side.detect(model_input), model_input)
         for rotation in order:
@@ -952,7 +960,13 @@ class PoseEstimator:
                                                 probe=first or not video, prepared=prepared)
         h, w = image_bgr.shape[:2]
         for rotation, (job, model_input) in side_jobs.items():
-            results[rotation] = _people(job.result(), rotation, model_input.rotated_wh, (w, h))
+            try:
+                result = job.result()
+            except Exception:  # the side model failed to load: probe here (IMAGE mode: same)
+                results[rotation] = self._infer(image_bgr, timestamp_ms, rotation, probe=True,
+                                                prepared=prepared)
+                continue
+            results[rotation] = _people(result, rotation, model_input.rotated_wh, (w, h))
         found = {r: results[r] for r in order if results[r]}
         if not found:
             return []
