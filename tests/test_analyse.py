@@ -425,6 +425,34 @@ def test_each_encoder_writes_a_readable_file(
     assert n == 20 and fps == pytest.approx(25.0, abs=0.01)
 
 
+def test_the_encoder_yields_the_cpu_to_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The annotate-and-encode thread (and ffmpeg, when it encodes) run at a lower priority than
+    the rest of the process: on two cores they compete with the model's thread."""
+    from posecheck.analyse import BACKGROUND_NICENESS, ffmpeg_with_x264
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, int] = {}
+
+    class Probe:
+        def annotate(self, img: np.ndarray, pose: object, result: object) -> np.ndarray:
+            seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            return img
+
+    if ffmpeg_with_x264() is not None:
+        monkeypatch.setenv("POSECHECK_VIDEO_CODEC", "x264")
+    with VideoSink(tmp_path / "v.mp4", 25.0, overlay=Probe()) as sink:
+        for _ in range(3):
+            sink.put(np.zeros((64, 64, 3), np.uint8), object(), object())  # type: ignore[arg-type]
+        sink._stop()  # the frames are written: the writer (and its ffmpeg) exist now
+        if sink.codec == "x264":
+            seen["ffmpeg"] = os.getpriority(os.PRIO_PROCESS, sink._writer._proc.pid)
+    assert seen["thread"] == min(19, base + BACKGROUND_NICENESS) > base
+    assert seen.get("ffmpeg", seen["thread"]) == seen["thread"]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the model's thread keeps its priority
+
+
 def test_cli_json_no_video_and_alias(bridge_clip: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,
