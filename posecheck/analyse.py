@@ -75,10 +75,11 @@ def _silenced_stderr() -> Iterator[None]:
         os.close(fd)
 
 
-# The annotated video's encoder (thread and ffmpeg) runs at this Linux nice level: on two cores
-# it competes with the model's thread, and the model is what the whole run waits for. Measured
-# on the montage with video: 73-74 -> 75-77 fps (model calls 11.7 -> 11.5 ms); the encoder keeps
-# up, it only yields when both want the CPU at once.
+# The annotated video's encoder (thread and ffmpeg) and the core's thread run this many Linux
+# nice levels below the process: on two cores they compete with the model's thread, and the
+# model is what the whole run waits for. They keep up; they only yield when both want the CPU
+# at once. Montage, paired runs: with video 73-74 -> 75-77 fps (model calls 11.7 -> 11.5 ms);
+# the core's thread as well, without video 74.8-78.5 -> 77.7-79.7 fps.
 BACKGROUND_NICENESS = 10
 
 
@@ -649,6 +650,8 @@ class _CoreStage(_QueueStage):
     The analyzer, timeline, trace and sink are touched only by this thread until `close()` has
     drained the queue; an error there is raised on the next `put()` or on `close()`.
     """
+
+    niceness = BACKGROUND_NICENESS  # ~0.25 ms of Python a frame: never worth delaying the model
 
     def __init__(self, analyzer: Any, timeline: TimelineWriter | None,
                  trace: AngleTrace | None, sink: VideoSink | None, queue_size: int = 4) -> None:
