@@ -17,14 +17,19 @@ processes: the encoder, batch workers), which load on a shared machine disturbs 
 wall time. (b)/(c) are end to end (model load, report, plot included); `loop` is the frame loop
 alone (the report's processing_fps).
 
-Measured 2026-11-25 (session 4, machine slower than in session 3: raw 92-95 fps on the montage
-  where it ran 97-101), full model, --repeat 3: no-video 85.0 = 0.90x end to end (loop 0.91x,
-  0.97x the estimator), video 75.4 = 0.80x, stride 2 / 3 1.87x / 2.64x, counts 3 / 3 / 3,
-  batch 1 worker 84.2 fps, 2 workers 130.3 = 1.55x. Changed: the census of a body found again
-  runs on the side model (read 2 frames later); the IMAGE probe model and the other rotations'
-  trackers are made ahead on a maker thread; the side model loads while the main tracker is
-  made; the plot no longer calls tight_layout(). Per clip, benchmarks/bench_clips.py (12 shared
-  clips, median): estimator loop 0.99x raw, analyse --no-video 0.92x, with video 0.81x.
+Measured 2026-11-25 (session 4; the machine ran slower than in session 3: raw 86-92 fps on the
+  montage where it ran 97-101), full model, --repeat 3, other jobs paused: raw 91.6 loop / 91.3
+  end to end, estimator 85.7, no-video 84.4 = 0.92x end to end (rounds 0.89-0.94; 1.00x the
+  estimator), video 79.2 = 0.87x (rounds 0.85-0.88), stride 2 / 3 1.90x / 2.71x, counts
+  3 / 3 / 3, batch 1 worker 84.5 fps, 2 workers 133.5 = 1.58x. Changed: the census of a body
+  found again runs on the side model (read 2 frames later); the IMAGE probe model and the other
+  rotations' trackers are made ahead on a maker thread, and the side model loads while the main
+  tracker is made (a clip's first frame, a search, 208 -> 66-102 ms); the encoder (thread and
+  ffmpeg) and the core's thread run 10 nice levels down (with video +3-4 %); the plot no longer
+  calls tight_layout() (0.14 -> 0.075 s). Per clip, benchmarks/bench_clips.py (12 shared clips,
+  best of 2, median): estimator loop 1.02x raw, analyse --no-video 0.92x (0.86-0.96), with
+  video 0.83x (0.78-0.89). Short clips (150-350 frames) lose 5-10 % to fixed costs the raw loop
+  does not have (model set-up ~0.1 s, plot 0.075 s, report).
 Measured 2026-11-25 (session 3), full model, --repeat 3; ratios are per run, in one process.
   montage (1315 frames), idle machine (load 1.2-2.5): raw 97.3 fps loop / 96.7 end to end,
     estimator 88.8, no-video 86.6 end to end = 0.90x raw (loop 87.6 = 0.90x the raw loop, 0.99x
