@@ -188,7 +188,7 @@ class _SideModel:
     def close(self) -> None:
         self._maker.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._model.done() and self._model.exception() is None:
+        if not self.failed:  # loaded (the shutdown waited for the load)
             with quiet_native_stderr():
                 self._model.result().close()  # type: ignore[attr-defined]
 
@@ -509,7 +509,7 @@ class PoseEstimator:
         if self.running_mode == "video":
             if side_model and self._tracking:  # these load while the tracker below is made
                 self._side = _SideModel(self._create_probe_model)
-                self._make_spare_trackers()
+                self._make_ahead()
             try:
                 self._landmarker(self._preferred)
             except BaseException:
@@ -556,7 +556,7 @@ class PoseEstimator:
             self._landmarkers.clear()
             self._warmed = {k for k in self._warmed if k == "probe"}
         self._reset_state()
-        self._make_spare_trackers()
+        self._make_ahead()
 
     # -- landmarkers ---
 
@@ -589,7 +589,7 @@ class PoseEstimator:
             output_segmentation_masks=False,
         )
 
-    def _make_spare_trackers(self, trackers: bool = False) -> None:
+    def _make_ahead(self, trackers: bool = False) -> None:
         """With orientation search, make the landmarkers a search needs on the maker thread:
         the IMAGE-mode probe (a clip's first frame is a search) at once, and the other
         rotations' `trackers` once that first frame is done (before, they would only slow it),
@@ -605,7 +605,7 @@ class PoseEstimator:
             if rotation not in self._landmarkers and rotation not in self._spare:
                 self._spare[rotation] = self._side.make(self._create_tracker)
 
-    def _close_spare_trackers(self) -> None:
+    def _close_spares(self) -> None:
         for future in self._spare.values():
             future.cancel()
             if future.done() and not future.cancelled() and future.exception() is None:
@@ -752,7 +752,7 @@ class PoseEstimator:
         self.stats.frames += 1
         self._counted_now = False
         if self.stats.frames == 2:
-            self._make_spare_trackers(trackers=True)
+            self._make_ahead(trackers=True)
 
         chosen: list[_Candidate] = []
         if self._rotation is not None:
@@ -1011,7 +1011,7 @@ class PoseEstimator:
             self._side.close()  # waits for a tracker being made, so it can be closed below
             self._side = None
         with quiet_native_stderr():  # close() logs an INFO line per accelerator
-            self._close_spare_trackers()
+            self._close_spares()
             for lm in self._landmarkers.values():
                 lm.close()  # type: ignore[attr-defined]
             if self._probe_landmarker is not None:
