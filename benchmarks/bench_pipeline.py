@@ -126,11 +126,13 @@ def estimator_fps(clip: Path, model: str) -> float:
     """Decode + posecheck.pose.PoseEstimator.detect in one loop (its default settings, as the
     pipeline uses them: orientation search, one-person tracker + people census): the model as
     analyse runs it."""
+    from posecheck.analyse import opencv_single_threaded
     from posecheck.pose import PoseEstimator
     from posecheck.sources import open_source
 
-    with open_source(clip) as src, PoseEstimator(model) as est:
-        src.prepare = est.prepare  # as analyse does: model input made in the decode thread
+    # as analyse does: OpenCV's pool off, the model input made in the decode thread
+    with opencv_single_threaded(), open_source(clip) as src, PoseEstimator(model) as est:
+        src.prepare = est.prepare
         n = 0
         t0 = time.perf_counter()
         for f in src:

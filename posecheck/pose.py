@@ -35,6 +35,7 @@ a search or refinement compares candidates.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -131,7 +132,10 @@ def make_model_input(image_bgr: np.ndarray, rotation: int) -> ModelInput:
     import mediapipe as mp
 
     rotated = rotate_image(image_bgr, rotation)
-    rgb = cv2.cvtColor(rotated, cv2.COLOR_BGR2RGB)
+    # a rotated copy is ours: convert it in place (one ~1 MB buffer a frame fewer to allocate,
+    # fault in and free); the frame itself is never written to
+    rgb = cv2.cvtColor(rotated, cv2.COLOR_BGR2RGB,
+                       dst=rotated if rotated is not image_bgr else None)
     return ModelInput(
         rotation=rotation,
         source_hw=(int(image_bgr.shape[0]), int(image_bgr.shape[1])),
@@ -147,8 +151,150 @@ def warmed_up(model: Any) -> Any:
 
     with quiet_native_stderr():
         black = np.zeros((64, 64, 3), np.uint8)
-        model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=black))
+        run_model(model, mp.Image(image_format=mp.ImageFormat.SRGB, data=black))
     return model
+
+
+@dataclass
+class _Result:
+    """One landmarker call's people as arrays: `pose_landmarks[i]` is (n, 5) x, y, z (normalised
+    to the image the model saw), visibility, presence (NaN when unset); `pose_world_landmarks[i]`
+    is (n, 3) metres. What `_people` reads, whichever way the call was made."""
+
+    pose_landmarks: list[np.ndarray]
+    pose_world_landmarks: list[np.ndarray]
+
+
+def _struct_dtype(struct: Any) -> np.dtype:
+    """A numpy view of a mediapipe landmark ctypes struct (floats and flags; the name pointer
+    is left out), built from its own field offsets."""
+    import ctypes
+
+    kinds = {ctypes.c_float: np.float32, ctypes.c_bool: np.uint8}
+    names = [name for name, kind in struct._fields_ if kind in kinds]
+    return np.dtype({
+        "names": names,
+        "formats": [kinds[kind] for name, kind in struct._fields_ if kind in kinds],
+        "offsets": [getattr(struct, name).offset for name in names],
+        "itemsize": ctypes.sizeof(struct),
+    })
+
+
+def _landmark_rows(landmarks_c: Any, dtype: np.dtype, with_scores: bool) -> np.ndarray:
+    """(n, 5) or (n, 3) float64 rows of one pose's C landmark array (copied: the C result is
+    freed right after)."""
+    import ctypes
+
+    n = int(landmarks_c.landmarks_count)
+    address = ctypes.cast(landmarks_c.landmarks, ctypes.c_void_p).value
+    if not n or not address:
+        return np.zeros((0, 5 if with_scores else 3))
+    raw = np.frombuffer((ctypes.c_char * (n * dtype.itemsize)).from_address(address), dtype)
+    columns = [raw["x"], raw["y"], raw["z"]]
+    if with_scores:  # unset scores read as None through mediapipe's Python API: NaN here
+        columns += [np.where(raw["has_visibility"] != 0, raw["visibility"], np.nan),
+                    np.where(raw["has_presence"] != 0, raw["presence"], np.nan)]
+    return np.column_stack(columns).astype(np.float64)
+
+
+class _NativeCall:
+    """A landmarker's detect / detect_for_video as a direct C call on the calling thread.
+
+    mediapipe's Python API hands every C call (the detection and the freeing of its result) to
+    a per-landmarker executor thread and waits for it, then builds 66 landmark objects: two
+    thread hand-offs and ~0.05 ms of Python on the model's thread per frame, and the executor
+    thread's own CPU. Each landmarker here is called from one thread at a time, which is all
+    that executor guarantees, so calling the same C functions directly gives the same results
+    (poses identical, checked on the shared clips). Built from mediapipe's private attributes:
+    if they are not there (another mediapipe version), `make` returns None and the public API
+    is used.
+    """
+
+    def __init__(self, landmarker: Any) -> None:
+        import ctypes
+
+        from mediapipe.tasks.python.components.containers import landmark_c
+        from mediapipe.tasks.python.core import mediapipe_c_utils
+        from mediapipe.tasks.python.vision import pose_landmarker
+
+        dispatcher = landmarker._lib
+        lib = dispatcher._lib
+        self._dispatcher = dispatcher
+        self._handle = landmarker._handle
+        self._detect = lib.MpPoseLandmarkerDetectImage
+        self._detect_video = lib.MpPoseLandmarkerDetectForVideo
+        self._close_result = lib.MpPoseLandmarkerCloseResult
+        self._free_error = lib.MpErrorFree
+        self._handle_status = mediapipe_c_utils.handle_status
+        self._result_type = pose_landmarker.MpPoseLandmarkerResultC
+        self._byref = ctypes.byref
+        self._char_p = ctypes.c_char_p
+        self._norm_dtype = _struct_dtype(landmark_c.MpNormalizedLandmarkC)
+        self._world_dtype = _struct_dtype(landmark_c.MpLandmarkC)
+        for func in (self._detect, self._detect_video, self._close_result):
+            if func.argtypes is None:  # mediapipe registers the signatures it calls with
+                raise AttributeError(f"{func.__name__} has no signature")
+
+    @classmethod
+    def make(cls, landmarker: Any) -> _NativeCall | None:
+        try:
+            return cls(landmarker)
+        except (AttributeError, ImportError, TypeError, KeyError, ValueError):
+            return None
+
+    def __call__(self, image: Any, timestamp_ms: int | None = None) -> _Result:
+        """Run the model on an mp.Image (VIDEO mode when a timestamp is given)."""
+        if self._dispatcher._is_closed:
+            raise PosecheckError("the pose model is closed")
+        byref = self._byref
+        result = self._result_type()
+        error = self._char_p()
+        if timestamp_ms is None:
+            status = self._detect(self._handle, image._image_ptr, None, byref(result),
+                                  byref(error))
+        else:
+            status = self._detect_video(self._handle, image._image_ptr, None, timestamp_ms,
+                                        byref(result), byref(error))
+        try:
+            self._handle_status(status, error)
+        finally:
+            if error.value is not None:
+                self._free_error(error)
+        try:
+            poses = [_landmark_rows(result.pose_landmarks[i], self._norm_dtype, True)
+                     for i in range(result.pose_landmarks_count)]
+            worlds = [_landmark_rows(result.pose_world_landmarks[i], self._world_dtype, False)
+                      for i in range(result.pose_world_landmarks_count)]
+        finally:
+            self._close_result(byref(result))
+        return _Result(poses, worlds)
+
+
+def _api_result(result: Any) -> _Result:
+    """mediapipe's Python result as `_Result` arrays (the path without `_NativeCall`)."""
+    poses = [np.array([(lm.x, lm.y, lm.z, _num(lm.visibility), _num(lm.presence)) for lm in lms],
+                      dtype=np.float64).reshape(-1, 5)
+             for lms in result.pose_landmarks or []]
+    worlds = [np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float64).reshape(-1, 3)
+              for lms in result.pose_world_landmarks or []]
+    return _Result(poses, worlds)
+
+
+_NO_NATIVE = object()
+
+
+def run_model(landmarker: Any, image: Any, timestamp_ms: int | None = None) -> _Result:
+    """One landmarker call (IMAGE mode, or VIDEO mode with `timestamp_ms`), as arrays."""
+    native = getattr(landmarker, "_posecheck_native", _NO_NATIVE)
+    if native is _NO_NATIVE:
+        native = _NativeCall.make(landmarker)
+        with contextlib.suppress(AttributeError):
+            landmarker._posecheck_native = native
+    if native is not None:
+        return native(image, timestamp_ms)
+    if timestamp_ms is None:
+        return _api_result(landmarker.detect(image))
+    return _api_result(landmarker.detect_for_video(image, timestamp_ms))
 
 
 class _SideModel:
@@ -178,8 +324,7 @@ class _SideModel:
 
     def detect(self, model_input: ModelInput) -> Future[Any]:
         """Run the model on one prepared image; the mediapipe result, later."""
-        return self._pool.submit(
-            lambda: self._model.result().detect(model_input.image))  # type: ignore[attr-defined]
+        return self._pool.submit(lambda: run_model(self._model.result(), model_input.image))
 
     def make(self, create: Callable[[], object]) -> Future[object]:
         """Create a landmarker on the maker thread (~50 ms the main thread does not wait for)."""
@@ -400,22 +545,17 @@ def _is_bgr(image: np.ndarray | None) -> bool:
 
 
 def _people(
-    result: Any, rotation: int, rotated_wh: tuple[int, int], frame_wh: tuple[int, int]
+    result: _Result, rotation: int, rotated_wh: tuple[int, int], frame_wh: tuple[int, int]
 ) -> list[_Candidate]:
     """The people of one mediapipe result, mapped back to the original frame's pixels."""
     rw, rh = rotated_wh
     people: list[_Candidate] = []
-    worlds = result.pose_world_landmarks or []
-    for i, lms in enumerate(result.pose_landmarks or []):
-        if len(lms) != NUM_LANDMARKS:
+    worlds = result.pose_world_landmarks
+    for i, arr in enumerate(result.pose_landmarks):
+        if len(arr) != NUM_LANDMARKS:
             continue
-        arr = np.array(
-            [(lm.x, lm.y, lm.z, _num(lm.visibility), _num(lm.presence)) for lm in lms],
-            dtype=np.float64,
-        )
         rotated_xy = arr[:, :2] * (rw, rh)
-        world = (np.array([(p.x, p.y, p.z) for p in worlds[i]], dtype=np.float64)
-                 if i < len(worlds) and len(worlds[i]) == NUM_LANDMARKS
+        world = (worlds[i] if i < len(worlds) and len(worlds[i]) == NUM_LANDMARKS
                  else np.full((NUM_LANDMARKS, 3), np.nan))
         people.append(_Candidate(
             rotation=rotation,
@@ -652,7 +792,7 @@ class PoseEstimator:
             self._black = np.zeros((h, w, 3), np.uint8)
         ts = self._tracker_ts(rotation, timestamp_ms - 1)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=self._black)
-        self._landmarker(rotation).detect_for_video(image, ts)  # type: ignore[attr-defined]
+        run_model(self._landmarker(rotation), image, ts)
         self._has_roi[rotation] = False
         self.stats.flushes += 1
 
@@ -679,10 +819,8 @@ class PoseEstimator:
         else:
             landmarker = self._probe_model()
 
-        def call() -> Any:
-            if video:
-                return landmarker.detect_for_video(mp_image, ts)  # type: ignore[attr-defined]
-            return landmarker.detect(mp_image)  # type: ignore[attr-defined]
+        def call() -> _Result:
+            return run_model(landmarker, mp_image, ts if video else None)
 
         if warm_key in self._warmed:
             result = call()

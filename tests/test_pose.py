@@ -460,3 +460,55 @@ def test_landmarkers_a_search_needs_are_made_ahead_on_another_thread() -> None:
             np.testing.assert_array_equal(a.image_xy, b.image_xy)
     with PoseEstimator("lite", orientation=0) as fixed:
         assert not fixed._spare  # one rotation only: nothing to make ahead
+
+
+def test_direct_model_calls_read_what_mediapipe_s_api_reads() -> None:
+    """`run_model` calls the landmarker's C functions on the calling thread (no hand-off to
+    mediapipe's per-model executor, no landmark objects): same landmarks, bit for bit, as the
+    public detect / detect_for_video on the same frames, unset scores as NaN; a landmarker
+    without the private handles it needs (another mediapipe) goes through the public API."""
+    import mediapipe as mp
+
+    from posecheck.models import create_landmarker, resolve_model
+    from posecheck.pose import _api_result, run_model
+
+    bundle = resolve_model("lite")
+    with open_source(SAMPLES / "glute_bridge_side.mp4", stride=6) as src:
+        images = [mp.Image(image_format=mp.ImageFormat.SRGB,
+                           data=np.ascontiguousarray(rotate_image(f.image, 270)[..., ::-1]))
+                  for f in src][:12]
+    images.insert(3, mp.Image(image_format=mp.ImageFormat.SRGB,
+                              data=np.zeros((240, 320, 3), np.uint8)))  # nobody: no pose
+
+    def landmarker(mode: str) -> object:
+        return create_landmarker(bundle, mode, num_poses=2, output_segmentation_masks=False)
+
+    public, direct = landmarker("video"), landmarker("video")
+    still_public, still_direct = landmarker("image"), landmarker("image")
+    try:
+        found = 0
+        for i, image in enumerate(images):
+            ts = 40 * i
+            pairs = [(_api_result(public.detect_for_video(image, ts)),  # type: ignore[attr-defined]
+                      run_model(direct, image, ts)),
+                     (_api_result(still_public.detect(image)),  # type: ignore[attr-defined]
+                      run_model(still_direct, image))]
+            for want, got in pairs:
+                assert len(got.pose_landmarks) == len(want.pose_landmarks)
+                for a, b in zip(want.pose_landmarks + want.pose_world_landmarks,
+                                got.pose_landmarks + got.pose_world_landmarks, strict=True):
+                    np.testing.assert_array_equal(a, b)
+                found += len(got.pose_landmarks)
+        assert found >= 20  # the body was there in most frames: real landmarks compared
+        assert getattr(direct, "_posecheck_native", None) is not None  # really the C path
+
+        class Wrapped:  # what a mediapipe without those private handles would look like
+            def detect(self, image: object) -> object:
+                return still_public.detect(image)  # type: ignore[attr-defined]
+
+        fallback = run_model(Wrapped(), images[0])
+        np.testing.assert_array_equal(fallback.pose_landmarks[0],
+                                      run_model(still_direct, images[0]).pose_landmarks[0])
+    finally:
+        for lm in (public, direct, still_public, still_direct):
+            lm.close()  # type: ignore[attr-defined]
