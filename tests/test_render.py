@@ -18,8 +18,10 @@ from posecheck.synthetic.kinematics import (
     rest_arms_on_floor,
     world_landmarks,
 )
-from posecheck.synthetic.motions import pose_at
+from posecheck.synthetic.motions import animate, pose_at
 from posecheck.synthetic.render import (
+    SKIN_TONES,
+    Box,
     Cone,
     Ellipsoid,
     Look,
@@ -260,6 +262,73 @@ def test_prepared_lying_clip_rests_its_arms_on_the_floor() -> None:
     for world in prep.worlds:
         for side in ("left", "right"):
             assert abs(_arm_gap(world, elbow_r, wrist_r, side)) < 0.002
+
+
+def test_generator_and_renderer_pose_the_same_body() -> None:
+    """The landmark generator (`animate`, default arm radii) and a rendered clip of a girth-1
+    body agree joint for joint: both rest lying arms on the floor the same way."""
+    prep = prepare(parse_scenario(TINY))
+    sc = prep.scenario
+    motion = animate(sc.script, sc.shape, sc.camera.fps, seed=sc.seed)
+    generated = np.stack([world_landmarks(sc.shape, s) for s in motion.states])
+    np.testing.assert_array_equal(generated, prep.worlds)
+
+
+def _depth_inside(prim: Cone | Ellipsoid, box: Box) -> float:
+    """How far (m) a body part's flesh reaches into a box (sampled along a cone's axis or at an
+    ellipsoid's six axis tips; 0 = not inside)."""
+    if isinstance(prim, Cone):
+        t = np.linspace(0.0, 1.0, 15)[:, None]
+        pts = prim.a + (prim.b - prim.a) * t
+        radius = prim.ra + (prim.rb - prim.ra) * t[:, 0]
+    else:
+        tips = prim.axes * prim.radii[:, None]
+        pts, radius = np.concatenate([prim.center + tips, prim.center - tips]), np.zeros(6)
+    depth = np.min(box.half - np.abs(pts - box.center) + radius[:, None], axis=1)
+    return float(max(depth.max(), 0.0))
+
+
+def test_hip_thrust_body_rests_on_the_bench_not_in_it() -> None:
+    """The bench edge sits under the shoulder joints, where the trunk pivots: 10 cm further
+    towards the feet it cut 6-7 cm into the lowered back, and the arms rest on its top."""
+    text = TINY.replace('"glute_bridge"', '"hip_thrust"').replace("fps = 10", "fps = 5")
+    prep = prepare(parse_scenario(text))
+    (bench,) = prep.scene.props
+    worst = max(
+        _depth_inside(prim, bench)
+        for world in prep.worlds
+        for prim in body_primitives(world, prep.scenario.look)
+    )
+    assert worst < 0.012
+    elbow_r, _ = arm_radii(prep.scenario.look)
+    top = bench.center[2] + bench.half[2]
+    for world in prep.worlds:
+        for j in (Landmark.LEFT_ELBOW, Landmark.RIGHT_ELBOW):
+            assert world[j, 2] - elbow_r == pytest.approx(top, abs=1e-6)
+            assert abs(world[j, 1] - bench.center[1]) < bench.half[1] - elbow_r
+
+
+def _lab_lightness_and_ita(rgb: tuple[float, float, float]) -> tuple[float, float]:
+    """CIE L* and the Individual Typology Angle of a linear sRGB (D65) colour."""
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = m @ np.asarray(rgb) / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    lightness, b = 116 * f[1] - 16, 200 * (f[1] - f[2])
+    return float(lightness), float(np.degrees(np.arctan((lightness - 50) / b)))
+
+
+@pytest.mark.parametrize(
+    ("tone", "ita_band"),
+    [("very_light", (55, 90)), ("light", (41, 55)), ("medium", (28, 41)), ("tan", (10, 28)),
+     ("dark", (-30, 10)), ("deep", (-90, -30))],
+)
+def test_skin_tones_are_skin_coloured(tone: str, ita_band: tuple[float, float]) -> None:
+    """Each named skin tone lies in its band of the dermatologists' ITA scale, at a real skin's
+    lightness, and well below a white wall (the old "light" was as bright as the wall)."""
+    lightness, ita = _lab_lightness_and_ita(SKIN_TONES[tone])
+    assert ita_band[0] < ita < ita_band[1]
+    assert 25 < lightness < 72
+    assert lightness < _lab_lightness_and_ita(Scene().wall)[0] - 20
 
 
 def test_frame_seed_is_independent_of_chunking() -> None:

@@ -11,6 +11,7 @@ from posecheck.core.landmarks import Landmark
 from posecheck.synthetic.kinematics import (
     BodyShape,
     BodyState,
+    arm_flesh_radii,
     true_hip_flexion,
     true_knee_flexion,
     world_landmarks,
@@ -241,3 +242,61 @@ def test_damage_dropouts_skips_jitter_swaps() -> None:
     assert swapped.image_xy[Landmark.LEFT_KNEE] == pytest.approx(
         clean.image_xy[Landmark.RIGHT_KNEE]
     )
+
+
+def _flesh_gap(world: np.ndarray, side: str, radii: tuple[float, float]) -> float:
+    """Height of the lowest elbow/wrist flesh above the floor."""
+    s = side.upper()
+    return min(world[getattr(Landmark, f"{s}_ELBOW"), 2] - radii[0],
+               world[getattr(Landmark, f"{s}_WRIST"), 2] - radii[1])
+
+
+@pytest.mark.parametrize("exercise", ["glute_bridge", "prone_leg_lift", "lying_leg_raise"])
+def test_generated_lying_arms_rest_on_the_floor(exercise: str) -> None:
+    """The generator rests lying arms on the floor as the renderer does (they floated 5-7 cm
+    above it, and prone arms reached into it): the lowest elbow/wrist flesh touches the floor in
+    every frame, and a hand never points down into it."""
+    shape = BodyShape(height_m=1.70)
+    radii = arm_flesh_radii(1.70)
+    motion = animate(MotionScript(exercise, reps=(RepSpec(),)), shape, 10.0, seed=3)
+    for state in motion.states:
+        lm = world_landmarks(shape, state)
+        for side in ("left", "right"):
+            assert abs(_flesh_gap(lm, side, radii)) < 0.002
+            s = side.upper()
+            wrist_z = lm[getattr(Landmark, f"{s}_WRIST"), 2]
+            assert lm[getattr(Landmark, f"{s}_INDEX"), 2] >= wrist_z - 1e-6
+    assert np.array_equal(motion.truth.hip_flexion_deg["left"],
+                          [st.hip_flexion_deg["left"] for st in motion.states])
+
+
+def test_hip_thrust_arms_lie_still_on_the_bench() -> None:
+    """On the bench the arms rest on its top (elbow flesh `back_depth` below the shoulder
+    joints, where the bench top is) and stay put while the trunk pivots; they used to point at
+    the ceiling."""
+    shape = BodyShape(height_m=1.70)
+    elbow_r, wrist_r = arm_flesh_radii(1.70)
+    arm = [Landmark.LEFT_ELBOW, Landmark.LEFT_WRIST, Landmark.LEFT_INDEX,
+           Landmark.RIGHT_ELBOW, Landmark.RIGHT_WRIST, Landmark.RIGHT_INDEX]
+    poses = [world_landmarks(shape, pose_at(shape, "hip_thrust", a)) for a in (0.0, 0.5, 1.0)]
+    for lm in poses[1:]:
+        np.testing.assert_allclose(lm[arm], poses[0][arm], atol=1e-9)
+    lm = poses[0]
+    bench_top = lm[Landmark.LEFT_SHOULDER, 2] - shape.L["back_depth"]
+    for elbow, wrist in ((Landmark.LEFT_ELBOW, Landmark.LEFT_WRIST),
+                         (Landmark.RIGHT_ELBOW, Landmark.RIGHT_WRIST)):
+        assert lm[elbow, 2] - elbow_r == pytest.approx(bench_top, abs=1e-6)
+        assert 0.0 <= lm[wrist, 2] - wrist_r - bench_top < 0.02  # the forearm lies on it too
+        assert lm[wrist, 0] < lm[Landmark.LEFT_SHOULDER, 0]  # towards the head, over the bench
+
+
+def test_frame_count_survives_float_durations() -> None:
+    """4.2 s at 10 fps is 42 intervals: 43 frames, the last at 4.2 s (floor(41.99999...) lost
+    it, which a property test found)."""
+    script = MotionScript(
+        "back_lunge", reps=(RepSpec(up_s=1.9, top_hold_s=0.0, down_s=0.3),), rest_s=1.0,
+        side="alternating",
+    )
+    motion = animate(script, SHAPE, 10.0)
+    assert len(motion) == 43
+    assert motion.times_s[-1] == pytest.approx(script.duration_s)

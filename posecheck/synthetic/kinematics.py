@@ -416,6 +416,19 @@ def turned(state: BodyState, yaw_deg: float) -> BodyState:
     )
 
 
+# Flesh around the elbow and wrist joint centres of a 1.75 m body of girth 1 (metres): what the
+# renderer draws (`render.body_primitives`) and what an arm rests on (`rest_arms_on_floor`).
+ELBOW_RADIUS_M = 0.040
+WRIST_RADIUS_M = 0.030
+
+
+def arm_flesh_radii(height_m: float, girth: float = 1.0) -> tuple[float, float]:
+    """(elbow, wrist) flesh radii in metres of a body `height_m` tall: the one value both the
+    renderer and the landmark generator rest a lying arm on, so their arms agree."""
+    g = height_m / 1.75 * girth
+    return ELBOW_RADIUS_M * g, WRIST_RADIUS_M * g
+
+
 def rest_arms_on_floor(
     shape: BodyShape,
     state: BodyState,
@@ -469,3 +482,46 @@ def rest_arms_on_floor(
             # A rotation by a about +left turns the arm from `down` away from `front`: -a.
             changes[side] = state.shoulder_flexion_deg[side] - weight * float(np.degrees(best))
     return state.with_(shoulder_flexion_deg=changes) if changes else state
+
+
+def rest_hands_on_floor(
+    shape: BodyShape,
+    state: BodyState,
+    wrist_radius_m: float,
+    *,
+    lying_below_m: float = 0.30,
+    fade_m: float = 0.10,
+    near_m: float = 0.02,
+) -> BodyState:
+    """The same state with the hand of each resting lying arm bent at the wrist until it lies
+    level with the wrist instead of pointing into the floor.
+
+    Why: an arm lowered onto the floor (`rest_arms_on_floor`) slopes down from the shoulder and
+    a straight hand continues that slope 2-7 cm into the mat. Only arms whose shoulder is below
+    `lying_below_m` (faded in over `fade_m`, as for the arms) and whose wrist flesh is within
+    `near_m` of the floor (faded in too) are changed, and only their wrist angle: the hand
+    points move, the wrist and every other joint stay."""
+    pts = skeleton_points(shape, state)
+    bent = skeleton_points(
+        shape, state.with_(wrist_deg={s: state.wrist_deg[s] + 90.0 for s in SIDES})
+    )
+    changes: dict[str, float] = {}
+    for side in SIDES:
+        weight = float(np.clip((lying_below_m - pts[f"{side}_shoulder"][2]) / fade_m, 0.0, 1.0))
+        wrist = pts[f"{side}_wrist"]
+        # Full correction on the floor, none `near_m` above it: no jump while lying down.
+        weight *= float(np.clip(1.0 - (wrist[2] - wrist_radius_m) / near_m, 0.0, 1.0))
+        if weight <= 0.0:
+            continue
+        a_z = float(pts[f"{side}_index"][2] - wrist[2])  # hand's height change at +0 deg
+        b_z = float(bent[f"{side}_index"][2] - wrist[2])  # ... and at +90 deg
+        if a_z >= 0.0:
+            continue
+        # index height relative to the wrist at +w: a_z cos w + b_z sin w = 0.
+        w = float(np.arctan2(-a_z, b_z))
+        if w > np.pi / 2:
+            w -= np.pi
+        elif w < -np.pi / 2:
+            w += np.pi
+        changes[side] = state.wrist_deg[side] + weight * float(np.degrees(w))
+    return state.with_(wrist_deg=changes) if changes else state

@@ -26,7 +26,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from posecheck.core.landmarks import Landmark
-from posecheck.synthetic.kinematics import BodyShape, BodyState, anchored, solve_bridge
+from posecheck.synthetic.kinematics import (
+    BodyShape,
+    BodyState,
+    anchored,
+    arm_flesh_radii,
+    rest_arms_on_floor,
+    rest_hands_on_floor,
+    solve_bridge,
+)
 
 SIDES = ("left", "right")
 PHASES = ("bottom", "rising", "top", "lowering")
@@ -392,7 +400,28 @@ def _hip_thrust(shape: BodyShape, a: dict[str, float], side: str) -> BodyState:
     hip = _lerp(HIP_THRUST_BOTTOM_DEG, 0.0, max(a.values()))
     state = _bridge_state(shape, hip, shoulder, ankle)
     head = max(0.0, state.trunk_pitch_deg - 90.0)
-    return state.with_(shoulder_flexion_deg=25.0, elbow_flexion_deg=70.0, head_pitch_deg=head)
+    return _arms_on_bench(shape, state.with_(head_pitch_deg=head))
+
+
+def _arms_on_bench(shape: BodyShape, state: BodyState) -> BodyState:
+    """Arms resting on the bench top: upper arms out sideways, elbows bent 90 deg, forearms
+    along the bench towards the head, the elbow's flesh on the bench (`back_depth` below the
+    shoulder joints); the arms stay still while the trunk pivots on the bench edge.
+
+    Why: arms held fixed in the trunk's frame pointed at the ceiling from a pivoting trunk. The
+    model has no humeral rotation, so the forearm is turned onto the bench by flexing the elbow
+    backwards in a shoulder flexion plane of -pitch (body facing +x, no yaw: the generator's
+    frame); the 3D pose is an abducted, externally rotated arm with a 90 deg elbow."""
+    L = shape.L
+    elbow_r, _ = arm_flesh_radii(shape.height_m)
+    drop = np.clip((L["back_depth"] - elbow_r) / L["upper_arm"], 0.0, 1.0)
+    tilt = float(np.degrees(np.arcsin(drop)))  # upper arm below horizontal
+    return state.with_(
+        shoulder_flexion_deg=-state.trunk_pitch_deg,
+        shoulder_abduction_deg=90.0 - tilt,
+        elbow_flexion_deg=-90.0,
+        wrist_deg=0.0,
+    )
 
 
 FROG_ABDUCTION_DEG = 45.0
@@ -586,8 +615,7 @@ def _prone_leg_lift(shape: BodyShape, a: dict[str, float], side: str) -> BodySta
         hip_flexion_deg={s: PRONE_LIFT_DEG * a[s] for s in SIDES},
         knee_flexion_deg={s: 90.0 * a[s] + 5.0 for s in SIDES},
         ankle_deg=-30.0,
-        shoulder_flexion_deg=170.0,  # arms overhead along the floor
-        elbow_flexion_deg=30.0,
+        shoulder_flexion_deg=180.0,  # arms straight overhead (then resting on the floor)
     )
 
 
@@ -834,15 +862,27 @@ def _activation(seg: _Segment, t: float) -> float:
     return seg.a0 + (seg.a1 - seg.a0) * u
 
 
-def animate(script: MotionScript, shape: BodyShape, fps: float, *, seed: int = 0) -> Motion:
+def animate(
+    script: MotionScript,
+    shape: BodyShape,
+    fps: float,
+    *,
+    seed: int = 0,
+    arm_radii: tuple[float, float] | None = None,
+) -> Motion:
     """Sample the script at `fps` (regular clock from t = 0). `seed` drives small natural sway
-    of the arms and head only (never the hips), so the truth stays exact."""
+    of the arms and head only (never the hips), so the truth stays exact.
+
+    Lying arms rest on the floor (`kinematics.rest_arms_on_floor`) with the flesh radii
+    `arm_radii` = (elbow, wrist) metres, default the renderer's for a body of girth 1
+    (`kinematics.arm_flesh_radii`): landmark streams and rendered clips share one pose."""
+    elbow_r, wrist_r = arm_radii if arm_radii is not None else arm_flesh_radii(shape.height_m)
     if not 1.0 <= fps <= 240.0:
         raise ValueError("fps must be within 1..240")
     ex = _exercise(script.exercise)
     segs, reps = _timeline(ex, script)
     total = segs[-1].t1
-    n = max(int(np.floor(total * fps)) + 1, 1)
+    n = max(int(np.floor(total * fps + 1e-6)) + 1, 1)  # 4.2 s * 10 fps = 41.99999...: 43 frames
     times = np.arange(n) / fps
     rng = np.random.default_rng(seed)
     sway_phase = rng.uniform(0, 2 * np.pi, size=2)
@@ -871,6 +911,8 @@ def animate(script: MotionScript, shape: BodyShape, fps: float, *, seed: int = 0
                 s: state.elbow_flexion_deg[s] + abs(float(sway[j])) for j, s in enumerate(SIDES)
             },
         )
+        state = rest_arms_on_floor(shape, state, elbow_r, wrist_r)
+        state = rest_hands_on_floor(shape, state, wrist_r)
         states.append(state)
         phases.append(seg.phase)
         rep_index[i] = seg.rep

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from posecheck.core.landmarks import NUM_LANDMARKS, Landmark
+from posecheck.synthetic.kinematics import ELBOW_RADIUS_M, WRIST_RADIUS_M, arm_flesh_radii
 
 __all__ = [
     "ELBOW_RADIUS_M",
@@ -128,12 +129,19 @@ class PinholeCamera:
 # Appearance and scene
 # --------------------------------------------------------------------------------------------
 
+# Skin albedos (linear sRGB, D65) from typical colorimeter readings of skin in each band of the
+# Individual Typology Angle (ITA = atan((L* - 50) / b*), the dermatologists' skin-colour scale):
+# very light (ITA > 55) L*a*b* 70/9/13, light (41-55) 65/12/16, intermediate 60/12/18, tan
+# 55/12/20, brown 45/12/19, dark (ITA < -30) 35/10/15. Why: the previous palette (L* 90..53) made
+# light skin as bright as the white wall (L* 92); a colour checker's "light skin" patch (L* 66)
+# and "dark skin" patch (L* 38) bracket this one.
 SKIN_TONES: dict[str, RGB] = {
-    "light": (0.93, 0.74, 0.62),
-    "medium": (0.78, 0.56, 0.42),
-    "tan": (0.66, 0.45, 0.31),
-    "dark": (0.42, 0.27, 0.18),
-    "deep": (0.30, 0.19, 0.13),
+    "very_light": (0.554, 0.375, 0.296),
+    "light": (0.509, 0.302, 0.223),
+    "medium": (0.435, 0.247, 0.167),
+    "tan": (0.367, 0.199, 0.121),
+    "dark": (0.245, 0.123, 0.071),
+    "deep": (0.142, 0.072, 0.044),
 }
 
 
@@ -232,16 +240,11 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return a + (b - a) * t
 
 
-# Flesh around the elbow and wrist joint centres of a 1.75 m body of girth 1 (metres); the pose
-# layer needs them too, to rest a lying arm on the floor (`kinematics.rest_arms_on_floor`).
-ELBOW_RADIUS_M = 0.040
-WRIST_RADIUS_M = 0.030
 
 
 def arm_radii(look: Look) -> tuple[float, float]:
     """(elbow, wrist) flesh radii in metres of the arms `body_primitives` draws for `look`."""
-    g = look.height_m / 1.75 * look.girth
-    return ELBOW_RADIUS_M * g, WRIST_RADIUS_M * g
+    return arm_flesh_radii(look.height_m, look.girth)
 
 
 def body_primitives(world: np.ndarray, look: Look = Look()) -> list[Primitive]:

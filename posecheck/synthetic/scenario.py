@@ -35,7 +35,6 @@ from posecheck.errors import PosecheckError
 from posecheck.synthetic.kinematics import (
     LENGTH_NAMES,
     BodyShape,
-    rest_arms_on_floor,
     world_landmarks,
 )
 from posecheck.synthetic.motions import EXERCISES, MISTAKES, Motion, MotionScript, RepSpec, animate
@@ -49,7 +48,7 @@ from posecheck.synthetic.render import (
     render_clip,
 )
 
-RENDERER_VERSION = "posecheck-raycast-4"
+RENDERER_VERSION = "posecheck-raycast-5"
 LABEL_HOLD_MIN_S = 1.0  # ../shared/clips/labels.json lists pauses at the top of >= 1 s only
 
 
@@ -395,19 +394,19 @@ class Prepared:
 
 
 def prepare(scenario: Scenario) -> Prepared:
-    """Animate the script, rest lying arms on the floor, place the camera to frame the whole
+    """Animate the script (lying arms resting on the floor), place the camera to frame the whole
     motion, centre the mat."""
     try:
-        motion = animate(scenario.script, scenario.shape, scenario.camera.fps, seed=scenario.seed)
+        motion = animate(
+            scenario.script,
+            scenario.shape,
+            scenario.camera.fps,
+            seed=scenario.seed,
+            arm_radii=arm_radii(scenario.look),
+        )
     except ValueError as exc:
         raise ScenarioError(f"scenario script cannot be animated: {exc}") from None
-    elbow_r, wrist_r = arm_radii(scenario.look)
-    worlds = np.stack(
-        [
-            world_landmarks(scenario.shape, rest_arms_on_floor(scenario.shape, s, elbow_r, wrist_r))
-            for s in motion.states
-        ]
-    )
+    worlds = np.stack([world_landmarks(scenario.shape, s) for s in motion.states])
     camera, center = place_camera(scenario.camera, worlds)
     lo, hi = worlds.reshape(-1, 3).min(axis=0), worlds.reshape(-1, 3).max(axis=0)
     sc = scenario.scene
@@ -425,12 +424,14 @@ def furniture(exercise: str, worlds: np.ndarray, shape: BodyShape) -> tuple[Box,
     """The bench or stool an exercise needs under the body (placed from the first frame)."""
     first = worlds[0]
     back = float(shape.L["back_depth"])
+    # Hip thrust: the bench edge is under the shoulder joints, where the trunk pivots
+    # (`solve_bridge`); 10 cm further towards the feet it cut 6-7 cm into the lowered back.
     if exercise == "hip_thrust":  # upper back on the bench edge, bench extends behind the head
         sh = (first[Landmark.LEFT_SHOULDER] + first[Landmark.RIGHT_SHOULDER]) / 2
         top = float(sh[2]) - back
-        x1, x0 = float(sh[0]) + 0.10, float(sh[0]) - 0.45
+        x1, x0 = float(sh[0]), float(sh[0]) - 0.50
         return (Box(np.array([(x0 + x1) / 2, sh[1], top / 2]),
-                    np.array([(x1 - x0) / 2, 0.55, top / 2]), (0.05, 0.05, 0.06)),)
+                    np.array([(x1 - x0) / 2, 0.65, top / 2]), (0.05, 0.05, 0.06)),)
     if exercise == "seated_march":  # a stool under the pelvis
         hip = (first[Landmark.LEFT_HIP] + first[Landmark.RIGHT_HIP]) / 2
         top = float(hip[2]) - back
