@@ -432,3 +432,27 @@ def test_real_clip_frame_counts(shared_clips: Path) -> None:
     with open_source(shared_clips / entry["file"], stride=4) as src:
         n = sum(1 for _ in src)
     assert n == (entry["frames"] + 3) // 4
+
+
+def test_prepared_frames_are_let_go_on_the_decode_thread(tmp_path: Path) -> None:
+    """With a `prepare` hook, each frame's prepared object dies on the decode thread (which
+    keeps the last few a little longer), not on the consumer's, which runs the model and should
+    not spend its time freeing buffers; every frame still arrives, with its own prepared value."""
+    path = write_video(tmp_path / "v.mp4", 40)
+    died_on: list[str] = []
+
+    class Prepared:
+        def __init__(self, image: np.ndarray) -> None:
+            self.mean = float(image.mean())
+
+        def __del__(self) -> None:
+            died_on.append(threading.current_thread().name)
+
+    with open_source(path) as src:
+        src.prepare = Prepared
+        means = [(f.index, f.prepared.mean, float(f.image.mean())) for f in src]
+    assert [i for i, _, _ in means] == list(range(40))
+    assert all(p == m for _, p, m in means)
+    assert len(died_on) == 40
+    on_decode = sum(name.startswith("decode:") for name in died_on)
+    assert on_decode >= 40 - VideoFileSource.KEEP_PREPARED, died_on
