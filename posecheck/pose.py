@@ -681,6 +681,7 @@ class PoseEstimator:
         self._counted_now = False  # a search's probe counted the people of this frame
         self._num_people = 1
         self._pending: _PendingCensus | None = None
+        self._turn_expected = False  # the other rotations' trackers are being made ahead
         self.stats = PoseStats()
 
     def reset(self) -> None:
@@ -732,8 +733,8 @@ class PoseEstimator:
     def _make_ahead(self, trackers: bool = False) -> None:
         """With orientation search, make the landmarkers a search needs on the maker thread:
         the IMAGE-mode probe (a clip's first frame is a search) at once, and the other
-        rotations' `trackers` once that first frame is done (before, they would only slow it),
-        so neither the first frame nor a turn or a cut stalls ~50 ms per landmarker."""
+        rotations' `trackers` when `_expect_a_turn` asks, so neither the first frame nor a
+        turn or a cut stalls ~50 ms per landmarker."""
         if self._side is None or self.fixed_rotation is not None:
             return
         if self._probe_landmarker is None and "probe" not in self._spare:
@@ -744,6 +745,18 @@ class PoseEstimator:
         for rotation in ROTATIONS:
             if rotation not in self._landmarkers and rotation not in self._spare:
                 self._spare[rotation] = self._side.make(self._create_tracker)
+
+    def _expect_a_turn(self) -> None:
+        """The body was lost, a search goes on, or the body is tracked sideways: another
+        rotation's tracker may be needed within a few frames, so the maker thread makes the
+        missing ones now (once per clip). Not before: a clip tracked at one rotation from
+        start to end needs none of them, and each costs ~60 ms of CPU to make; made at its
+        second frame, as they were, the tracker that frame needed queued behind the others
+        (a lying clip's frame 2 took ~0.2 s). When they are made changes no pose: a spare is
+        a fresh tracker whenever it is made."""
+        if not self._turn_expected:
+            self._turn_expected = True
+            self._make_ahead(trackers=True)
 
     def _close_spares(self) -> None:
         for future in self._spare.values():
@@ -889,13 +902,14 @@ class PoseEstimator:
         frame_wh = (int(w), int(h))
         self.stats.frames += 1
         self._counted_now = False
-        if self.stats.frames == 2:
-            self._make_ahead(trackers=True)
+        if self._rotation is None and self.stats.frames >= 2:
+            self._expect_a_turn()  # a search goes on: it probes with the other trackers
 
         chosen: list[_Candidate] = []
         if self._rotation is not None:
             chosen = self._infer(image_bgr, timestamp_ms, self._rotation, prepared=prepared)
             if not chosen and self.fixed_rotation is None:
+                self._expect_a_turn()
                 self._misses += 1
                 if self._misses >= self.lost_after:
                     self._rotation = None  # lost: search from the next frame on
@@ -910,6 +924,7 @@ class PoseEstimator:
             return PoseFrame.missing(index, float(timestamp_ms), frame_wh)
         person = chosen[choose_person(chosen, self._prev_bbox)]
         if self.fixed_rotation is None and person.uprightness() < UPRIGHT_ENOUGH:
+            self._expect_a_turn()  # a refinement may turn it head-up
             chosen, person = self._refine(image_bgr, timestamp_ms, index, chosen, person)
         if self._tracking:
             person = self._census(image_bgr, timestamp_ms, person, prepared)

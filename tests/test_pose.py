@@ -437,20 +437,30 @@ def test_a_side_model_that_fails_to_load_costs_only_its_speed() -> None:
 
 
 def test_landmarkers_a_search_needs_are_made_ahead_on_another_thread() -> None:
-    """With orientation search, the landmarkers a search, a turn or a cut need are made on
-    another thread, so the first frame at a new rotation does not wait ~50 ms to create one;
-    the poses are those of trackers made on demand, and close() releases the ones never used."""
+    """With orientation search, the trackers a search, a turn or a cut needs are made on
+    another thread once the body is lost (or tracked sideways), so the first frame at a new
+    rotation does not wait ~50 ms to create one; while one rotation tracks the body none are
+    made (each costs ~60 ms of CPU); the poses are those of trackers made on demand, and
+    close() releases the ones never used."""
     with open_source(SAMPLES / "glute_bridge_side.mp4", stride=3) as src:
-        frames = [(f.image, f.timestamp_ms, f.index) for f in src][:40]
+        images = [f.image for f in src][:36]
+    black = np.zeros_like(images[0])
+    # the body, nobody for a few frames (lost: a search), then the body again
+    frames = [(image, 40.0 * k, k) for k, image in enumerate(images[:16] + [black] * 4
+                                                              + images[16:])]
     with PoseEstimator("lite") as est:
         assert set(est._spare) == {"probe"}  # the first frame is a search: its probe model
-        poses = [est.detect(*f) for f in frames[:2]]
-        assert "probe" not in est._spare and set(est._spare) == {90, 180, 270} - {est.rotation}
+        poses = [est.detect(*f) for f in frames[:16]]
+        assert all(p.present for p in poses) and est.rotation is not None
+        assert not est._spare  # tracked at one rotation, head-up: no other tracker made
+        poses.append(est.detect(*frames[16]))  # nobody: the body is lost
+        assert not poses[-1].present
+        assert set(est._spare) == set(ROTATIONS) - set(est._landmarkers)
         other = min(est._spare)
         spare = est._spare[other].result()  # made on the maker thread
         assert est._landmarker(other) is spare and other not in est._spare
-        poses += [est.detect(*f) for f in frames[2:]]
-        assert est._spare  # rotations the clip never needed stay unclaimed until close()
+        poses += [est.detect(*f) for f in frames[17:]]
+        assert poses[-1].present and est.stats.searches >= 2
     with PoseEstimator("lite", side_model=False) as plain:
         assert not plain._spare
         expected = [plain.detect(*f) for f in frames]
