@@ -44,15 +44,18 @@ in s; after the upper-half fit replaced the 150 ms override stopgap):
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from posecheck.core.analyzer import PlantedLeg, SessionAnalyzer, analyse_poses, planted_leg_vote
-from posecheck.core.landmarks import PoseFrame
+from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.results import Direction, EventKind, Phase, Position
 from posecheck.errors import ProfileError
 from posecheck.synthetic.kinematics import BodyShape
@@ -404,6 +407,46 @@ def test_summary_is_stable_and_reset_starts_over() -> None:
 def test_unknown_profile_is_a_profile_error() -> None:
     with pytest.raises(ProfileError):
         SessionAnalyzer("plank")
+
+
+def _sides_disagree(frames: list[PoseFrame], offset_deg: float, right_dims_ms: float):
+    """The right thigh read `offset_deg` off the left (its knee and foot turned about the hip in
+    the image, as a far or foreshortened side reads) and both sides well seen until
+    `right_dims_ms`, when the right side's visibility drops: the selector goes "both" -> "left"."""
+    turn = math.radians(offset_deg)
+    rot = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+    leg = [Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE, Landmark.RIGHT_HEEL]
+    leg.append(Landmark.RIGHT_FOOT_INDEX)
+    right = [lm for lm in Landmark if lm.name.startswith("RIGHT")]
+    out = []
+    for f in frames:
+        if f.image_xy is None:
+            out.append(f)
+            continue
+        xy = f.image_xy.copy()
+        hip = xy[Landmark.RIGHT_HIP]
+        xy[leg] = hip + (xy[leg] - hip) @ rot.T
+        vis = np.full(len(Landmark), 0.95)
+        if f.timestamp_ms >= right_dims_ms:
+            vis[right] = 0.8
+        out.append(replace(f, image_xy=xy, visibility=vis))
+    return out
+
+
+def test_a_side_switch_mid_hold_is_no_step_in_the_signal() -> None:
+    """The two hips of a still body read degrees apart; when the trusted side changes the counter's
+    signal must not jump by half that (a step inside a hold moves its fitted edges)."""
+    script = MotionScript("glute_bridge", reps=(RepSpec(0.6, 3.0, 0.6),), rest_s=1.0)
+    motion, frames = frames_for(script, 30, side="left")
+    rep = motion.truth.full_reps[0]
+    top, top_end = rep.top_s * 1000, rep.top_end_s * 1000
+    analyzer = SessionAnalyzer("glute_bridge")
+    results = [analyzer.update(f) for f in _sides_disagree(frames, 6.0, top + 1000)]
+    sides = [r.side_used for r in results]
+    assert "both" in sides and sides[-1] == "left"  # the switch happened, inside the hold
+    held = [r.primary_deg for r in results if top + 200 <= r.t_ms <= top_end - 200]
+    assert max(abs(b - a) for a, b in itertools.pairwise(held)) < 0.25  # 6° apart: a 3° step
+    assert max(held) - min(held) > 1.5  # and the fade is under way, as a slope
 
 
 def test_planted_leg_is_the_bent_knee_whatever_the_free_hip_does() -> None:

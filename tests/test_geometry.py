@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from posecheck.core.geometry import (
     FacingTracker,
+    SideBlend,
     SideSelector,
     estimate_facing,
     hip_flexion_2d,
@@ -287,6 +288,38 @@ def test_side_selector_on_a_side_view_picks_the_near_side() -> None:
         frames = to_pose_frames(motion, SHAPE, Camera.framing(motion, side), seed=1)
         picks = [sel.update(f, measure(f)) for f in frames]
         assert set(picks[5:]) == {side}
+
+
+def test_side_blend_fades_a_switch_into_a_slope() -> None:
+    blend = SideBlend(fade_ms=1000)
+    hips = {"left": 8.0, "right": 4.0}  # a still body whose sides read 4° apart
+    signal = []
+    for i in range(91):  # 3 s at 30 fps: "both", then "left" from 1 s
+        blend.update(i * 1000 / 30, "both" if i < 30 else "left")
+        signal.append(blend.combine(hips))
+    assert signal[0] == 6.0 and signal[30] == 6.0 and signal[60:] == [8.0] * 31
+    assert signal[45] == pytest.approx(7.0)
+    steps = [b - a for a, b in itertools.pairwise(signal)]
+    assert max(steps) == pytest.approx(2.0 / 30)  # 2°/s, not a 2° step
+
+
+def test_side_blend_turns_back_from_where_it_is() -> None:
+    blend = SideBlend(fade_ms=1000)
+    blend.update(0, "left")
+    assert blend.update(500, "right") == 1.0
+    assert blend.update(1000, "right") == pytest.approx(0.5)
+    assert blend.update(1000, "left") == pytest.approx(0.5)  # a new fade from the current weight
+    assert blend.update(1500, "left") == pytest.approx(0.75)
+    assert blend.update(2500, "left") == 1.0
+
+
+def test_side_blend_uses_the_side_that_is_seen() -> None:
+    blend = SideBlend()
+    blend.update(0, "both")
+    assert blend.combine({"left": math.nan, "right": 4.0}) == 4.0
+    assert blend.combine({"left": 8.0, "right": math.nan}) == 8.0
+    assert math.isnan(blend.combine({"left": math.nan, "right": math.nan}))
+    assert SideBlend().combine({"left": 8.0, "right": 4.0}) == 6.0  # before any selection
 
 
 def test_facing_tracker_ignores_brief_flips() -> None:

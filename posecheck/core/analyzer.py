@@ -26,7 +26,13 @@ from posecheck.core.counter import (
     SlopeEstimator,
 )
 from posecheck.core.cues import evaluate_rep, evaluate_set, validate_rules
-from posecheck.core.geometry import FacingTracker, SideSelector, knee_flexion_2d, measure
+from posecheck.core.geometry import (
+    FacingTracker,
+    SideBlend,
+    SideSelector,
+    knee_flexion_2d,
+    measure,
+)
 from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.profiles import ExerciseProfile, get_profile
 from posecheck.core.results import (
@@ -146,6 +152,7 @@ class SessionAnalyzer:
         prof = self.profile
         self._facing = FacingTracker()
         self._selector = SideSelector()
+        self._blend = SideBlend()
         self._filters = {
             f"{kind}_{s}": self.smoother_factory() for kind in ("hip", "knee") for s in SIDES
         }
@@ -213,9 +220,9 @@ class SessionAnalyzer:
             measured[s] = NAN if h.bridged else h.value
             measured_knee[s] = NAN if k.bridged else k.value
             bridged_any = bridged_any or h.bridged
-        side = side_used or self._selector.current or "both"
-        hip_used = self._used(hip, side)
-        knee_used = self._used(knee, side)
+        self._blend.update(t, side_used or self._selector.current or "both")
+        hip_used = self._blend.combine(hip)
+        knee_used = self._blend.combine(knee)
 
         planted = self._planted.update(t, measured, measured_knee) if present else None
         self._planted_side = planted
@@ -240,9 +247,9 @@ class SessionAnalyzer:
                 value, leg_hip, raw = measured[key], measured[key], raw_hip[key]
                 leg_extras = {**extras, "knee_flexion": knee[key]}
             else:
-                m_used = self._used(measured, side)
+                m_used = self._blend.combine(measured)
                 value = self._primary(measured, measured_knee, m_used)
-                raw = self._primary(raw_hip, raw_knee, self._used(raw_hip, side))
+                raw = self._primary(raw_hip, raw_knee, self._blend.combine(raw_hip))
                 # a one-leg signal is the working leg's hip: its peak is the rep's (lockout and
                 # over-arch cues judge that leg, not whichever side is better seen)
                 leg_hip = value if prof.signal in ONE_LEG_HIP_SIGNALS else m_used
@@ -397,11 +404,6 @@ class SessionAnalyzer:
             k2 = knee_flexion_2d(pose, s)
             out[s] = k2 if math.isfinite(k2) else m.knee_flexion_deg[s]
         return out
-
-    @staticmethod
-    def _used(values: dict[str, float], side: str) -> float:
-        v = _mean(values.values()) if side == "both" else values.get(side, NAN)
-        return v if math.isfinite(v) else _mean(values.values())
 
     def _primary(self, hip: dict[str, float], knee: dict[str, float], hip_used: float) -> float:
         sig = self.profile.signal

@@ -426,3 +426,50 @@ class SideSelector:
             self._candidate = None
             self._candidate_since = None
         return self.current
+
+
+class SideBlend:
+    """How much each side's angle counts in a body's one signal, eased between selections.
+
+    The two hips read a few degrees apart even on a still body (the far side is seen worse, a
+    three-quarter view foreshortens one thigh), so switching the signal from the mean of both to
+    one side in a single frame puts a step into it. Inside a hold a step reads as movement and
+    the hold fit moves an edge to absorb it: a rendered three-quarter bridge whose selector went
+    from "both" to "left" 1.2 s into a 2 s hold had it timed 0.11 s long; faded, 0.05 s. Here the
+    left side's weight moves linearly to the new selection's (1, 0, or 0.5 for "both") over
+    `fade_ms`. 2 s turns the usual 3-5° disagreement of an oblique view, half of which a
+    both-to-one switch carries, into 0.75-1.25°/s: under the counter's allowance for a held top
+    that creeps (2°/s for the bridge), so a fade inside a hold still reads as a hold.
+    """
+
+    def __init__(self, fade_ms: float = 2000.0) -> None:
+        self.fade_ms = fade_ms
+        self.left_weight = NAN
+        self._from = NAN
+        self._to = NAN
+        self._since = 0.0
+
+    @staticmethod
+    def target(side: str) -> float:
+        return 1.0 if side == "left" else 0.0 if side == "right" else 0.5
+
+    def update(self, t_ms: float, side: str) -> float:
+        """The left side's weight at `t_ms` given the selector's current choice."""
+        to = self.target(side)
+        if not math.isfinite(self.left_weight):
+            self.left_weight = self._from = self._to = to
+            self._since = t_ms
+            return to
+        if to != self._to:
+            self._from, self._to, self._since = self.left_weight, to, t_ms
+        done = 1.0 if self.fade_ms <= 0 else min(1.0, max(0.0, (t_ms - self._since) / self.fade_ms))
+        self.left_weight = self._from + (self._to - self._from) * done
+        return self.left_weight
+
+    def combine(self, values: dict[str, float]) -> float:
+        """The weighted signal; the side that is seen when only one is (NaN when neither)."""
+        left, right = values["left"], values["right"]
+        w = self.left_weight if math.isfinite(self.left_weight) else 0.5
+        if math.isfinite(left) and math.isfinite(right):
+            return w * left + (1.0 - w) * right
+        return left if math.isfinite(left) else right
