@@ -17,6 +17,26 @@ processes: the encoder, batch workers), which load on a shared machine disturbs 
 wall time. (b)/(c) are end to end (model load, report, plot included); `loop` is the frame loop
 alone (the report's processing_fps).
 
+Measured 2026-11-26 (session 5), full model, nice-19 jobs paused (others' nice 0/5 jobs were
+  not: load 1.5-3), --repeat 3: raw 93.5 loop / 93.2 end to end, estimator 88.2, no-video 86.8
+  = 0.93x end to end (rounds 0.96 / 0.92 / 0.89; 1.00x the estimator), video 81.6 = 0.88x
+  (rounds 0.85-0.91), stride 2 / 3 1.88x / 2.65x, counts 3 / 3 / 3, batch 1 worker 87.3 fps,
+  2 workers 132.3 = 1.52x (two more paired runs, 2 montage copies: 84.0 -> 130.4 and
+  86.8 -> 141.7; the 1-worker figure alone swings 80-89 fps). Before -> after this session's
+  changes, paired runs (--repeat 2, twice each, same conditions): no-video 0.88 / 0.90x ->
+  0.94 / 0.95x (rounds 0.87-0.94 -> 0.94-0.96), CPU 14.1-14.5 -> 13.4-13.6 ms/frame (raw
+  11.2-11.9); video 0.84 / 0.82x -> 0.91 / 0.88x, CPU 16.9-18.2 -> 16.2-16.8; bench_clips.py
+  (one round, median of 12): estimator 1.01 -> 1.06x, no-video 0.93 -> 0.97x, video 0.84 ->
+  0.90x. CPU by thread, analyse --no-video on the montage (ms/frame, two runs): model threads
+  11.0-11.1 -> 10.9-11.5 (noise), OpenCV's pool worker 0.53 -> 0.05, mediapipe's executor
+  thread 0.15 -> 0, main 0.70 -> 0.68-0.71, decode 0.67 -> 0.66-0.73, core 0.63 -> 0.63-0.68,
+  FFmpeg's decoder threads 0.48 either way. Changed: model calls are direct C calls on the
+  calling thread (no hand-off to mediapipe's per-landmarker executor), OpenCV's thread pool is
+  off during analyse, the decode thread lets go of prepared frames (their buffers are freed
+  there, not on the model's thread), spare trackers are made only when a turn may come; poses
+  identical on all 12 shared clips. What is left over the raw loop is mostly model work (the
+  montage's 14 rotation searches, 23 censuses, more frames with a body: ~1 CPU ms/frame), so
+  2 workers stay near 2 x 1000 / 13.6 ms = 147 fps before their ~1 s start-up each.
 Measured 2026-11-25 (session 4; the machine ran slower than in session 3: raw 86-92 fps on the
   montage where it ran 97-101), full model, --repeat 3, other jobs paused: raw 91.6 loop / 91.3
   end to end, estimator 85.7, no-video 84.4 = 0.92x end to end (rounds 0.89-0.94; 1.00x the
