@@ -326,15 +326,31 @@ def opencv_single_threaded() -> Iterator[None]:
     thread that spins between jobs: ~0.5 ms of CPU a frame on the montage (432x768) for work
     the calling thread does in ~0.05 ms, taken from the core the model's thread shares with
     the decoder, the core stage and the side model. Results are the same pixels.
+
+    The setting is process-wide, so blocks entered by several threads (analyses run from a
+    thread pool, a notebook) share it: the first to enter saves the pool size, the last to
+    leave restores it, whatever order they finish in.
     """
     import cv2
 
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(1)
+    global _cv_single_users, _cv_threads_before
+    with _cv_single_lock:
+        if _cv_single_users == 0:
+            _cv_threads_before = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+        _cv_single_users += 1
     try:
         yield
     finally:
-        cv2.setNumThreads(before)
+        with _cv_single_lock:
+            _cv_single_users -= 1
+            if _cv_single_users == 0:
+                cv2.setNumThreads(_cv_threads_before)
+
+
+_cv_single_lock = threading.Lock()
+_cv_single_users = 0
+_cv_threads_before = 0
 
 
 @contextlib.contextmanager

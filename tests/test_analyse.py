@@ -484,3 +484,25 @@ def test_rich_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:
     update(11, None)  # unknown total (a stream) must not break it
     stop()
     assert capsys.readouterr().out == ""  # the bar never touches stdout (--json stays clean)
+
+
+def test_opencv_pool_is_restored_however_overlapping_runs_finish() -> None:
+    """Two analyses in threads of one process: the pool stays off until the last one ends, and
+    its size then is the one from before the first began (not the off state the second saw)."""
+    import cv2
+
+    from posecheck.analyse import opencv_single_threaded
+
+    original = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        first, second = opencv_single_threaded(), opencv_single_threaded()
+        first.__enter__()
+        second.__enter__()
+        assert cv2.getNumThreads() == 1
+        first.__exit__(None, None, None)  # the first run ends while the second still decodes
+        assert cv2.getNumThreads() == 1
+        second.__exit__(None, None, None)
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(original)
