@@ -2,7 +2,7 @@
 
 Public names are re-exported here; each lives in a small module:
 `landmarks` (PoseFrame), `results` (FrameResult, Rep, Hold, Cue, Event, SetSummary),
-`geometry` (measure, SideSelector), `smoothing`, `posture`, `profiles` (ExerciseProfile,
+`geometry` (measure, SideSelector, SideBlend), `smoothing`, `posture`, `profiles` (ExerciseProfile,
 PROFILES, get_profile), `counter` (RepCounter), `cues` (form rules) and `analyzer`
 (SessionAnalyzer, analyse_poses).
 """

@@ -1,6 +1,7 @@
 """The per-frame core that `analyse`, `batch`, `routine` and `live` all run: pose in, result out.
 
     PoseFrame -> geometry (measure) -> side selection -> smoothing / gap bridging
+              -> sides blended (a new selection fades in over 2 s: no step in the signal)
               -> position class + movement direction -> posture check -> counter(s) -> cues
 
 One `SessionAnalyzer` per set. It holds all state (facing, side choice, filters, counters), so
