@@ -118,11 +118,6 @@ def _frontal(pose: PoseFrame) -> bool:
     return bool(thigh > 0 and spread / thigh > FRONTAL_HIP_SPREAD)
 
 
-def _mean(values: Iterable[float]) -> float:
-    vals = [v for v in values if math.isfinite(v)]
-    return sum(vals) / len(vals) if vals else NAN
-
-
 def _pick(values: Sequence[float], how: str) -> float:
     vals = [v for v in values if math.isfinite(v)]
     if not vals:
