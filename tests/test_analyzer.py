@@ -483,3 +483,65 @@ def test_single_leg_bridge_rep_is_credited_to_the_planted_leg() -> None:
         _, summary = analyse_poses(frames, "single_leg_bridge")
         assert summary.rep_count == 1
         assert summary.side_counts == {side: 1}
+
+
+# ------------------------------------------------------------------------ leg identity guard
+
+
+def _legs_damaged(frames: list[PoseFrame], motion: Motion) -> list[PoseFrame]:
+    """What the pose model did to the far leg's raises of the rendered knee raise: at the top it
+    merges both legs onto their midpoint for a third of a second, with clean swaps in between."""
+    from posecheck.core.legs import LEFT_LEG, RIGHT_LEG, swap_legs
+
+    legs_l, legs_r = list(LEFT_LEG), list(RIGHT_LEG)
+    out = []
+    tops = [(r.top_s, r.top_end_s) for r in motion.truth.reps]
+    for f in frames:
+        t = f.timestamp_s
+        top = next(((a, b) for a, b in tops if a + 0.05 <= t <= b + 0.35), None)
+        if top is None or f.image_xy is None:
+            out.append(f)
+            continue
+        k = round((t - top[0]) * 30)
+        if k % 4 == 3:  # every fourth frame a clean swap
+            out.append(swap_legs(f))
+            continue
+        xy = f.image_xy.copy()
+        mid = (xy[legs_l] + xy[legs_r]) / 2
+        xy[legs_l], xy[legs_r] = mid + 1.5, mid - 1.5
+        out.append(replace(f, image_xy=xy))
+    return out
+
+
+def test_leg_swaps_and_merges_at_the_top_of_knee_raises_do_not_add_reps(monkeypatch) -> None:
+    from posecheck.core import legs
+
+    script = MotionScript(
+        "standing_knee_raise", reps=(RepSpec(0.6, 0.4, 0.6),) * 4, rest_s=0.3, side="left"
+    )
+    motion, frames = frames_for(script, 30, noise=0.004, side="right")
+    damaged = _legs_damaged(frames, motion)
+    an = SessionAnalyzer("standing_knee_raise")
+    for f in damaged:
+        an.update(f)
+    s = an.summary()
+    assert (s.rep_count, len(s.partials)) == (4, 0)
+    assert s.side_counts == {"left": 2, "right": 2}
+    assert an.legs_swapped > 0 and an.legs_merged > 0
+    # the damage is what the guard removes: without it the same frames count wrong
+    monkeypatch.setattr(legs.LegGuard, "check", lambda self, pose: legs.LegCheck(pose))
+    _, off = analyse_poses(damaged, "standing_knee_raise")
+    assert (off.rep_count, len(off.partials)) != (4, 0)
+
+
+def test_the_leg_guard_leaves_clean_frames_alone() -> None:
+    """On the generator's clean frames (a knee raise, a back lunge: legs pass each other) the
+    guard touches nothing and the analysis is what it was without it."""
+    for name in ("standing_knee_raise", "back_lunge"):
+        script = MotionScript(name, reps=(RepSpec(0.7, 0.3, 0.7),) * 4, rest_s=0.3)
+        _, frames = frames_for(script, 30, noise=0.004)
+        an = SessionAnalyzer(name)
+        for f in frames:
+            an.update(f)
+        assert (an.legs_swapped, an.legs_merged) == (0, 0), name
+        assert an.summary().rep_count == 4

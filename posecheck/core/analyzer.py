@@ -35,6 +35,7 @@ from posecheck.core.geometry import (
     measure,
 )
 from posecheck.core.landmarks import Landmark, PoseFrame
+from posecheck.core.legs import LegGuard
 from posecheck.core.profiles import ExerciseProfile, get_profile
 from posecheck.core.results import (
     BodyMeasures,
@@ -147,6 +148,9 @@ class SessionAnalyzer:
         """Forget everything: a new set starts."""
         prof = self.profile
         self._facing = FacingTracker()
+        self._legs = LegGuard()
+        self.legs_swapped = 0  # frames whose legs the guard exchanged back
+        self.legs_merged = 0  # frames whose leg readings it dropped (the model merged the legs)
         self._selector = SideSelector()
         self._blend = SideBlend()
         self._filters = {
@@ -195,7 +199,12 @@ class SessionAnalyzer:
         side_used: str | None = None
         raw_hip = {s: NAN for s in SIDES}
         raw_knee = {s: NAN for s in SIDES}
+        merged = False
         if present:
+            check = self._legs.check(pose)
+            pose, merged = check.pose, check.merged
+            self.legs_swapped += check.swapped
+            self.legs_merged += merged
             hint = self._facing.update(pose)
             measures = measure(pose, facing_hint=hint)
             side_used = self._selector.update(pose, measures)
@@ -203,6 +212,8 @@ class SessionAnalyzer:
             frontal = self._frontal_view(pose)
             raw_hip = self._hip_angles(measures, frontal)
             raw_knee = self._knee_angles(pose, measures, frontal)
+            if merged:  # both legs at their midpoint: no angle of either leg is measured
+                raw_hip, raw_knee = {s: NAN for s in SIDES}, {s: NAN for s in SIDES}
             raw_hip, raw_knee = self._gate(t, raw_hip, raw_knee)
         hip: dict[str, float] = {}
         knee: dict[str, float] = {}
