@@ -672,6 +672,7 @@ class PoseEstimator:
         self._misses = 0
         self._search_cursor = 0
         self._searching_since: int | None = None
+        self._prepared_count = 0  # frames `prepare` has seen (it runs ahead of `detect`)
         self._prev_bbox: np.ndarray | None = None
         self._last_refine = -self.refine_every
         self._refine_gap = self.refine_every
@@ -690,6 +691,12 @@ class PoseEstimator:
         because mediapipe has no way to clear a tracker's state."""
         if self._closed:
             raise PosecheckError("PoseEstimator is closed")
+        if self.stats.frames == 0:
+            # nothing seen since it was made or reset: its trackers are as fresh as new ones (a
+            # batch worker resets before each clip, the first included: ~60 ms of tracker
+            # re-creation a worker waited for at its start)
+            self._prepared_count = 0
+            return
         if self.running_mode == "video":
             with quiet_native_stderr():
                 for lm in self._landmarkers.values():
@@ -876,15 +883,38 @@ class PoseEstimator:
 
     def prepare(self, image_bgr: np.ndarray) -> ModelInput | None:
         """The model's input for a frame that will be passed to `detect` soon, at the rotation
-        the tracker is expected to use then (None for a malformed image).
+        the tracker is expected to use then, or while searching the one the search is expected
+        to probe (None for a malformed image).
 
         Safe to call from another thread (the decode thread) while `detect` runs: it only reads
         the current rotation, and `detect` ignores an input made at a rotation it no longer uses.
         """
         if not _is_bgr(image_bgr) or image_bgr.dtype != np.uint8:
             return None
-        rotation = self._rotation if self._rotation is not None else self._preferred
+        self._prepared_count += 1
+        rotation = self._rotation
+        if rotation is None:
+            rotation = self._expected_probe(self._prepared_count - self.stats.frames)
         return make_model_input(image_bgr, rotation)
+
+    def _expected_probe(self, ahead: int) -> int:
+        """The rotation a search will probe (first) on the frame `ahead` frames after the one
+        `detect` has last begun, if the search goes on until then.
+
+        A search's later frames probe one rotation each, in turn; an input prepared at another
+        rotation is made again on the model's thread (~1 ms at 432x768: rotation, colour
+        conversion, mediapipe's copy), which on the montage's long empty stretches was most
+        search frames. Only a guess: read from another thread, the count may be one off, and a
+        search may end first; a wrong guess costs what it did before, and the poses are the
+        same whichever thread made the input.
+        """
+        order = [self._preferred] + [r for r in (0, 90, 270, 180) if r != self._preferred]
+        if self._searching_since is None:
+            # the next frame begins a search (all rotations, the preferred one here first); the
+            # cursor starts again at 0 on the frame after it, one step a frame
+            return order[max(0, ahead - 2) % len(order)]
+        # the cursor has moved on for the frame detect() is at (search_budget 1, or long)
+        return order[(self._search_cursor + max(0, ahead - 1)) % len(order)]
 
     def detect(
         self, image_bgr: np.ndarray, timestamp_ms: float, index: int,

@@ -24,6 +24,7 @@ from posecheck.pose import (
     implausibility,
     load_pose_frames,
     no_less_plausible,
+    pose_frames_to_arrays,
     rotate_image,
     rotate_points,
     rotated_wh,
@@ -351,6 +352,60 @@ def test_reset_reuses_the_model_with_fresh_tracking(shared_clips: Path) -> None:
             np.testing.assert_allclose(a.image_xy, b.image_xy, atol=1e-6)
     assert sum(p.present for p in first) == sum(p.present for p in again) > 30
 
+
+@pytest.mark.clips
+def test_reset_before_any_frame_keeps_the_fresh_trackers(shared_clips: Path) -> None:
+    """A batch worker resets its estimator before every clip, the first included: with no frame
+    seen there is nothing to forget, so the trackers it made are kept (not made again), and the
+    clip's poses are exactly a new estimator's."""
+    clip = shared_clips / "glute_bridge_darebee_side.mp4"
+    with open_source(clip, stride=3) as src:
+        frames = [(f.image, f.timestamp_ms, f.index) for f in src][:25]
+    with PoseEstimator("lite") as est:
+        made = dict(est._landmarkers)
+        assert made
+        est.reset()
+        assert est._landmarkers == made
+        after_reset = pose_frames_to_arrays([est.detect(*f) for f in frames])
+        est.reset()  # frames seen: a real reset
+        assert est.stats.frames == 0 and not est._landmarkers
+    with PoseEstimator("lite") as fresh:
+        new = pose_frames_to_arrays([fresh.detect(*f) for f in frames])
+    for key, value in new.items():
+        np.testing.assert_array_equal(after_reset[key], value, err_msg=key)
+
+
+
+def test_a_search_finds_each_probe_input_made_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While nobody is found, a search probes one rotation a frame, in turn; `prepare` (the
+    decode thread, frames ahead) makes each frame's input at the rotation its probe will use, so
+    the model's thread makes none itself after the first frame (which probes all four)."""
+    import posecheck.pose as pose_module
+
+    frames = [np.zeros((96, 64, 3), np.uint8) for _ in range(14)]
+    made_in_detect: list[int] = []
+    in_detect = [False]
+    real = pose_module.make_model_input
+
+    def counting(image: np.ndarray, rotation: int) -> object:
+        if in_detect[0]:
+            made_in_detect.append(rotation)
+        return real(image, rotation)
+
+    monkeypatch.setattr(pose_module, "make_model_input", counting)
+    ahead = 4  # the decode queue's depth: frame i + 4 is prepared before frame i is detected
+    with PoseEstimator("lite", side_model=False) as est:
+        prepared = [est.prepare(f) for f in frames[:ahead]]
+        for i, frame in enumerate(frames):
+            if i + ahead < len(frames):
+                prepared.append(est.prepare(frames[i + ahead]))
+            in_detect[0] = True
+            pose = est.detect(frame, i * 40.0, i, prepared[i])
+            in_detect[0] = False
+            assert not pose.present
+        assert est.stats.searches == 1
+        assert est.stats.inferences == 4 + len(frames) - 1
+    assert sorted(made_in_detect) == [90, 180, 270]  # the first frame's other rotations
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 
