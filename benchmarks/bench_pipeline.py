@@ -17,6 +17,31 @@ processes: the encoder, batch workers), which load on a shared machine disturbs 
 wall time. (b)/(c) are end to end (model load, report, plot included); `loop` is the frame loop
 alone (the report's processing_fps).
 
+Measured 2026-11-26 (session 6), full model, --repeat 3, nice-19 jobs paused and the run in its
+  own session with autogroup nice -10 (the kernel's autogroups are on: a nice-5/10 job of
+  another session otherwise takes a full CPU share whatever its nice), load 2-4: before this
+  session's changes raw 92.7 loop / 92.4 end to end, estimator 83.5, no-video 83.5 = 0.90x
+  (rounds 0.89-0.90), video 79.5 = 0.86x, stride 2 / 3 1.76x / 2.50x, batch 78.4 -> 116.2 fps =
+  1.48x; after: raw 93.7 / 93.4, estimator 89.3, no-video 86.2 = 0.92x (rounds 0.89-0.94), video
+  82.5 = 0.88x, stride 1.82x / 2.53x, counts 3 / 3 / 3, batch 87.8 -> 134.2 = 1.53x (within
+  noise of before). CPU ms/frame by thread (montage, two paired rounds, sampler excluded): raw
+  loop 11.3-11.7 (model threads 9.3-9.7, main 0.8-0.9 decoding and converting, mediapipe's
+  API threads 0.7, FFmpeg's decoder 0.46); estimator loop 12.3-12.5 (model
+  10.6-10.7, decode thread 0.65-0.68, main 0.5, FFmpeg 0.46); analyse --no-video 12.9-13.5
+  (model 10.5-10.9, core thread 0.55-0.60); a 2-worker batch's worker (no side model, no
+  outputs) 12.7-13.1. 720p darebee clip: raw 15.3-15.9, estimator 14.6-14.9, no-video
+  15.6-16.2 (the bare loop's main thread pays 2.7 ms decoding 720p). So our work outside the
+  model is within 0.2-0.3 ms of the bare loop's own; the gap is model work (census, searches,
+  refinements: ~1.1 ms/frame), which decides the poses. Two workers each ran their loop at 66-69
+  fps after a ~1.4 s start-up (two rounds: 125-127 fps = 1.55-1.63x one worker's 77-81). Changed
+  (poses identical on all 12 shared clips and the 4 samples, by both analyse's path and `posecheck
+  pose`; batch table identical but fps): a search's later frames find their probe's input made
+  in the decode thread (main-thread conversions on the montage 259 -> 144), and a reset of an
+  estimator that has seen no frame keeps its trackers (a batch worker re-made its first
+  tracker, ~60 ms, before its first clip). Tried and dropped: FFmpeg on one decoder thread (5-20
+  % less decode CPU in a bare read loop, same pixels, but no difference measured in the
+  pipeline), the core inline on a worker's main thread (~0.1-0.2 ms/frame less CPU, within noise,
+  and a worker alone at a batch's tail would lose its overlap), GC (0.03 ms/frame).
 Measured 2026-11-26 (session 5), full model, nice-19 jobs paused (others' nice 0/5 jobs were
   not: load 1.5-3), --repeat 3: raw 93.5 loop / 93.2 end to end, estimator 88.2, no-video 86.8
   = 0.93x end to end (rounds 0.96 / 0.92 / 0.89; 1.00x the estimator), video 81.6 = 0.88x
