@@ -48,7 +48,7 @@ from posecheck.synthetic.render import (
     render_clip,
 )
 
-RENDERER_VERSION = "posecheck-raycast-5"
+RENDERER_VERSION = "posecheck-raycast-6"
 LABEL_HOLD_MIN_S = 1.0  # ../shared/clips/labels.json lists pauses at the top of >= 1 s only
 
 
@@ -372,6 +372,7 @@ def _parse_scene(t: _Table) -> Scene:
         ambient=t.number("ambient", d.ambient, lo=0.0, hi=1.0),
         shadow_strength=t.number("shadow_strength", d.shadow_strength, lo=0.0, hi=1.0),
         noise_sigma=t.number("noise_sigma", d.noise_sigma, lo=0.0, hi=20.0),
+        exposure=t.number("exposure", d.exposure, lo=0.1, hi=10.0),
     )
     t.finish()
     return scene
