@@ -182,9 +182,10 @@ class Scene:
     noise_sigma: float = 2.0  # sensor noise, 8-bit levels
     blur_sigma: float = 0.6  # anti-aliasing blur in pixels
     # A camera's exposure: linear gain on the rendered light before gamma and quantisation.
-    # 1.4 exposes like real footage (a frame's 90th-percentile grey: 1.0 gave 178-189, the 12
-    # shared real clips 195-247, median 217; 1.4 puts the wall at 216-221).
-    exposure: float = 1.4
+    # 1.4 would expose like real footage (a frame's 90th-percentile grey: 1.0 gives 178-189, the
+    # 12 shared real clips 195-247, median 217); not the default yet: exposed, the knee-raise
+    # sample still miscounts at stride 2 and in a routine (sample_videos/README.md, v6).
+    exposure: float = 1.0
 
 
 # --------------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from posecheck.synthetic.render import (
     render_clip,
 )
 
-RENDERER_VERSION = "posecheck-raycast-6"
+RENDERER_VERSION = "posecheck-raycast-5"
 LABEL_HOLD_MIN_S = 1.0  # ../shared/clips/labels.json lists pauses at the top of >= 1 s only
 
 
