@@ -25,7 +25,8 @@ frames; gaps without a pose, non-finite points and a merge that lasts (MAX_MERGE
 too. Measured: 0.02 ms per frame; on the 12 shared real clips it touched one frame (a one-frame
 swap of a lunge's legs); on the rendered corpus (v6) only a seated march whose legs the model
 keeps swapped for whole lifts: 11 frames, 2 of them wrong (continuity cannot tell which of two
-consistent labellings is true, only that it changed).
+consistent labellings is true, only that it changed). Made for ~30 fps: at 15 fps a raise's
+own frames leave the track's tolerance, the track never settles and the guard stays silent.
 """
 
 from __future__ import annotations
