@@ -9,10 +9,14 @@ in s; after the upper-half fit replaced the 150 ms override stopgap):
   `test_bridge_counts_equal_truth`: 1-3 reps, rise/lower 0.6-2 s, every easing per rep, holds
   0-3 s, partials at 35-42 % depth reported as partial, noise up to 2 %, dropouts up to 10 %,
   10-60 fps, camera on either side.
-- Holds within ±0.1 s (the documented region): landmark noise <= 0.5 %, dropouts <= 10 %, 10-60
-  fps, rise/lower 0.4-0.6 s, cosine or linear easing (any mix per rep), holds 0-3 s, 1-3 reps,
-  any rests. Cell worsts 0.008-0.091 s (p99 = worst at this sample size); searches of 80 and 150
-  random scripts in the region found no hold or hold start off by more than 0.1 s. At 1 % it
+- Holds within ±0.1 s (the documented region): landmark noise <= 0.5 %, dropouts <= 10 % in
+  runs of at most 3 frames (at 10 fps: single frames), 10-60 fps, rise/lower 0.4-0.6 s, cosine or
+  linear easing (any mix per rep), holds 0-3 s, 1-3 reps, any rests. Cell worsts 0.008-0.091 s
+  (p99 = worst at this sample size); searches of 80 and 150 random scripts in the region found no
+  hold or hold start off by more than 0.1 s. A search of 300 (session 6) found two at 10 fps,
+  noiseless, where the samples cannot tell: merged dropout runs (5 frames) that hid a whole
+  lowering, and a 3-frame run leaving two samples on a 0.5 s linear lowering, read as eased
+  (0.28 s for a 0.5 s hold); the region now excludes them, and 300 + 600 more found none. At 1 % it
   breaks: 0.4 s ramps cosine/trapezoid <= 0.099 s but linear 0.06-0.15, minimum jerk 0.09-0.13;
   0.6 s linear ramps lose a 0.5 s hold at 15 fps.
 - What bounds it is the easing, not the noise alone. With the easing known the Cramér-Rao
@@ -51,7 +55,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from posecheck.core.analyzer import PlantedLeg, SessionAnalyzer, analyse_poses, planted_leg_vote
@@ -91,6 +95,15 @@ def hold_tolerance_s(fps: float) -> float:
 
 def hold_s(rep) -> float:
     return rep.hold.duration_s if rep.hold is not None else 0.0
+
+
+def _longest_gap(frames: list[PoseFrame]) -> int:
+    """The longest run of consecutive frames without a pose."""
+    longest = run = 0
+    for f in frames:
+        run = 0 if f.present else run + 1
+        longest = max(longest, run)
+    return longest
 
 
 @st.composite
@@ -184,9 +197,17 @@ def test_bridge_holds_within_a_tenth(easing, fps, ramp) -> None:
 def test_bridge_holds_in_the_region_any_script(reps, rest, fps, noise, dropout, side, seed) -> None:
     """The region over any script in it (holds 0-3 s, 1-3 reps, each its own ramps and easing,
     any rests), at its full noise, dropout and frame-rate bounds: every hold within ±0.1 s, and
-    where it starts too (POSECHECK_HOLD_EXAMPLES=150 repeats the search the module doc cites)."""
+    where it starts too (POSECHECK_HOLD_EXAMPLES=150 repeats the search the module doc cites).
+
+    Where the samples cannot tell, the region ends (both found by hypothesis at 10 fps, noiseless):
+    the generator's dropout runs of 1-3 frames may merge into longer ones, and a gap of 5 frames
+    swallowed a whole 0.44 s lowering (the hold ended at the last sample at the top: 0.86 s for
+    1.0 s); and at 10 fps a run of 2-3 missing frames leaves two samples on a 0.5 s ramp, too few
+    to tell an abrupt stop from an eased one, whose corners lie 0.13 s apart (a linear lowering
+    read as eased: 0.28 s for 0.5 s). So: runs of at most 3 frames, and of 1 at 10 fps."""
     script = MotionScript("glute_bridge", reps=tuple(reps), rest_s=rest)
     motion, frames = frames_for(script, fps, noise=noise, dropout=dropout, side=side, seed=seed)
+    assume(_longest_gap(frames) <= (1 if fps <= 10 else 3))
     _, summary = analyse_poses(frames, "glute_bridge")
     truth = motion.truth.full_reps
     assert summary.rep_count == len(truth)
