@@ -869,10 +869,14 @@ class PoseEstimator:
 
     # -- per frame ---
 
+    def _rotation_order(self) -> list[int]:
+        """Every rotation, the preferred one first: the order a search tries them in."""
+        return [self._preferred] + [r for r in (0, 90, 270, 180) if r != self._preferred]
+
     def _search_order(self, first_frame: bool, long_search: bool = False) -> list[int]:
         """Rotations to try this frame while searching: all on the first, then a rotating subset
         (one a frame once the search is long: an empty scene then costs what the raw model does)."""
-        order = [self._preferred] + [r for r in (0, 90, 270, 180) if r != self._preferred]
+        order = self._rotation_order()
         if first_frame:
             return order
         k = 1 if long_search else self.search_budget
@@ -908,7 +912,7 @@ class PoseEstimator:
         search may end first; a wrong guess costs what it did before, and the poses are the
         same whichever thread made the input.
         """
-        order = [self._preferred] + [r for r in (0, 90, 270, 180) if r != self._preferred]
+        order = self._rotation_order()
         if self._searching_since is None:
             # the next frame begins a search (all rotations, the preferred one here first); the
             # cursor starts again at 0 on the frame after it, one step a frame
