@@ -144,6 +144,27 @@ def test_a_swap_while_the_leg_moves_is_found_by_its_predicted_path() -> None:
         np.testing.assert_array_equal(checks[i].pose.image_xy, truth[i].image_xy)
 
 
+@pytest.mark.parametrize("fps", [30.0, 15.0])
+def test_a_quick_raise_at_15_fps_is_followed_and_guarded(fps: float) -> None:
+    """A knee raised in 0.35 s jumps off the constant-velocity path in its first frames at
+    15 fps: the guard follows the opening legs (their labels fit, exchanged ones do not) and
+    still undoes a swap and flags a merge at the top (before, at 15 fps it stayed silent)."""
+    n = int(2.4 * fps)
+    hip = [raise_curve(i / fps, up=0.35, hold=0.8) for i in range(n)]
+    truth = [stick(1000.0 * i / fps, h, 0.0, h) for i, h in enumerate(hip)]
+    top = top_indices(truth)
+    assert len(top) >= 7
+    swapped_at, merged_at = {top[1]}, set(top[4:6])
+    frames = [
+        swap_legs(f) if i in swapped_at else merged(f) if i in merged_at else f
+        for i, f in enumerate(truth)
+    ]
+    _, checks = run(frames)
+    assert {i for i, c in enumerate(checks) if c.swapped} == swapped_at
+    assert {i for i, c in enumerate(checks) if c.merged} == merged_at
+    np.testing.assert_array_equal(checks[top[1]].pose.image_xy, truth[top[1]].image_xy)
+
+
 def test_swap_legs_exchanges_only_the_legs_below_the_hip() -> None:
     f = stick(0.0, 60.0, 0.0, 40.0)
     s = swap_legs(f)
