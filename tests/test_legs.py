@@ -244,6 +244,22 @@ def test_legs_passing_each_other_are_not_touched(fps: float, hz: float, amp: flo
     assert not any(c.touched for c in checks)
 
 
+def test_legs_that_crossed_while_the_track_waited_are_not_swapped() -> None:
+    """At 15 fps the left thigh goes to 17 deg and back while the right swings to 15 deg: the
+    track misses the turn, waits, and the legs meet and pass (a free hypothesis search found it;
+    exchanged against the held track they fitted like a swap)."""
+    fps, seg = 15.0, 0.375
+    keys = [(0.0, 0.0), (17.0, 0.0), (0.0, 15.0)]
+    frames = []
+    for (a_l, a_r), (b_l, b_r) in itertools.pairwise(keys):
+        for i in range(int(seg * fps)):
+            u = 0.5 - 0.5 * math.cos(math.pi * i / (seg * fps))
+            t = len(frames) / fps
+            frames.append(stick(1000.0 * t, a_l + (b_l - a_l) * u, a_r + (b_r - a_r) * u))
+    _, checks = run(frames)
+    assert not any(c.touched for c in checks)
+
+
 def test_a_swap_during_a_march_is_exchanged_back() -> None:
     truth = scissor(30.0, 1.0, 35.0)
     apart = [i for i, f in enumerate(truth) if abs(math.sin(2 * math.pi * f.timestamp_s)) > 0.9]
