@@ -28,7 +28,8 @@ legs came close meanwhile (they may have crossed). Measured: 0.02 ms per frame; 
 real clips it touched two frames (one-frame swaps of a lunge's legs); scored against the rendered
 corpora's truth joints (v5, v6; every frame and every other frame) it changed no correct frame.
 Made for 25-30 fps: at 15 fps a merge that shows two frames after the last followed one is not
-caught (docs/core.md, "Known limits").
+caught, and a model run at 15 fps merges the legs gradually over ~4 frames, which continuity
+cannot tell from a leg being lowered (docs/core.md, "Known limits").
 """
 
 from __future__ import annotations
