@@ -238,6 +238,21 @@ def scissor(fps: float, hz: float, amp: float, dur: float = 3.0) -> list[PoseFra
     return frames
 
 
+def eased_moves(
+    fps: float, seg: float, keys: list, noise: float = 0.0, seed: int = 0
+) -> list[PoseFrame]:
+    """Both legs moved between key poses (hip_l, hip_r, knee_l, knee_r in deg), each move
+    cosine-eased (no jump in velocity) and `seg` seconds long."""
+    rng = np.random.default_rng(seed)
+    frames: list[PoseFrame] = []
+    for a, b in itertools.pairwise(keys):
+        for i in range(int(seg * fps)):
+            u = 0.5 - 0.5 * math.cos(math.pi * i / (seg * fps))
+            angles = [x + (y - x) * u for x, y in zip(a, b, strict=True)]
+            frames.append(stick(1000.0 * len(frames) / fps, *angles, noise=noise, rng=rng))
+    return frames
+
+
 @pytest.mark.parametrize("fps,hz,amp", [(30.0, 1.0, 35.0), (30.0, 1.6, 30.0), (15.0, 1.0, 30.0)])
 def test_legs_passing_each_other_are_not_touched(fps: float, hz: float, amp: float) -> None:
     _, checks = run(scissor(fps, hz, amp))
@@ -248,15 +263,8 @@ def test_legs_that_crossed_while_the_track_waited_are_not_swapped() -> None:
     """At 15 fps the left thigh goes to 17 deg and back while the right swings to 15 deg: the
     track misses the turn, waits, and the legs meet and pass (a free hypothesis search found it;
     exchanged against the held track they fitted like a swap)."""
-    fps, seg = 15.0, 0.375
-    keys = [(0.0, 0.0), (17.0, 0.0), (0.0, 15.0)]
-    frames = []
-    for (a_l, a_r), (b_l, b_r) in itertools.pairwise(keys):
-        for i in range(int(seg * fps)):
-            u = 0.5 - 0.5 * math.cos(math.pi * i / (seg * fps))
-            t = len(frames) / fps
-            frames.append(stick(1000.0 * t, a_l + (b_l - a_l) * u, a_r + (b_r - a_r) * u))
-    _, checks = run(frames)
+    keys = [(0.0, 0.0, 0.0, 0.0), (17.0, 0.0, 0.0, 0.0), (0.0, 15.0, 0.0, 0.0)]
+    _, checks = run(eased_moves(15.0, 0.375, keys))
     assert not any(c.touched for c in checks)
 
 
@@ -292,20 +300,13 @@ def test_a_kick_too_fast_to_follow_loses_frames_but_is_never_swapped() -> None:
     like a merge to the guard, which drops 2 frames (found by free hypothesis searches; the guard
     had this before its 10-15 fps support too). Bounded: nothing is exchanged or moved, at most
     4 frames in a row are dropped."""
-    fps = 24.0
     for seg, keys, noise in (
         (0.35, [(0.0, 0.0, 0.0, 0.0), (0.0, 22.0, 10.0, 0.0), (63.0, 6.0, 0.0, 0.0)], 0.0),
         (0.35, [(0.0, 0.0, 0.0, 0.0), (30.0, 0.0, 0.0, 0.0), (0.0, 61.0, 0.0, 0.0)], 1.0),
         (0.406, [(0.0, 1.7, 0.0, 0.0), (68.1, 0.0, 88.3, 82.3), (68.1, 0.0, 88.3, 82.3),
                  (-18.1, 100.0, 54.0, 0.0), (4.7, 22.7, 90.9, 1.0)], 0.0),
     ):
-        rng = np.random.default_rng(0)
-        frames = []
-        for a, b in itertools.pairwise(keys):
-            for i in range(int(seg * fps)):
-                u = 0.5 - 0.5 * math.cos(math.pi * i / (seg * fps))
-                angles = [x + (y - x) * u for x, y in zip(a, b, strict=True)]
-                frames.append(stick(1000.0 * len(frames) / fps, *angles, noise=noise, rng=rng))
+        frames = eased_moves(24.0, seg, keys, noise)
         _, checks = run(frames)
         assert not any(c.swapped for c in checks)
         dropped = [i for i, c in enumerate(checks) if c.merged]
@@ -346,15 +347,7 @@ def test_sequences_without_swaps_or_merges_are_never_touched(
     paths: tuple[float, list[list[float]]], noise: float, seed: int
 ) -> None:
     fps, keys = paths
-    rng = np.random.default_rng(seed)
-    frames = []
-    t = 0.0
-    for (seg, *a), (_, *b) in itertools.pairwise(keys):
-        for i in range(int(seg * fps)):
-            u = 0.5 - 0.5 * math.cos(math.pi * i / (seg * fps))  # eased: no jump in velocity
-            angles = [x + (y - x) * u for x, y in zip(a, b, strict=True)]
-            frames.append(stick(1000.0 * t, *angles, noise=noise, rng=rng))
-            t += 1.0 / fps
+    frames = eased_moves(fps, keys[0][0], [k[1:] for k in keys], noise, seed)
     _, checks = run(frames)
     assert not any(c.touched for c in checks)
     assert all(c.pose is f for c, f in zip(checks, frames, strict=True))
