@@ -448,7 +448,9 @@ def test_the_encoder_yields_the_cpu_to_the_model(
         sink._stop()  # the frames are written: the writer (and its ffmpeg) exist now
         if sink.codec == "x264":
             seen["ffmpeg"] = os.getpriority(os.PRIO_PROCESS, sink._writer._proc.pid)
-    assert seen["thread"] == min(19, base + BACKGROUND_NICENESS) > base
+    # lower than the process, unless the process already runs at the lowest priority (nice 19)
+    assert seen["thread"] == min(19, base + BACKGROUND_NICENESS)
+    assert seen["thread"] > base or base == 19
     assert seen.get("ffmpeg", seen["thread"]) == seen["thread"]
     assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the model's thread keeps its priority
 
