@@ -138,31 +138,27 @@ class LegGuard:
         self.reset()
 
     def reset(self) -> None:
-        self._pts: np.ndarray | None = None  # (8, 2) trusted left then right leg points
-        self._vel = np.zeros((8, 2))  # px/ms
-        self._t = 0.0  # the last trusted frame's time
         self._seen = 0.0  # the last frame with a pose
-        self._merge_since: float | None = None
-        self._merge_last = -math.inf
-        self._clean = False  # the last trusted frame continued the track uncorrected
-        self._confirmed = 0  # clean frames since the track (re)started
-        self._stale = False  # a frame since the last trusted one was neither fitted nor merged
-        self._stale_sep = math.inf  # the legs' smallest distance in those frames
-        self._seps: list[tuple[float, float]] = []  # (legs' distance, t) of recent trusted frames
         self.swaps = 0
         self.merges = 0
+        self._restart(0.0, None)
 
     def _restart(self, t: float, pts: np.ndarray | None) -> None:
-        self._pts = pts
-        self._vel = np.zeros((8, 2))
-        self._t = t
-        self._merge_since = None
+        """A new track from `pts` (None: none yet, the next frame with legs starts it)."""
+        self._pts: np.ndarray | None = pts  # (8, 2) trusted left then right leg points
+        self._vel = np.zeros((8, 2))  # px/ms
+        self._t = t  # the last trusted frame's time
+        self._merge_since: float | None = None
         self._merge_last = -math.inf  # the last merged frame
-        self._confirmed = 0
-        self._clean = False
-        self._stale = False
+        self._confirmed = 0  # clean frames since the track (re)started
+        self._clean = False  # the last trusted frame continued the track uncorrected
+        # the legs' smallest distance in the frames since the last trusted one that were
+        # neither fitted nor merged (inf: none, the track is not stale)
         self._stale_sep = math.inf
-        self._seps = [] if pts is None else [(_mean_dist(pts[:4], pts[4:]), t)]
+        # (legs' distance, t) of recent trusted frames
+        self._seps: list[tuple[float, float]] = (
+            [] if pts is None else [(_mean_dist(pts[:4], pts[4:]), t)]
+        )
 
     def _accept(self, t: float, pts: np.ndarray, clean: bool) -> None:
         """Move the track to `pts`. The velocity comes only from two clean frames in a row (a
@@ -173,7 +169,6 @@ class LegGuard:
         ok = clean and self._clean and self._merge_since is None and dt > 0
         self._vel = (pts - self._pts) / dt if ok else np.zeros((8, 2))
         self._pts, self._t, self._merge_since, self._clean = pts, t, None, clean
-        self._stale = False
         self._stale_sep = math.inf
         self._seps = [(s, t0) for s, t0 in self._seps if t0 >= t - TREND_MS]
         self._seps.append((_mean_dist(pts[:4], pts[4:]), t))
@@ -200,15 +195,19 @@ class LegGuard:
         left, right = pts[:4], pts[4:]
         p_left, p_right = pred[:4], pred[4:]
         fit = FIT * scale
-        if max(_mean_dist(left, p_left), _mean_dist(right, p_right)) <= fit:
+        miss_left, miss_right = _mean_dist(left, p_left), _mean_dist(right, p_right)
+        if max(miss_left, miss_right) <= fit:
             self._accept(t, pts, clean=True)  # the labels continue the track
             return LegCheck(pose)
+        e_id = miss_left + miss_right  # the given labels' misfit, and the exchanged ones'
+        e_sw = _mean_dist(left, p_right) + _mean_dist(right, p_left)
+        sep = _mean_dist(left, right)
         sep_pred = _mean_dist(p_left, p_right)
         last_left, last_right = self._pts[:4], self._pts[4:]
         sep_last = _mean_dist(last_left, last_right)
+        stale = math.isfinite(self._stale_sep)
         if self._confirmed >= CONFIRM and min(sep_pred, sep_last) >= APART * scale:
             # legs clearly apart on an established track: judge the break of continuity
-            sep = _mean_dist(left, right)
             merging = self._merge_since is not None
             if sep < (KEEP_APART if merging else COLLAPSE) * sep_last:
                 # the knees and the ankles each jumped towards each other from where they were
@@ -234,10 +233,8 @@ class LegGuard:
                         self._merge_last = t
                         return LegCheck(_without_legs(pose), merged=True)
             elif sep >= KEEP_APART * sep_pred:
-                e_id = _mean_dist(left, p_left) + _mean_dist(right, p_right)
-                e_sw = _mean_dist(left, p_right) + _mean_dist(right, p_left)
                 # a held track (frames since it that it could not follow) takes a close fit only
-                limit = STALE_SWAP_FIT if self._stale else SWAP_FIT
+                limit = STALE_SWAP_FIT if stale else SWAP_FIT
                 # ... and legs that came within half their distance meanwhile may have crossed
                 crossed = self._stale_sep < COLLAPSE * sep_last
                 if e_sw <= 2 * limit * scale and e_sw < SWAP_RATIO * e_id and not crossed:
@@ -245,21 +242,18 @@ class LegGuard:
                         self._accept(t, np.concatenate([right, left]), clean=False)
                     self.swaps += 1
                     return LegCheck(swap_legs(pose), swapped=True)
-        if self._confirmed >= CONFIRM and _mean_dist(left, right) >= sep_pred:
+        if self._confirmed >= CONFIRM and sep >= sep_pred:
             # a move too fast for the prediction (a raise's first frame at 10-15 fps) that opens
             # the legs: followed when its labels fit far better than exchanged ones, or, out of
             # legs on top of each other, at least as well (an unexplained jump of legs that were
             # apart, or a leg that bounced off the other as they crossed, is not followed)
-            e_id = _mean_dist(left, p_left) + _mean_dist(right, p_right)
-            e_sw = _mean_dist(left, p_right) + _mean_dist(right, p_left)
             together = min(sep_pred, sep_last) < TOGETHER * scale
             if e_id < SWAP_RATIO * e_sw or (together and e_id <= e_sw):
                 self._accept(t, pts, clean=True)
                 return LegCheck(pose)
         if self._confirmed >= CONFIRM and t - max(self._t, self._merge_last) <= HOLD_MS:
             self._clean = False  # not explained: passed on, the track waits for a fit
-            self._stale = True
-            self._stale_sep = min(self._stale_sep, _mean_dist(left, right))
+            self._stale_sep = min(self._stale_sep, sep)  # finite: the track is stale
             return LegCheck(pose)
         self._restart(t, pts)  # a change the track cannot explain: believe the frame
         return LegCheck(pose)
