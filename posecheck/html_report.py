@@ -52,6 +52,16 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _pauses_text(work: WorkSummary) -> str:
+    """Pauses against a target only where an exercise of the work sets one; else information."""
+    from posecheck.core.profiles import PROFILES
+
+    targeted = any(PROFILES[e].hold_target_s > 0 for e in work.exercises if e in PROFILES)
+    if targeted:
+        return f"{work.holds_met} of {work.holds} met the target"
+    return f"{work.holds} (no target set)"
+
+
 def _f(value: float | None, unit: str = "", nd: int = 0) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
@@ -374,7 +384,7 @@ def _work_card(work: WorkSummary, weeks: Sequence[Any] | None) -> str:
         ("Partial reps", f"{work.partials}", "", ""),
         ("Time under tension", _f(work.tut_s, " s", 1), _f(hist.get("tut_s_total_mean"), " s", 1),
          _signed(vs.get("tut_s"), " s")),
-        ("Holds met", f"{work.holds_met} / {work.holds}", "", ""),
+        ("Pauses at the top", _pauses_text(work), "", ""),
         ("Peak flexion", _f(work.peak_flexion_deg, "°"),
          _f(hist.get("peak_flexion_mean"), "°") if work.kind == "flexion" else "",
          _signed(vs.get("peak_deg"), "°") if work.kind == "flexion" else ""),

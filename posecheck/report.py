@@ -208,7 +208,13 @@ class SessionReport:
         if self.partials:
             parts.append(f"{self.partial_count} partial")
         if self.holds:
-            parts.append(f"{self.hold_count} holds ({self.holds_met} met target)")
+            target = self.holds[0].target_s
+            if target > 0:
+                met = f"{self.holds_met} met the {target:g} s target"
+                parts.append(f"{_plural(self.hold_count, 'pause')} ({met})")
+            else:  # no target: the pauses are information, not a score
+                mean = sum(h.duration_s for h in self.holds) / len(self.holds)
+                parts.append(f"{_plural(self.hold_count, 'pause')} (mean {mean:.1f} s)")
         parts.append(f"pose in {self.detection_rate:.0%} of frames")
         return ", ".join(parts)
 
@@ -223,6 +229,10 @@ class SessionReport:
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         return path
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 # ---------------------------------------------------------------- cues, grouped for people

@@ -62,3 +62,47 @@ def frame_result(
         hold_target_s=2.0,
     )
     return replace(base, **overrides)
+
+
+def rounded_top_sides_s(up_s: float, down_s: float, easing: str = "cosine") -> tuple[float, float]:
+    """The pause `posecheck.core.pause` defines for a top that turns round with no hold, as
+    (part before the peak, part after): on each side, the time the eased ramp spends within
+    TOP_BAND of its range while slower than SLOW_SHARE of its top speed (0 for constant speed:
+    a sharp turn is no pause). Under MIN_PAUSE_S in all, the top turned straight round: (0, 0)."""
+    import numpy as np
+
+    from posecheck.core.pause import MIN_PAUSE_S, SLOW_SHARE, TOP_BAND
+    from posecheck.synthetic.motions import EASINGS
+
+    u = np.linspace(0.0, 1.0, 4001)
+    e = EASINGS[easing](u)
+    speed = np.gradient(e, u)
+    ok = (e >= 1.0 - TOP_BAND) & (speed <= SLOW_SHARE * speed.max() + 1e-9)
+    if not ok[-1]:
+        return 0.0, 0.0
+    run = int(np.argmin(ok[::-1])) if not ok.all() else len(ok)  # the last run, ending at u = 1
+    share = (run - 1) / (len(ok) - 1)
+    if share * (up_s + down_s) < MIN_PAUSE_S:
+        return 0.0, 0.0
+    return share * up_s, share * down_s
+
+
+def expected_pause_s(hold_s: float, up_s: float, down_s: float, easing: str = "cosine") -> float:
+    """The pause a rep should report: its held plateau, or for a top that turns round at once
+    its rounded top (`rounded_top_sides_s`)."""
+    return hold_s if hold_s > 0 else sum(rounded_top_sides_s(up_s, down_s, easing))
+
+
+def expected_pause_start_s(rep, easing: str = "cosine") -> float:
+    """Where a generated rep's (`synthetic.motions.TruthRep`) pause starts, in seconds."""
+    if rep.hold_s > 0:
+        return rep.top_s
+    before, _ = rounded_top_sides_s(rep.top_s - rep.start_s, rep.end_s - rep.top_end_s, easing)
+    return rep.top_s - before
+
+
+def truth_pause_s(rep, easing: str = "cosine") -> float:
+    """`expected_pause_s` of a generated rep."""
+    return expected_pause_s(
+        rep.hold_s, rep.top_s - rep.start_s, rep.end_s - rep.top_end_s, easing
+    )

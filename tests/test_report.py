@@ -110,7 +110,7 @@ def test_report_dict_has_the_documented_content() -> None:
     }
     assert rep["cues"][0]["rule"] == "over_arch" and rep["cues"][0]["severity"] == "warning"
     assert d["partials"][0]["partial"] is True
-    assert report.summary_line().startswith("glute_bridge: 1 reps, 1 partial, 1 holds (1 met")
+    assert report.summary_line().startswith("glute_bridge: 1 reps, 1 partial, 1 pause (1 met")
 
 
 def test_report_handles_nan_and_empty() -> None:

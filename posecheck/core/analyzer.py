@@ -36,6 +36,7 @@ from posecheck.core.geometry import (
 )
 from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.legs import LegGuard
+from posecheck.core.posture import classify_posture_3d
 from posecheck.core.profiles import ExerciseProfile, get_profile
 from posecheck.core.results import (
     BodyMeasures,
@@ -54,30 +55,42 @@ from posecheck.core.smoothing import (  # JumpGate lived here: importers of it s
     JumpGate,
     SignalSmoother,
 )
+from posecheck.core.view import ViewBlend, blend
 
 SIDES = ("left", "right")
 ONE_LEG_HIP_SIGNALS = ("hip_flexion_min", "hip_flexion_max", "hip_flexion_planted")
 NAN = float("nan")
-# A view is "frontal" (use the 3D angle) when the hips lie this far apart in the image, in
-# thigh lengths: side views give ~0-0.2 (perspective), a front view ~0.45 (hip width/thigh).
-FRONTAL_HIP_SPREAD = 0.3
 POSTURE_SETTLE_MS = 150.0  # a matching posture must hold this long before counting resumes
-PLANTED_KNEE_DEG = 40.0  # a planted foot needs a bent knee (a straight leg is the free one)
+PLANTED_KNEE_DEG = 40.0  # a knee straighter than this may be a free leg's...
+FREE_KNEE_MARGIN_DEG = 40.0  # ...when it is this much straighter than the other knee
 PLANTED_SWITCH_MS = 300.0  # the planted leg changes only after this long of consistent votes
 
 
 def planted_leg_vote(hip: dict[str, float], knee: dict[str, float]) -> str | None:
-    """Which leg looks planted in one frame: the one with a bent knee; of two bent, the less
-    flexed hip (a free leg hugged to the chest is the more flexed one). None when unknown.
+    """Which leg looks planted in one frame: the less flexed hip, unless that leg is clearly
+    the straight free leg (knee straight while the other is well bent). None when unknown.
 
-    A one-leg bridge is a bridge of the pelvis over the planted foot: the free leg's hip
-    flexion (raised straight, lowered to the floor, swung) says nothing about the rep.
+    A one-leg bridge is a bridge of the pelvis over the planted foot: the free leg is raised
+    (straight or bent), hugged or crossed, so its hip is the more flexed one. The exception is
+    a straight free leg still lying on the floor, whose hip reads less flexed than the planted
+    leg's. A heel bridge plants an almost straight leg (knee ~25°), so a straight knee alone
+    does not make a leg free: it must be much straighter than the other.
     """
-    bent = [s for s in SIDES if math.isfinite(knee.get(s, NAN)) and knee[s] >= PLANTED_KNEE_DEG]
-    pool = bent or [s for s in SIDES if math.isfinite(knee.get(s, NAN))]
-    pool = [s for s in pool if math.isfinite(hip.get(s, NAN))]
-    if not pool:
+    known = [s for s in SIDES if math.isfinite(hip.get(s, NAN))]
+    if not known:
         return None
+
+    def free(s: str) -> bool:
+        other = "right" if s == "left" else "left"
+        k, ko = knee.get(s, NAN), knee.get(other, NAN)
+        return (
+            math.isfinite(k)
+            and math.isfinite(ko)
+            and k < PLANTED_KNEE_DEG
+            and ko - k >= FREE_KNEE_MARGIN_DEG
+        )
+
+    pool = [s for s in known if not free(s)] or known
     return min(pool, key=lambda s: hip[s])
 
 
@@ -103,20 +116,21 @@ class PlantedLeg:
         return self.current
 
 
-def _frontal(pose: PoseFrame) -> bool:
+def hip_spread_ratio(pose: PoseFrame) -> float:
+    """How far apart the hips lie in the image, in thigh lengths (NaN without a pose): side
+    views read ~0-0.2 (perspective), a front view ~0.45 (hip width / thigh)."""
     xy = pose.image_xy
     if xy is None:
-        return False
+        return NAN
     spread = float(np.linalg.norm(xy[Landmark.LEFT_HIP] - xy[Landmark.RIGHT_HIP]))
-    thighs = [
+    thigh = max(
         float(np.linalg.norm(xy[k] - xy[h]))
         for h, k in (
             (Landmark.LEFT_HIP, Landmark.LEFT_KNEE),
             (Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE),
         )
-    ]
-    thigh = max(thighs)
-    return bool(thigh > 0 and spread / thigh > FRONTAL_HIP_SPREAD)
+    )
+    return spread / thigh if thigh > 0 else NAN
 
 
 def _pick(values: Sequence[float], how: str) -> float:
@@ -152,6 +166,7 @@ class SessionAnalyzer:
         self.legs_swapped = 0  # frames whose legs the guard exchanged back
         self.legs_merged = 0  # frames whose leg readings it dropped (the model merged the legs)
         self._selector = SideSelector()
+        self._view = ViewBlend()
         self._blend = SideBlend()
         self._filters = {
             f"{kind}_{s}": self.smoother_factory() for kind in ("hip", "knee") for s in SIDES
@@ -209,9 +224,13 @@ class SessionAnalyzer:
             measures = measure(pose, facing_hint=hint)
             side_used = self._selector.update(pose, measures)
             self._sides_used[side_used] += 1
-            frontal = self._frontal_view(pose)
-            raw_hip = self._hip_angles(measures, frontal)
-            raw_knee = self._knee_angles(pose, measures, frontal)
+            w3d = self._view_weight(pose)
+            if w3d >= 0.5:  # a front view: the image cannot tell a body lying towards us
+                posture_3d = classify_posture_3d(pose)
+                if posture_3d != "unknown":
+                    measures = replace(measures, posture=posture_3d)
+            raw_hip = self._hip_angles(measures, w3d)
+            raw_knee = self._knee_angles(pose, measures, w3d)
             if merged:  # both legs at their midpoint: no angle of either leg is measured
                 raw_hip, raw_knee = {s: NAN for s in SIDES}, {s: NAN for s in SIDES}
             raw_hip, raw_knee = self._gate(t, raw_hip, raw_knee)
@@ -387,30 +406,23 @@ class SessionAnalyzer:
             return {s: NAN for s in SIDES}, {s: NAN for s in SIDES}
         return hip, knee
 
-    def _frontal_view(self, pose: PoseFrame) -> bool:
+    def _view_weight(self, pose: PoseFrame) -> float:
+        """The world-landmark angles' weight in this frame's signal (see `core.view`)."""
         src = self.angle_source
-        return _frontal(pose) if src == "auto" else src == "3d"
-
-    def _hip_angles(self, m: BodyMeasures, frontal: bool) -> dict[str, float]:
-        first, second = (
-            (m.hip_flexion_3d_deg, m.hip_flexion_deg)
-            if frontal
-            else (m.hip_flexion_deg, m.hip_flexion_3d_deg)
-        )
-        return {s: first[s] if math.isfinite(first[s]) else second[s] for s in SIDES}
+        if src != "auto":
+            return float(src == "3d")
+        return self._view.update(pose.timestamp_ms, hip_spread_ratio(pose))
 
     @staticmethod
-    def _knee_angles(pose: PoseFrame, m: BodyMeasures, frontal: bool) -> dict[str, float]:
+    def _hip_angles(m: BodyMeasures, w3d: float) -> dict[str, float]:
+        return {s: blend(m.hip_flexion_deg[s], m.hip_flexion_3d_deg[s], w3d) for s in SIDES}
+
+    @staticmethod
+    def _knee_angles(pose: PoseFrame, m: BodyMeasures, w3d: float) -> dict[str, float]:
         """Knee flexion from the same view choice as the hip: in a side view the image angle
         (BlazePose's world knee reads a straight standing knee as ≈35-45° bent), in a front view
         the world angle (the image foreshortens a knee bending towards the camera)."""
-        if frontal:
-            return dict(m.knee_flexion_deg)
-        out = {}
-        for s in SIDES:
-            k2 = knee_flexion_2d(pose, s)
-            out[s] = k2 if math.isfinite(k2) else m.knee_flexion_deg[s]
-        return out
+        return {s: blend(knee_flexion_2d(pose, s), m.knee_flexion_deg[s], w3d) for s in SIDES}
 
     def _primary(self, hip: dict[str, float], knee: dict[str, float], hip_used: float) -> float:
         sig = self.profile.signal

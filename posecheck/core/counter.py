@@ -101,9 +101,11 @@ from enum import Enum
 
 import numpy as np
 
+from posecheck.core.pause import MIN_PAUSE_S, top_dwell
 from posecheck.core.profiles import ExerciseProfile, get_profile
 from posecheck.core.ramps import fit_rep
 from posecheck.core.results import Event, EventKind, Hold, Phase, Rep
+from posecheck.core.zones import RestLevel, Zones
 
 
 class _State(Enum):
@@ -235,6 +237,7 @@ class _Rep:
     index: int = 0
     partial: bool = False
     rest_entry_ms: float = math.nan
+    zones: Zones | None = None  # the zones in force when it started
 
 
 def _cross(t0: float, v0: float, t1: float, v1: float, level: float) -> float:
@@ -435,6 +438,7 @@ class RepCounter:
         self.hold_merge_gap_ms = hold_merge_gap_ms
         self._slope = SlopeEstimator(velocity_window_ms)
         self._hip_slope = SlopeEstimator(velocity_window_ms)
+        self._zones = RestLevel(self.profile)
         self.reset()
 
     # -- public state -------------------------------------------------------------------------
@@ -443,6 +447,7 @@ class RepCounter:
         self._state = _State.UNARMED
         self._slope.reset()
         self._hip_slope.reset()
+        self._zones.reset()
         self._rep: _Rep | None = None
         self._closing: list[_Rep] = []  # counted, waiting for the movement to settle
         self._recent: deque[_Sample] = deque()
@@ -516,9 +521,8 @@ class RepCounter:
         sample = _Sample(
             t_ms, p, raw_p, self._slope.centre_ms, v, hip_v, v_hip, dict(extras or {}), self._state
         )
-        rest_p = prof.progress(prof.rest_deg)
-        top_p = prof.progress(prof.top_deg)
-        h = prof.hysteresis_deg
+        zones = self._zones.update(t_ms, p, self.in_rep)
+        rest_p, top_p, h = zones.rest_p, zones.top_p, zones.hysteresis
         prev = self._prev
         self._prev = (t_ms, p)
 
@@ -542,7 +546,7 @@ class RepCounter:
             if p > rest_p + h:
                 finished.extend(self._settle_all())
                 start = self._rest_exit_ms if math.isfinite(self._rest_exit_ms) else t_ms
-                self._rep = _Rep(start_ms=start, bottom_p=self._rest_bottom)
+                self._rep = _Rep(start_ms=start, bottom_p=self._rest_bottom, zones=zones)
                 self._rep.samples.extend(self._recent)
                 self._state = _State.CONCENTRIC
                 events.append(Event(EventKind.REP_STARTED, start, self._next_no(), self.side))
@@ -724,7 +728,7 @@ class RepCounter:
 
     def _bottom_level(self, rep: _Rep) -> float:
         """Median of the rest-zone samples before the rep started."""
-        rest_p = self.profile.progress(self.profile.rest_deg)
+        rest_p = (rep.zones or self._zones.nominal).rest_p
         vals = sorted(x.p for x in rep.samples if x.t <= rep.start_ms and x.p <= rest_p)
         return vals[len(vals) // 2] if vals else rep.bottom_p
 
@@ -757,13 +761,14 @@ class RepCounter:
         peak = max((s.p for s in rep.samples if s.t >= rep.start_ms), default=rep.bottom_p)
         rom = peak - rep.bottom_p
         prof = self.profile
+        zones = rep.zones or self._zones.nominal
         rep.rest_entry_ms = rest_entry_ms
-        if rep.reached_top and rom >= prof.min_rom_deg:
+        if rep.reached_top and rom >= zones.min_rom:
             rep.index = self.index.next_rep()
             self._n_reps += 1
             events.append(Event(EventKind.REP_COMPLETED, rest_entry_ms, rep.index, self.side))
         elif (
-            rom >= prof.partial_min_rom_deg
+            rom >= zones.partial_min_rom
             and rest_entry_ms - rep.start_ms >= prof.partial_min_s * 1000.0
         ):
             rep.index = self.index.next_partial()
@@ -951,7 +956,15 @@ class RepCounter:
                 flex_ms += b.t - a.t
         hold = None
         drop = 0.0
-        if (depart - arrive) / 1000.0 >= MIN_HOLD_S:
+        if (depart - arrive) / 1000.0 < MIN_HOLD_S and not rep.partial:
+            # no plateau to fit: a rounded top, timed by how long it stays near its peak
+            dwell = top_dwell(
+                [x.t for x in samples], [x.raw for x in samples], start, end,
+                self._bottom_level(rep),
+            )
+            if dwell is not None:
+                arrive, depart = dwell
+        if (depart - arrive) / 1000.0 >= MIN_PAUSE_S:
             hold = Hold(rep.index, arrive, depart, prof.hold_target_s)
             inside = [(x.t, x.p) for x in samples if arrive <= x.t <= depart]
             if len(inside) >= 3:

@@ -93,6 +93,57 @@ def classify_posture(pose: PoseFrame, measures: BodyMeasures | None = None) -> s
     return "unknown"
 
 
+def classify_posture_3d(pose: PoseFrame) -> str:
+    """One of `POSTURES` from the world landmarks, by the same rules as `classify_posture`.
+
+    For front views: a body lying along the camera's axis (a hip thrust filmed from the feet)
+    has an upright trunk in the image, whatever it does; the world landmarks keep its depth.
+    They are in the detection orientation, so they are turned back to the upright frame first.
+    """
+    w = pose.world_xyz
+    if w is None or not np.all(np.isfinite(w[[11, 12, 23, 24, 25, 26]])):
+        return "unknown"
+    xyz = _upright(w, pose.rotation_deg)
+    sh = (xyz[Landmark.LEFT_SHOULDER] + xyz[Landmark.RIGHT_SHOULDER]) / 2
+    hp = (xyz[Landmark.LEFT_HIP] + xyz[Landmark.RIGHT_HIP]) / 2
+    trunk = sh - hp
+    n = float(np.linalg.norm(trunk))
+    if n == 0:
+        return "unknown"
+    incl = math.degrees(math.acos(max(-1.0, min(1.0, -trunk[1] / n))))
+    front = np.cross(xyz[Landmark.LEFT_SHOULDER] - xyz[Landmark.RIGHT_SHOULDER], trunk)
+    front_up = float(-front[1] / (np.linalg.norm(front) or 1.0))
+    if incl <= UPRIGHT_MAX_DEG:
+        thighs = all(
+            _from_horizontal(xyz[j.knee] - xyz[j.hip]) <= THIGH_HORIZONTAL_DEG
+            for j in SIDE_JOINTS.values()
+        )
+        return "seated" if thighs else "standing"
+    if incl < LYING_MIN_DEG:
+        return "supine" if front_up >= FRONT_UP else "standing"
+    if front_up >= FRONT_UP:
+        return "supine"
+    return "prone" if front_up <= -FRONT_UP else "unknown"
+
+
+def _upright(world: np.ndarray, rotation_deg: int) -> np.ndarray:
+    """World landmarks turned back from a frame rotated clockwise by `rotation_deg`."""
+    x, y, z = world[:, 0], world[:, 1], world[:, 2]
+    turn = rotation_deg % 360
+    if turn == 90:
+        x, y = y, -x
+    elif turn == 180:
+        x, y = -x, -y
+    elif turn == 270:
+        x, y = -y, x
+    return np.stack([x, y, z], axis=1)
+
+
+def _from_horizontal(v: np.ndarray) -> float:
+    n = float(np.linalg.norm(v))
+    return 90.0 if n == 0 else math.degrees(math.asin(min(1.0, abs(float(v[1])) / n)))
+
+
 def _thighs_horizontal(xy: np.ndarray) -> bool:
     """Both thighs within THIGH_HORIZONTAL_DEG of horizontal (sitting), judged per side."""
     for j in SIDE_JOINTS.values():

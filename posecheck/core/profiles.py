@@ -85,6 +85,9 @@ class ExerciseProfile:
     # back leg straightening as it steps), not an attempt at a rep: no person starts and gives
     # up a rep within 0.3 s.
     partial_min_s: float = 0.3
+    # > 0: a body that keeps still outside the rest zone rests there, and its top zone starts
+    # this far beyond (see `posecheck.core.zones`); 0 keeps the zones fixed
+    adaptive_rom_deg: float = 0.0
     hold_target_s: float = 0.0  # 0 = no hold expected
     hold_still_deg_s: float = 20.0  # |angular velocity| below this at the top counts as holding
     laterality: str = "bilateral"
@@ -173,7 +176,9 @@ GLUTE_BRIDGE = ExerciseProfile(
     partial_min_rom_deg=10.0,
     hold_target_s=2.0,  # the seeds' "pause for a count of 1-1000, 2-1000"
     hold_still_deg_s=20.0,
-    knee_gate_deg=(40.0, 140.0),  # knees bent: lying flat with straight legs is not a bridge
+    # knees bent: lying flat with straight legs is not a bridge; feet drawn in close read up to
+    # ~145° on real clips, so the upper bound is the knee's own limit
+    knee_gate_deg=(40.0, 160.0),
     position_deg=(-10.0, 20.0),
     rules=_BRIDGE_RULES,
     notes="Supine, knees bent, feet flat; drive the hips up to a straight shoulder-knee line.",
@@ -197,9 +202,12 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         min_rom_deg=20.0,
         partial_min_rom_deg=10.0,
         hold_target_s=2.0,
+        # A heel bridge plants an almost straight leg: its hips rest at ~10-30° flexion (inside
+        # the top zone above) and rise by 15-20°; one leg lifts the pelvis less than two.
+        adaptive_rom_deg=8.0,
         laterality="one_leg",
         side_by="planted",
-        knee_gate_deg=(40.0, 150.0),
+        knee_gate_deg=(25.0, 160.0),
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
@@ -222,7 +230,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         min_rom_deg=30.0,
         partial_min_rom_deg=15.0,
         hold_target_s=1.0,
-        knee_gate_deg=(40.0, 140.0),
+        knee_gate_deg=(40.0, 160.0),
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
