@@ -13,6 +13,7 @@ Ray is imported only here, and this module only when the ray engine is chosen.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -118,6 +119,9 @@ def _remote_classes() -> tuple[Any, Any]:
             # by name: a handle argument would live in the object store, and a restart needs it
             self.counter = ray.get_actor(counter)
 
+        def ready(self) -> bool:
+            return True
+
         def score(
             self, index: int, job: ClipJob, out: str | None, stride: int
         ) -> tuple[ClipRow, float]:
@@ -166,6 +170,11 @@ def run(
         counter = counter_cls.options(name=counter_name).remote()
         actors = [worker_cls.remote(model, counter_name) for _ in range(n)]
         actors.append(counter)
+        try:  # every model loaded before the first clip: a node without it fails here, once
+            ray.get([a.ready.remote() for a in actors[:-1]])
+        except ray.exceptions.RayError as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+            raise EngineError(f"Ray workers could not start: {first}") from None
         connect_s = time.perf_counter() - t0
 
         queue = list(range(len(jobs)))[::-1]  # pop() takes the next clip in input order
@@ -204,8 +213,16 @@ def run(
                 overhead_ms=[round(o * 1000.0, 2) for o in overheads],
             )
     finally:
+        _release(ray, actors, started)
+
+
+def _release(ray: Any, actors: list[Any], started: bool) -> None:
+    """Kill our actors (an interrupted batch leaves nothing running) and leave the cluster we
+    joined; a cluster already gone (Ctrl-C reaches a local cluster's processes too) is fine."""
+    with contextlib.suppress(Exception):
         for actor in actors:
-            ray.kill(actor, no_restart=True)  # an interrupted batch leaves nothing running
-        if started:
+            ray.kill(actor, no_restart=True)
+    if started:
+        with contextlib.suppress(Exception):
             ray.shutdown()
 
