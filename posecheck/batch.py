@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -313,13 +314,15 @@ def run_job(
     stride: int = 1,
     estimator: Any | None = None,
     progress: ProgressFn | None = None,
+    *,
+    stop: threading.Event | None = None,
 ) -> ClipRow:
     """Analyse one clip into a row (errors become the row's `error`).
 
     `estimator` (else the worker's own) is reset and reused, so a clip does not pay for loading
     the model; exercise auto-detection still loads its own. `progress(done, total)` follows the
-    clip's frames. An interrupted analysis raises KeyboardInterrupt: a half-analysed clip is not
-    a finished row.
+    clip's frames; setting `stop` ends the clip at the next frame. An interrupted analysis raises
+    KeyboardInterrupt: a half-analysed clip is not a finished row.
     """
     from posecheck.analyse import analyse_video
 
@@ -347,6 +350,7 @@ def run_job(
             stride=stride,
             estimator=estimator,
             progress=progress or False,
+            stop=stop,
         )
     except PosecheckError as exc:
         row.error = str(exc)

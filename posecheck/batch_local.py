@@ -11,6 +11,8 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -101,14 +103,51 @@ def run(
 ) -> None:
     """Score `jobs` in `n_workers` processes (in this one when 1); `done(i, row)` as each ends."""
     if n_workers == 1:
-        from posecheck.batch import run_job
-        from posecheck.pose import PoseEstimator
+        _run_here(jobs, model, out, stride, done, tally)
+    else:
+        _run_pool(jobs, model, out, stride, n_workers, done, tally)
 
-        with PoseEstimator(model) as est:
-            for i, job in enumerate(jobs):
-                done(i, run_job(job, model, out, stride, est, throttled(_report_to(tally, i))))
+
+@contextlib.contextmanager
+def _deferred_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set `stop` instead of raising (main thread only): an exception raised
+    while the estimator resets or closes its native landmarkers crashed the process (SIGSEGV,
+    1 run in 6); analyse_video checks `stop` between frames instead."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    _run_pool(jobs, model, out, stride, n_workers, done, tally)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in saved:
+        signal.signal(s, lambda signum, frame: stop.set())
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _run_here(
+    jobs: list[ClipJob],
+    model: str,
+    out: str | None,
+    stride: int,
+    done: Callable[[int, ClipRow], None],
+    tally: FrameTally,
+) -> None:
+    """One worker: this process, one model; an interrupt ends the clip at the next frame."""
+    from posecheck.batch import run_job
+    from posecheck.pose import PoseEstimator
+
+    stop = threading.Event()
+    with _deferred_signals(stop), PoseEstimator(model) as est:
+        for i, job in enumerate(jobs):
+            if stop.is_set():
+                break
+            progress = throttled(_report_to(tally, i))
+            row = run_job(job, model, out, stride, est, progress, stop=stop)
+            done(i, row)
+    if stop.is_set():
+        raise KeyboardInterrupt
 
 
 def _report_to(tally: FrameTally, index: int) -> Callable[[int, int | None], None]:

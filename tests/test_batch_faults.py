@@ -95,7 +95,7 @@ def test_progress_counts_frames_within_clips() -> None:
     events: list[tuple[str, int]] = []
     rows, _ = run_batch(
         [SAMPLES / "glute_bridge_side.mp4", SAMPLES / "neg_pelvic_tilt.mp4"],
-        exercise="glute_bridge", workers=2, model="lite", stride=4,
+        exercise="glute_bridge", workers=2, model="lite", stride=8,
         on_frames=lambda done, total: events.append(("frames", done)),
         on_row=lambda r: events.append(("row", 0)),
     )  # fmt: skip
