@@ -151,7 +151,7 @@ def run(
     address: str | None,
 ) -> None:
     """Score `jobs` on Ray actors; `done(i, row)` as each clip finishes, in any order."""
-    from posecheck.batch import available_memory, cap_workers, error_row
+    from posecheck.batch import available_memory, cap_workers
 
     ray = _ray()
     t0 = time.perf_counter()
@@ -165,47 +165,9 @@ def run(
         n = min(workers or cpus, cpus, len(jobs))
         if workers is not None and workers > cpus and on_notice is not None:
             on_notice(f"--workers {workers} capped to {cpus} (the Ray cluster's CPUs)")
-        counter_cls, worker_cls = _remote_classes()
-        counter_name = f"posecheck-frames-{uuid.uuid4().hex}"
-        counter = counter_cls.options(name=counter_name).remote()
-        actors = [worker_cls.remote(model, counter_name) for _ in range(n)]
-        actors.append(counter)
-        try:  # every model loaded before the first clip: a node without it fails here, once
-            ray.get([a.ready.remote() for a in actors[:-1]])
-        except ray.exceptions.RayError as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-            raise EngineError(f"Ray workers could not start: {first}") from None
+        actors = _start_actors(ray, model, n)
         connect_s = time.perf_counter() - t0
-
-        queue = list(range(len(jobs)))[::-1]  # pop() takes the next clip in input order
-        idle = actors[:-1]
-        inflight: dict[Any, tuple[int, Any, float]] = {}
-        overheads: list[float] = []
-        while queue or inflight:
-            while queue and idle:
-                i, actor = queue.pop(), idle.pop()
-                ref = actor.score.remote(i, jobs[i], out, stride)
-                inflight[ref] = (i, actor, time.perf_counter())
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)
-            live = {i for i, _, _ in inflight.values()}
-            for index, (d, total) in ray.get(counter.snapshot.remote()).items():
-                if index in live:  # a finished clip's count comes with its row
-                    tally.report(index, d, total)
-            for ref in ready:
-                i, actor, t_sent = inflight.pop(ref)
-                idle.append(actor)
-                try:
-                    row, worker_s = ray.get(ref)
-                    overheads.append(time.perf_counter() - t_sent - worker_s)
-                except ray.exceptions.RayTaskError as exc:
-                    row = error_row(jobs[i], f"internal error: {str(exc).splitlines()[0]}")
-                except ray.exceptions.RayError as exc:
-                    row = error_row(
-                        jobs[i],
-                        f"worker died {RETRIES + 1} times on this clip "
-                        f"(killed or out of memory): {type(exc).__name__}",
-                    )
-                done(i, row)
+        overheads = _drive(ray, actors[:-1], actors[-1], jobs, out, stride, done, tally)
         if stats is not None:
             stats.update(
                 workers=n,
@@ -214,6 +176,67 @@ def run(
             )
     finally:
         _release(ray, actors, started)
+
+
+def _start_actors(ray: Any, model: str, n: int) -> list[Any]:
+    """`n` ClipWorkers and their FrameCounter (last), every model loaded before the first clip:
+    a node without posecheck or the model fails here, once, in one line."""
+    counter_cls, worker_cls = _remote_classes()
+    counter_name = f"posecheck-frames-{uuid.uuid4().hex}"
+    counter = counter_cls.options(name=counter_name).remote()
+    actors = [worker_cls.remote(model, counter_name) for _ in range(n)]
+    try:
+        ray.get([a.ready.remote() for a in actors])
+    except ray.exceptions.RayError as exc:
+        _release(ray, [*actors, counter], started=False)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise EngineError(f"Ray workers could not start: {first}") from None
+    return [*actors, counter]
+
+
+def _drive(
+    ray: Any,
+    workers: list[Any],
+    counter: Any,
+    jobs: list[ClipJob],
+    out: str | None,
+    stride: int,
+    done: Callable[[int, ClipRow], None],
+    tally: FrameTally,
+) -> list[float]:
+    """One clip in flight per actor, the next one sent as a row comes back (Ray's `ray.wait`
+    pattern); returns each clip's Ray overhead in seconds (round trip minus time in the actor)."""
+    from posecheck.batch import error_row
+
+    queue = list(range(len(jobs)))[::-1]  # pop() takes the next clip in input order
+    idle = list(workers)
+    inflight: dict[Any, tuple[int, Any, float]] = {}
+    overheads: list[float] = []
+    while queue or inflight:
+        while queue and idle:
+            i, actor = queue.pop(), idle.pop()
+            inflight[actor.score.remote(i, jobs[i], out, stride)] = (i, actor, time.perf_counter())
+        ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL_S)
+        live = {i for i, _, _ in inflight.values()}
+        for index, (frames, total) in ray.get(counter.snapshot.remote()).items():
+            if index in live:  # a finished clip's count comes with its row
+                tally.report(index, frames, total)
+        for ref in ready:
+            i, actor, t_sent = inflight.pop(ref)
+            idle.append(actor)
+            try:
+                row, worker_s = ray.get(ref)
+                overheads.append(time.perf_counter() - t_sent - worker_s)
+            except ray.exceptions.RayTaskError as exc:
+                row = error_row(jobs[i], f"internal error: {str(exc).splitlines()[0]}")
+            except ray.exceptions.RayError as exc:
+                row = error_row(
+                    jobs[i],
+                    f"worker died {RETRIES + 1} times on this clip "
+                    f"(killed or out of memory): {type(exc).__name__}",
+                )
+            done(i, row)
+    return overheads
 
 
 def _release(ray: Any, actors: list[Any], started: bool) -> None:

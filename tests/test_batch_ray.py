@@ -92,11 +92,11 @@ def test_cli_ray_table_equals_local(
     ]
 
 
-def _kill_a_busy_worker(stop: threading.Event, killed: list[int]) -> None:
-    """SIGKILL the first Ray worker found scoring a clip (its title is ray::ClipWorker.score)."""
-    while not stop.is_set() and not killed:
+def _kill_busy_workers(stop: threading.Event, killed: list[int], times: int = 1) -> None:
+    """SIGKILL Ray workers found scoring a clip (title ray::ClipWorker.score), `times` of them."""
+    while not stop.is_set() and len(killed) < times:
         for pid in os.listdir("/proc"):
-            if not pid.isdigit():
+            if not pid.isdigit() or int(pid) in killed:
                 continue
             try:
                 title = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -105,7 +105,7 @@ def _kill_a_busy_worker(stop: threading.Event, killed: list[int]) -> None:
             if title.startswith(b"ray::ClipWorker.score"):
                 os.kill(int(pid), signal.SIGKILL)
                 killed.append(int(pid))
-                return
+                break
         stop.wait(0.05)
 
 
@@ -113,7 +113,7 @@ def test_killed_worker_clip_is_retried_and_no_row_lost(
     ray_address: str, local_rows: list[ClipRow]
 ) -> None:
     stop, killed = threading.Event(), []
-    killer = threading.Thread(target=_kill_a_busy_worker, args=(stop, killed))
+    killer = threading.Thread(target=_kill_busy_workers, args=(stop, killed))
     killer.start()
     seen: list[str] = []
     try:
@@ -128,6 +128,26 @@ def test_killed_worker_clip_is_retried_and_no_row_lost(
     assert sorted(seen) == [r.clip for r in local_rows]  # each clip once: none lost or doubled
     assert table(rows) == table(local_rows)  # the killed worker's clip was re-run and scored
     assert summary["errors"] == 0
+
+
+def test_clip_that_keeps_killing_its_worker_becomes_an_error_row(ray_address: str) -> None:
+    """Retries are bounded: a clip whose worker dies on every attempt (1 + RETRIES) is an error
+    row, and the batch still ends."""
+    from posecheck.batch_ray import RETRIES
+
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_busy_workers, args=(stop, killed, RETRIES + 1))
+    killer.start()
+    try:
+        rows, summary = run_batch(
+            [SAMPLES / "neg_pelvic_tilt.mp4"], exercise="glute_bridge", engine="ray", **FAST
+        )
+    finally:
+        stop.set()
+        killer.join()
+    assert len(killed) == RETRIES + 1
+    assert len(rows) == 1 and summary["errors"] == 1
+    assert rows[0].error is not None and f"worker died {RETRIES + 1} times" in rows[0].error
 
 
 def test_sigint_keeps_finished_rows_and_exits_non_zero(

@@ -99,8 +99,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     "--labels",
     default=None,
     metavar="labels.json",
-    help="Expected counts: a JSON list of {file, exercise, reps, holds} (format in "
-    "posecheck/batch.py); adds pass/fail.",
+    help="Expected counts, adds pass/fail: a JSON list of {file, exercise, reps (or "
+    "reps_min/reps_max), holds: [{start_s, end_s}]}.",
 )
 @click.option(
     "--workers",
