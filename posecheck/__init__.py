@@ -15,16 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["SessionReport", "__version__", "analyse_video"]
+__all__ = ["SessionReport", "__version__", "analyse_video", "run_batch"]
 
 _LAZY = {
     "analyse_video": ("posecheck.analyse", "analyse_video"),
     "analyze_video": ("posecheck.analyse", "analyse_video"),
     "SessionReport": ("posecheck.report", "SessionReport"),
+    "run_batch": ("posecheck.batch", "run_batch"),
 }
 
 if TYPE_CHECKING:
     from posecheck.analyse import analyse_video
+    from posecheck.batch import run_batch
     from posecheck.report import SessionReport
 
 

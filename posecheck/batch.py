@@ -1,8 +1,10 @@
 """Score many clips in parallel processes, optionally against labels.
 
-Each worker process loads its own pose model (`ProcessPoolExecutor` initializer) and analyses whole
-clips with `analyse_video`; the parent only collects rows. A clip that fails (missing, corrupt, no
-person...) is reported in its row and the others are still scored.
+Clips run on an engine: "local" (posecheck.batch_local, worker processes here) or "ray"
+(posecheck.batch_ray, actors on a Ray cluster). Each worker loads one pose model and analyses
+clip after clip with `analyse_video`; the parent only collects rows, scores them against the
+labels and writes them as they finish (posecheck.batch_output). A clip that fails (missing,
+corrupt, no person...) is reported in its row and the others are still scored.
 
 Labels follow ../shared/clips/labels.json: a list of objects with at least `file` and `exercise`,
 and `reps` (int or null), `reps_min`/`reps_max` (a range where the count is uncertain) and `holds`
@@ -12,19 +14,15 @@ scored as the batch's exercise (glute bridge by default) and must count zero.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import json
-import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posecheck.errors import LabelsError, OutputError, PosecheckError
+from posecheck.errors import LabelsError, PosecheckError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
 HOLD_TOLERANCE_S = 0.25
@@ -63,6 +61,16 @@ def _int_or_none(entry: dict[str, Any], key: str, where: str) -> int | None:
     return value
 
 
+def _text_field(entry: dict[str, Any], key: str, where: str) -> str:
+    """A required non-empty string: absent is "missing", any other value is a bad type."""
+    value = entry.get(key)
+    if value is None or value == "":
+        raise LabelsError(f"{where}: missing '{key}'")
+    if not isinstance(value, str):
+        raise LabelsError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
+    return value
+
+
 def parse_labels(data: object, source: str = "labels") -> dict[str, ClipLabel]:
     """Validate labels (the parsed JSON) into {file name: ClipLabel}; LabelsError if malformed."""
     if isinstance(data, dict) and "clips" in data:
@@ -74,12 +82,9 @@ def parse_labels(data: object, source: str = "labels") -> dict[str, ClipLabel]:
         where = f"{source}: entry {i}"
         if not isinstance(entry, dict):
             raise LabelsError(f"{where}: expected an object, got {type(entry).__name__}")
-        file, exercise = entry.get("file"), entry.get("exercise")
-        if not isinstance(file, str) or not file:
-            raise LabelsError(f"{where}: missing 'file'")
+        file = _text_field(entry, "file", where)
         where = f"{source}: {file}"
-        if not isinstance(exercise, str) or not exercise:
-            raise LabelsError(f"{where}: missing 'exercise'")
+        exercise = _text_field(entry, "exercise", where)
         reps = _int_or_none(entry, "reps", where)
         lo, hi = _int_or_none(entry, "reps_min", where), _int_or_none(entry, "reps_max", where)
         if lo is not None and hi is not None and lo > hi:
@@ -104,9 +109,12 @@ def parse_labels(data: object, source: str = "labels") -> dict[str, ClipLabel]:
 
 
 def load_labels(path: str | Path) -> dict[str, ClipLabel]:
+    """Read and validate a labels file; LabelsError (one line) for anything but UTF-8 JSON."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LabelsError(f"{path}: not a JSON text file (not UTF-8)") from None
     except FileNotFoundError:
         raise LabelsError(f"labels file not found: {path}") from None
     except OSError as exc:
@@ -291,63 +299,37 @@ def summarise(rows: Sequence[ClipRow]) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- workers
+# ---------------------------------------------------------------- one clip
 
-_WORKER_MODEL: str | None = None
-_WORKER_ESTIMATOR: Any | None = None  # one per worker process, reset between its clips
+ProgressFn = Callable[[int, "int | None"], None]  # (frames analysed, frames in the clip or None)
 
-# Native thread pools sized to the machine would make N workers fight over N cores: one thread
-# each (mediapipe's XNNPACK already runs single-threaded on desktop Linux).
-WORKER_THREAD_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
-
-
-@contextlib.contextmanager
-def _worker_env() -> Iterator[None]:
-    """Set WORKER_THREAD_ENV while worker processes are spawned (they copy the environment)."""
-    saved = {k: os.environ.get(k) for k in WORKER_THREAD_ENV}
-    os.environ.update(WORKER_THREAD_ENV)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _init_worker(model: str, side_model: bool = False) -> None:
-    """Per worker: load the model once (fails fast) and keep it, one native thread, quiet on
-    Ctrl-C. `side_model` (the estimator's census thread) only pays when a core is spare."""
-    import signal
-
-    import cv2
-
-    global _WORKER_MODEL, _WORKER_ESTIMATOR
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    cv2.setNumThreads(1)
-    from posecheck.pose import PoseEstimator
-
-    _WORKER_ESTIMATOR = PoseEstimator(model, side_model=side_model)
-    _WORKER_MODEL = str(_WORKER_ESTIMATOR.model_path)
+ENGINES = ("local", "ray")
+WORKER_MEMORY_BYTES = 450 * 1024 * 1024  # one worker's peak: model, decoder, frame queues
 
 
 def run_job(
-    job: ClipJob, model: str, out_dir: str | None, stride: int = 1, estimator: Any | None = None
+    job: ClipJob,
+    model: str,
+    out_dir: str | None,
+    stride: int = 1,
+    estimator: Any | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    stop: threading.Event | None = None,
 ) -> ClipRow:
     """Analyse one clip into a row (errors become the row's `error`).
 
     `estimator` (else the worker's own) is reset and reused, so a clip does not pay for loading
-    the model; exercise auto-detection still loads its own.
+    the model; exercise auto-detection still loads its own. `progress(done, total)` follows the
+    clip's frames; setting `stop` ends the clip at the next frame. An interrupted analysis raises
+    KeyboardInterrupt: a half-analysed clip is not a finished row.
     """
     from posecheck.analyse import analyse_video
 
     if estimator is None:
-        estimator = _WORKER_ESTIMATOR
+        from posecheck import batch_local
+
+        estimator = batch_local.worker_estimator()
     if job.exercise is None:
         estimator = None  # analyse_video's guess needs the real source and its own estimator
     elif estimator is not None:
@@ -362,17 +344,21 @@ def run_job(
         report = analyse_video(
             path,
             job.exercise,
-            model=_WORKER_MODEL or model,
+            model=model,
             out_dir=clip_out,
             write_video=False,
             stride=stride,
             estimator=estimator,
+            progress=progress or False,
+            stop=stop,
         )
     except PosecheckError as exc:
         row.error = str(exc)
     except Exception as exc:  # a bug on one clip must not sink the batch
         row.error = f"internal error: {type(exc).__name__}: {exc}"
     else:
+        if report.interrupted:
+            raise KeyboardInterrupt
         row.exercise = report.exercise
         row.auto_detected = report.exercise_auto_detected
         row.reps = report.rep_count
@@ -390,9 +376,62 @@ def run_job(
     return row
 
 
-def _finish(row: ClipRow, job: ClipJob) -> ClipRow:
-    score_row(row, job)
-    return row
+def error_row(job: ClipJob, message: str) -> ClipRow:
+    path = Path(job.path)
+    return ClipRow(clip=path.name, path=str(path), exercise=job.exercise, error=message)
+
+
+# ---------------------------------------------------------------- the batch
+
+
+def cap_workers(
+    requested: int | None, clips: int, cores: int, available_bytes: int | None
+) -> tuple[int, str | None]:
+    """Local workers to start: the request (default: one a core) capped by cores, by available
+    memory at ~450 MB a worker and by the clip count; with a one-line note when the machine,
+    not the clip count, is what capped it (64 workers on 2 cores were 5.7x slower than one)."""
+    by_memory = cores if available_bytes is None else available_bytes // WORKER_MEMORY_BYTES
+    limit = max(1, min(cores, by_memory))
+    want = requested if requested is not None else cores
+    note = None
+    if want > limit:
+        gb = "" if available_bytes is None else f", {available_bytes / 1e9:.1f} GB available"
+        asked = f"--workers {requested}" if requested is not None else f"{want} workers"
+        note = f"{asked} capped to {limit} ({cores} cores{gb}, ~450 MB a worker)"
+    return max(1, min(want, limit, clips)), note
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo in bytes (None where there is no such file)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class FrameTally:
+    """Frames analysed across the batch, from each clip's latest (done, total) report; the total
+    grows as clips start (a retried clip starts again from zero)."""
+
+    def __init__(self, on_frames: Callable[[int, int], None] | None) -> None:
+        self._clips: dict[int, tuple[int, int]] = {}
+        self._on_frames = on_frames
+
+    def report(self, index: int, done: int, total: int | None) -> None:
+        self._clips[index] = (done, max(done, total or 0))
+        if self._on_frames is not None:
+            self._on_frames(*self.totals())
+
+    def finish(self, index: int, row: ClipRow) -> None:
+        done = row.frames or self._clips.get(index, (0, 0))[0]
+        self.report(index, done, done)
+
+    def totals(self) -> tuple[int, int]:
+        return (sum(d for d, _ in self._clips.values()), sum(t for _, t in self._clips.values()))
 
 
 def run_batch(
@@ -405,125 +444,85 @@ def run_batch(
     out_dir: str | Path | None = None,
     stride: int = 1,
     on_row: Callable[[ClipRow], None] | None = None,
+    on_frames: Callable[[int, int], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> tuple[list[ClipRow], dict[str, Any]]:
-    """Analyse clips in `workers` processes; returns (rows in input order, accuracy summary)."""
+    """Analyse clips on `engine` ("local": worker processes here; "ray": Ray actors on the
+    cluster at `address`/RAY_ADDRESS, else a local one); returns (rows in input order, summary).
+
+    Rows reach `on_row` and --out's batch.csv/batch.json as clips finish, so an interrupt
+    (KeyboardInterrupt, SIGTERM) keeps every finished row. `on_frames(done, total)` follows the
+    frames; `on_notice` gets one-line notes (workers capped); `stats` receives engine timings.
+    """
     from posecheck.core.profiles import get_profile
 
+    if engine not in ENGINES:
+        raise PosecheckError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if exercise is not None:
         get_profile(exercise)  # ProfileError before any work
     label_map = load_labels(labels) if isinstance(labels, (str, Path)) else labels
     clip_paths = expand_paths(paths)
     if not clip_paths:
         raise PosecheckError("no video files to analyse in: " + ", ".join(map(str, paths)))
-    out = None
-    if out_dir is not None:
-        from posecheck.analyse import prepare_out_dir
-
-        out = str(prepare_out_dir(out_dir))
     jobs = make_jobs(clip_paths, label_map, exercise)
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    rows: list[ClipRow | None] = [None] * len(jobs)
-
-    def done(i: int, row: ClipRow) -> None:
-        rows[i] = _finish(row, jobs[i])
-        if on_row is not None:
-            on_row(rows[i])  # type: ignore[arg-type]
-
-    from posecheck.analyse import sigterm_as_interrupt
     from posecheck.models import resolve_model
 
     model_path = str(resolve_model(model).path)  # ModelError here, not as N dead workers
-    with sigterm_as_interrupt():
-        if n_workers == 1:
-            from posecheck.pose import PoseEstimator
+    engine_run: Any = None
+    if engine == "ray":
+        from posecheck import batch_ray
 
-            with PoseEstimator(model_path) as est:
-                for i, job in enumerate(jobs):
-                    done(i, run_job(job, model_path, out, stride, est))
-        else:
-            _run_pool(jobs, model_path, out, stride, n_workers, done)
+        engine_run = batch_ray.prepare(address)  # EngineError (no Ray, no cluster) before output
+    writer = None
+    if out_dir is not None:
+        from posecheck.analyse import prepare_out_dir
+        from posecheck.batch_output import TableWriter
+
+        writer = TableWriter(prepare_out_dir(out_dir))
+    out = None if writer is None else str(writer.out_dir)
+    rows: list[ClipRow | None] = [None] * len(jobs)
+    tally = FrameTally(on_frames)
+
+    def done(i: int, row: ClipRow) -> None:
+        score_row(row, jobs[i])
+        rows[i] = row
+        tally.finish(i, row)
+        if writer is not None:
+            writer.add(row)
+        if on_row is not None:
+            on_row(row)
+
+    from posecheck.analyse import sigterm_as_interrupt
+
+    try:
+        with sigterm_as_interrupt():
+            if engine_run is not None:
+                engine_run(jobs, model, out, stride, workers, done, tally, on_notice, stats)
+            else:
+                from posecheck import batch_local
+
+                n, note = cap_workers(workers, len(jobs), os.cpu_count() or 1, available_memory())
+                if note is not None and on_notice is not None:
+                    on_notice(note)
+                batch_local.run(jobs, model_path, out, stride, n, done, tally)
+    except KeyboardInterrupt:
+        if writer is not None:
+            writer.close(interrupted=True)
+        raise
     final = [r for r in rows if r is not None]
     summary = summarise(final)
-    if out is not None:
-        write_table(Path(out), final, summary)
+    if writer is not None:
+        writer.finish(final, summary)
     return final, summary
 
 
-def _run_pool(
-    jobs: list[ClipJob],
-    model: str,
-    out: str | None,
-    stride: int,
-    n_workers: int,
-    done: Callable[[int, ClipRow], None],
-) -> None:
-    """Clips over worker processes, one model each; Ctrl-C/SIGTERM stops the workers at once."""
-    from concurrent.futures import as_completed
+def __getattr__(name: str) -> Any:
+    """The table writers moved to posecheck.batch_output; old imports keep working."""
+    if name in ("TABLE_COLUMNS", "table_rows", "write_table"):
+        from posecheck import batch_output
 
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    pool = ProcessPoolExecutor(
-        max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
-        initargs=(model, n_workers < (os.cpu_count() or 1)),
-    )
-    try:
-        with _worker_env():  # workers are spawned on submit
-            futures: dict[Future[ClipRow], int] = {
-                pool.submit(run_job, job, model, out, stride): i for i, job in enumerate(jobs)
-            }
-        for fut in as_completed(futures):
-            i = futures[fut]
-            try:
-                row = fut.result()
-            except BrokenProcessPool as exc:
-                row = _error_row(jobs[i], f"worker died: {exc}")
-            done(i, row)
-    except KeyboardInterrupt:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()  # a clip can take minutes: don't wait for it
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    else:
-        pool.shutdown(wait=True)
-
-
-def _error_row(job: ClipJob, message: str) -> ClipRow:
-    path = Path(job.path)
-    return ClipRow(clip=path.name, path=str(path), exercise=job.exercise, error=message)
-
-
-# ---------------------------------------------------------------- table output
-
-TABLE_COLUMNS = (
-    "clip", "exercise", "reps", "partials", "holds", "detection_rate", "fps",
-    "expected_reps", "count_error", "hold_errors_s", "passed", "error",
-)  # fmt: skip
-
-
-def table_rows(rows: Sequence[ClipRow]) -> list[dict[str, Any]]:
-    out = []
-    for r in rows:
-        d = r.as_dict()
-        out.append({k: d[k] for k in TABLE_COLUMNS})
-    return out
-
-
-def write_table(out_dir: Path, rows: Sequence[ClipRow], summary: dict[str, Any]) -> None:
-    """batch.csv (one row per clip) and batch.json (rows in full + summary)."""
-    try:
-        with (out_dir / "batch.csv").open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=TABLE_COLUMNS)
-            writer.writeheader()
-            for d in table_rows(rows):
-                d["hold_errors_s"] = " ".join(f"{e:+.2f}" for e in d["hold_errors_s"])
-                d["passed"] = "" if d["passed"] is None else ("pass" if d["passed"] else "FAIL")
-                writer.writerow(d)
-        doc = {"summary": summary, "clips": [r.as_dict() for r in rows]}
-        (out_dir / "batch.json").write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write batch table in {out_dir}: {exc.strerror or exc}") from exc
-
-
-def _json_default(obj: object) -> object:
-    from posecheck.report import _plain
-
-    return _plain(obj)
+        return getattr(batch_output, name)
+    raise AttributeError(f"module 'posecheck.batch' has no attribute {name!r}")

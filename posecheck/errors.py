@@ -27,3 +27,7 @@ class OutputError(PosecheckError):
 
 class LabelsError(PosecheckError):
     """A labels file is missing or malformed."""
+
+
+class EngineError(PosecheckError):
+    """A batch engine cannot run: Ray not installed, or no Ray cluster at the given address."""

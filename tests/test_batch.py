@@ -243,7 +243,7 @@ def test_cli_malformed_labels_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["batch", str(tmp_path), "--labels", str(bad)])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert result.output.strip().splitlines() == [
-        f"posecheck: error: {bad}: entry 0: missing 'file'"
+        f"posecheck: error: {bad}: entry 0: 'file' must be a string, got int"
     ]
 
 

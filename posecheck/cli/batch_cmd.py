@@ -99,14 +99,29 @@ def summary_text(summary: dict[str, Any]) -> str:
     "--labels",
     default=None,
     metavar="labels.json",
-    help="Expected counts (format of shared/clips/labels.json): adds pass/fail.",
+    help="Expected counts, adds pass/fail: a JSON list of {file, exercise, reps (or "
+    "reps_min/reps_max), holds: [{start_s, end_s}]}.",
 )
 @click.option(
     "--workers",
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes [default: number of cores].",
+    help="Workers [default: one a core; local: capped by cores and memory, ~450 MB each].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: processes on this machine; ray: actors on a Ray cluster (posecheck[ray]).",
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="ADDR",
+    help="Ray cluster to join (host:port, ray://..., auto) [default: $RAY_ADDRESS, else a "
+    "local cluster on 127.0.0.1].",
 )
 @click.option(
     "--exercise",
@@ -130,6 +145,8 @@ def batch(
     paths: tuple[str, ...],
     labels: str | None,
     workers: int | None,
+    engine: str,
+    address: str | None,
     exercise: str | None,
     out_dir: str | None,
     stride: int,
@@ -138,7 +155,8 @@ def batch(
 ) -> None:
     """Analyse many clips (files or folders) in parallel and print one table.
 
-    Exit status is 1 when a labelled clip fails or a clip cannot be analysed.
+    Exit status is 1 when a labelled clip fails or a clip cannot be analysed, 130 when
+    interrupted (with --out, batch.csv/batch.json keep every clip finished by then).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -146,10 +164,12 @@ def batch(
     from posecheck.batch import expand_paths, load_labels, run_batch
     from posecheck.report import _plain
 
+    if address is not None and engine != "ray":
+        raise click.UsageError("--address needs --engine ray")
     label_map = load_labels(labels) if labels is not None else None  # LabelsError up front
     err = Console(stderr=True)
     progress = Progress(
-        TextColumn("[bold]batch"),
+        TextColumn("[bold]{task.fields[name]}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
@@ -158,10 +178,17 @@ def batch(
         disable=not err.is_terminal,
     )
     with progress:
-        task = progress.add_task("", total=len(expand_paths(paths)))
+        clips = progress.add_task("", total=len(expand_paths(paths)), name="clips ")
+        frames = progress.add_task("", total=None, name="frames")
 
         def on_row(row: Any) -> None:
-            progress.update(task, advance=1, description=row.clip)
+            progress.update(clips, advance=1, description=row.clip)
+
+        def on_frames(done: int, total: int) -> None:
+            progress.update(frames, completed=done, total=total)
+
+        def on_notice(line: str) -> None:
+            err.print(f"posecheck: note: {line}", highlight=False, markup=False)
 
         rows, summary = run_batch(
             list(paths),
@@ -172,6 +199,10 @@ def batch(
             out_dir=out_dir,
             stride=stride,
             on_row=on_row,
+            on_frames=on_frames,
+            on_notice=on_notice,
+            engine=engine,
+            address=address,
         )
     if as_json:
         click.echo(
