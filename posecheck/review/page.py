@@ -122,8 +122,8 @@ def render_review_html(report: dict[str, Any], curve: dict[str, Any], *, kind: s
         sub += " · <b>run interrupted: partial results</b>"
     if video_href:
         media = (f"<video id=video controls preload=metadata playsinline src=\"{_e(video_href)}\">"
-                 "</video><p id=video-note class=keys hidden>The video could not be played "
-                 "here.</p>")
+                 "</video><p id=video-note class=keys hidden>This browser cannot play this video "
+                 "file (its codec); the curve and the table still work.</p>")
     else:
         media = "<p class=keys>No video beside this report (analysed with --no-video).</p>"
     payload = json.dumps({"chart": curve, "offset": round(video_offset_s, 3)},
