@@ -47,7 +47,7 @@ height:11px;border-radius:2px;vertical-align:-1px;margin:0 3px 0 10px}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{padding:6px 7px;text-align:left;border-bottom:1px solid #eceef1;white-space:nowrap}
 td.cues{white-space:normal;min-width:12em}th{color:#5d6472;font-weight:600;font-size:12px}
-td.n{text-align:right;font-variant-numeric:tabular-nums}tbody tr{cursor:pointer}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tbody tr{cursor:pointer}
 tbody tr:hover{background:#f0f4fa}tbody tr.on{background:#dbe8f6}.ok{color:#2e7d32}
 .bad{color:#c62828}.keys{color:#8a8f98;font-size:12px}kbd{border:1px solid #ccd;
 border-radius:3px;padding:0 4px;font-size:11px;background:#fafafa}
@@ -81,9 +81,9 @@ def _table(report: dict[str, Any]) -> str:
     rows = data.rep_rows(report)
     if not rows:
         return "<p>No reps were counted in this clip.</p>"
-    head = ("<tr><th>rep</th><th>start</th><th class=top>top</th><th>pause / target</th>"
-            "<th>ROM</th><th>peak ext<span class=wide>ension</span></th>"
-            "<th class=cues>cues</th></tr>")
+    head = ("<tr><th>rep</th><th class=n>start</th><th class='n top'>top</th>"
+            "<th class=n>pause / target</th><th class=n>ROM</th>"
+            "<th class=n>peak ext<span class=wide>ension</span></th><th class=cues>cues</th></tr>")
     body = []
     for r in rows:
         cues = "; ".join(_e(c) for c in r["cues"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,18 @@ def network_requests(driver: Any) -> list[str]:
 
 
 def full_page_png(driver: Any, path: Path, width: int) -> Path:
-    """A screenshot of the whole page at `width` CSS pixels (the height the page needs)."""
+    """A screenshot of the whole page at `width` CSS pixels (the height the page needs).
+
+    The video keeps the height it has in the current viewport (its max-height is in vh, which
+    would otherwise grow with the tall viewport this needs).
+    """
+    driver.execute_script(
+        "var v = document.getElementById('video');"
+        "if (v) v.style.maxHeight = v.getBoundingClientRect().height + 'px';")
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
     driver.execute_script("window.dispatchEvent(new Event('resize'))")
-    import time
-
     time.sleep(0.3)  # the chart redraws 100 ms after a resize
     driver.save_screenshot(str(path))
     return path
