@@ -194,8 +194,9 @@ def write_review_page(out_dir: str | Path, *, report_name: str = "report.json",
         annotated = (report.get("outputs") or {}).get("video")
         source = Path(str(report.get("source", "")))
         if annotated and Path(annotated).is_file():
-            video, video_offset_s = annotated, first_t if video_offset_s is None else \
-                video_offset_s
+            video = annotated
+            if video_offset_s is None:
+                video_offset_s = first_t  # it starts at the first analysed frame
         elif source.is_file():
             video = source
     href = None

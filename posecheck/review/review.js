@@ -141,8 +141,7 @@
   document.addEventListener("keydown", function (ev) {
     var tag = (ev.target && ev.target.tagName) || "";
     if (ev.altKey || ev.ctrlKey || ev.metaKey || /INPUT|TEXTAREA|SELECT/.test(tag)) return;
-    var starts = D.chart.reps.map(function (r) { return r; });
-    var t = now(), pick = null, i;
+    var starts = D.chart.reps, t = now(), pick = null, i;
     if (ev.key === "ArrowRight") {
       for (i = 0; i < starts.length && !pick; i++) if (starts[i].start > t + 0.05) pick = starts[i];
     } else if (ev.key === "ArrowLeft") {
