@@ -45,6 +45,7 @@ VIDEO_NAME = "annotated.mp4"
 REPORT_NAME = "report.json"
 TIMELINE_NAME = "timeline.csv"
 PLOT_NAME = "angle.png"
+HTML_NAME = "report.html"
 
 
 class NoPersonError(SourceError):
@@ -561,6 +562,7 @@ def analyse_video(
     model: str | Path = "full",
     out_dir: str | Path | None = None,
     write_video: bool = True,
+    write_html: bool = True,
     stride: int = 1,
     progress: bool | ProgressFn = False,
     orientation: str | int = "auto",
@@ -575,7 +577,8 @@ def analyse_video(
         exercise: a profile name; None guesses it (the report marks it `exercise_auto_detected`).
         model: pose model bundle name ("lite", "full", "heavy") or a .task path.
         out_dir: when given, writes report.json, timeline.csv, angle.png and (with
-            `write_video`) annotated.mp4 there. Nothing is written without it.
+            `write_video`) annotated.mp4 there, and (with `write_html`) report.html, the
+            review page built from those files. Nothing is written without it.
         stride: analyse every Nth frame (timestamps stay the source's).
         progress: True for a rich progress bar on the terminal, or a callback(done, total).
         stop: an optional event another thread sets to end the run early (reported as
@@ -674,7 +677,13 @@ def analyse_video(
                     report = replace(report, interrupted=True)
                 finally:
                     run.outputs["report"] = str(out / REPORT_NAME)
+                    if write_html and run.frames:
+                        run.outputs["html"] = str(out / HTML_NAME)
                     report.write_json(out / REPORT_NAME)
+            if "html" in run.outputs:
+                from posecheck.review import write_review_page
+
+                write_review_page(out, page_name=HTML_NAME)  # from the files just written
     if report.frames_with_pose == 0 and run.frames > 0:
         raise NoPersonError(f"no person found in any of the {run.frames} frames of {source_name}")
     return report

@@ -120,7 +120,7 @@ class TableWriter:
 
 
 def write_table(out_dir: Path, rows: Sequence[ClipRow], summary: dict[str, Any]) -> None:
-    """batch.csv (one row per clip) and batch.json (rows in full + summary)."""
+    """batch.csv (one row per clip), batch.json (rows in full + summary) and index.html."""
     try:
         with (out_dir / CSV_NAME).open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=TABLE_COLUMNS)
@@ -131,3 +131,6 @@ def write_table(out_dir: Path, rows: Sequence[ClipRow], summary: dict[str, Any])
         (out_dir / JSON_NAME).write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
     except OSError as exc:
         raise OutputError(f"cannot write batch table in {out_dir}: {exc.strerror or exc}") from exc
+    from posecheck.review import write_batch_index
+
+    write_batch_index(out_dir)  # index.html: the table, each clip linking to its report.html

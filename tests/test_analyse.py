@@ -235,7 +235,8 @@ def test_outputs_on_a_real_clip(bridge_clip: Path, tmp_path: Path) -> None:
     assert report.exercise == "glute_bridge" and report.exercise_auto_detected
     assert report.exercise_scores["glute_bridge"] > 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["angle.png", "annotated.mp4", "report.json", "timeline.csv"]
+    assert names == ["angle.png", "annotated.mp4", "report.html", "report.json", "timeline.csv"]
+    assert 'src="annotated.mp4"' in (tmp_path / "report.html").read_text()  # the review page
     on_disk = json.loads((tmp_path / "report.json").read_text())
     assert on_disk == json.loads(report.to_json())
     assert on_disk["rep_count"] == 5 and len(on_disk["reps"]) == 5
@@ -459,7 +460,7 @@ def test_cli_json_no_video_and_alias(bridge_clip: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,
         ["analyze", str(bridge_clip), "-e", "glute_bridge", "--no-video", "--stride", "2",
-         "--json", "--model", "lite", "--out", str(tmp_path)],
+         "--json", "--model", "lite", "--out", str(tmp_path), "--no-html"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -475,6 +476,10 @@ def test_cli_json_no_video_and_alias(bridge_clip: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert human.exit_code == 0, human.output
     assert human.stdout.startswith("glute_bridge: ") and "rep 1:" in human.stdout
+    # without an annotated video the review page links the analysed clip itself
+    rel = os.path.relpath(bridge_clip.resolve(), (tmp_path / "h").resolve())
+    assert f'src="{Path(rel).as_posix()}"' in (
+        tmp_path / "h" / "report.html").read_text()
 
 
 def test_rich_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -90,6 +90,8 @@ def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: 
     for name in ("raw.mp4", "annotated.mp4"):
         size = (rec / name).stat().st_size
         assert size > 10_000, name
+    page = (out / "report.html").read_text()  # the review page, on the recorded video
+    assert 'src="../rec/annotated.mp4"' in page and page.count("data-start=") >= 5
     # the spoken coaching went to the WAV: words spread over the clip's 9.7 s
     with wave.open(str(wav)) as w:
         audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(float)

@@ -1,4 +1,4 @@
-"""`posecheck analyse VIDEO`: annotated video, report.json, timeline.csv and angle.png."""
+"""`posecheck analyse VIDEO`: annotated video, report.json, timeline.csv, angle.png, report.html."""
 
 from __future__ import annotations
 
@@ -87,6 +87,7 @@ def print_summary(report: SessionReport, console: Console) -> None:
     help="Output directory [default: ./posecheck-out/<video name>].",
 )
 @click.option("--no-video", is_flag=True, help="Skip the annotated video (faster).")
+@click.option("--no-html", is_flag=True, help="Skip report.html, the review page.")
 @stride_option
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
 @model_option
@@ -97,6 +98,7 @@ def analyse(
     exercise: str | None,
     out_dir: str | None,
     no_video: bool,
+    no_html: bool,
     stride: int,
     as_json: bool,
     model: str,
@@ -115,6 +117,7 @@ def analyse(
         model=model,
         out_dir=out_dir or default_out_dir(video),
         write_video=not no_video,
+        write_html=not no_html,
         stride=stride,
         progress=err.is_terminal,
     )

@@ -219,7 +219,9 @@ def batch(
             console.print(f"  {line}", highlight=False, markup=False)
         console.print(summary_text(summary))
         if out_dir is not None:
-            console.print(f"wrote {Path(out_dir) / 'batch.csv'} and {Path(out_dir) / 'batch.json'}")
+            out = Path(out_dir)
+            console.print(f"wrote {out / 'batch.csv'}, {out / 'batch.json'} and "
+                          f"{out / 'index.html'} (open it to review each clip)")
     failed = any(r.error is not None or r.passed is False for r in rows)
     if failed:
         sys.exit(1)

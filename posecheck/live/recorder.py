@@ -34,6 +34,11 @@ class VideoRecorder:
         self._t0: float | None = None
         self.frames_written = 0
 
+    @property
+    def t0_ms(self) -> float | None:
+        """The capture time of the video's first frame (None before any frame)."""
+        return self._t0
+
     def repeats(self, t_ms: float) -> int:
         """How many times a frame captured at `t_ms` goes into the video (0 = skip it)."""
         if self._t0 is None:

@@ -365,6 +365,7 @@ class LiveSession:
             self._finish_io()
         try:
             self._close_set(interrupted=interrupted)
+            self._write_review_pages()
             if not interrupted:
                 self._show_summary(reason)
         except KeyboardInterrupt:
@@ -695,6 +696,23 @@ class LiveSession:
         # counting down) is recorded as it was seen.
         self._ann_rec.write(image, frame.timestamp_ms, pose if result is not None else None,
                             result)
+
+    def _write_review_pages(self) -> None:
+        """With --record: each set's review page beside its report, on the annotated video."""
+        rec = self._ann_rec
+        if rec is None or not rec.frames_written or rec.t0_ms is None:
+            return
+        from posecheck.review import write_review_page
+
+        for record in self.sets:
+            report, timeline = record.outputs.get("report"), record.outputs.get("timeline")
+            if not report or not timeline:
+                continue
+            page = Path(report).with_suffix(".html")  # report.html, report_set1.html
+            write_review_page(page.parent, report_name=Path(report).name,
+                              timeline_name=Path(timeline).name, page_name=page.name,
+                              video=rec.path, video_offset_s=rec.t0_ms / 1000.0)
+            record.outputs["html"] = str(page)
 
     def _finish_io(self) -> None:
         for rec in (self._raw_rec, self._ann_rec):
