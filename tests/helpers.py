@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
+
+import pytest
 
 from posecheck.core.results import BodyMeasures, Direction, FrameResult, Phase, Position
 
@@ -62,3 +66,41 @@ def frame_result(
         hold_target_s=2.0,
     )
     return replace(base, **overrides)
+
+
+# -- optional system packages ----------------------------------------------------------------
+
+
+def require_tool(*names: str, package: str, gives: str) -> str:
+    """Path of the first of `names` on PATH: a program from an optional Debian package.
+
+    Skips when it is absent, so the README's test command passes on a machine without the
+    optional packages; fails instead when CI=true, where .ci/run installs them all (as the
+    shared clips fixture does).
+    """
+    for name in names:
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    why = f"{names[0]} not installed (apt-get install {package}: {gives})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {why}")
+    pytest.skip(why)
+
+
+def require_espeak() -> str:
+    return require_tool("espeak-ng", package="espeak-ng", gives="spoken cues")
+
+
+def require_ffmpeg() -> str:
+    return require_tool("ffmpeg", package="ffmpeg", gives="H.264 output, test fixtures")
+
+
+def require_xvfb() -> str:
+    return require_tool("Xvfb", package="xvfb", gives="the live window tests")
+
+
+def require_chromium() -> str:
+    return require_tool(
+        "chromium", "chromium-browser", package="chromium", gives="the balance page render test"
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
+from helpers import require_espeak
 
 from posecheck.cli import main
 
@@ -79,6 +80,7 @@ def test_sigint_mid_session_writes_the_report(shared_clips: Path, tmp_path: Path
 
 def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: Path,
                                                                   tmp_path: Path) -> None:
+    require_espeak()
     out, rec, wav = tmp_path / "out", tmp_path / "rec", tmp_path / "coach.wav"
     proc = run_cli("--source", str(shared_clips / CLIP), "--speech-wav", str(wav),
                    "--model", "lite", "--out", str(out), "--record", str(rec))

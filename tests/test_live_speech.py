@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import require_espeak
 
 from posecheck.core.results import (
     Direction,
@@ -148,7 +149,7 @@ def test_player_goes_quiet_after_a_device_error(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_coaching_renders_to_a_wav_on_the_session_clock(tmp_path: Path) -> None:
-    assert speech.espeak_path(), "espeak-ng (Debian package espeak-ng) is required"
+    require_espeak()
     wav_path = tmp_path / "coach.wav"
     recorder = WavRecorder(wav_path)
     speaker = Speaker(recorder, max_pending=8)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import require_ffmpeg
 
 from posecheck.core.profiles import PROFILES
 from posecheck.errors import PosecheckError, ProfileError
@@ -273,6 +274,7 @@ def test_cli_bad_routine_file_is_one_line_error(tmp_path: Path) -> None:
 
 def _concat(inputs: list[Path], out: Path, fps: int = 15, size: str | None = None) -> Path:
     """Clips back to back into one H.264 file (in tmp, never in the repo), at one frame rate."""
+    require_ffmpeg()
     import subprocess
 
     args: list[str] = []
