@@ -86,6 +86,7 @@ def run_live(config: LiveConfig) -> LiveOutcome:
     from posecheck.pose import PoseEstimator
 
     get_profile(config.exercise)  # ProfileError before anything opens
+    speech_note = check_speech(config)
     if config.out_dir is not None:
         prepare_out_dir(config.out_dir)  # OutputError before the camera opens
     headless = config.headless if config.headless is not None else not display_available()
@@ -136,8 +137,12 @@ def run_live(config: LiveConfig) -> LiveOutcome:
         display = NoWindow() if headless else CvWindow(fullscreen=False)
         keys = config.keys or (NoKeys() if headless else CvKeySource())
         if not config.mute or config.speech_wav is not None:
-            backend = make_speech(mute=config.mute, wav_path=config.speech_wav)
+            backend = make_speech(
+                mute=config.mute, wav_path=config.speech_wav, on_failure=_note_once()
+            )
             speaker = Speaker(backend)
+        if speech_note is not None:
+            _note(speech_note)
         printer = ProgressPrinter(config.stream or sys.stdout) if headless else None
         model = config.wrap_estimator(estimator) if config.wrap_estimator else estimator
         session = LiveSession(
@@ -164,6 +169,37 @@ def run_live(config: LiveConfig) -> LiveOutcome:
         estimator.close()
         if display is not None:
             display.close()
+
+
+def check_speech(config: LiveConfig) -> str | None:
+    """Why spoken cues will be off, as a note for the user; None when they will work.
+
+    An asked-for `--speech-wav` that cannot be written (no espeak-ng) is an OutputError before
+    anything opens: the file would silently never appear.
+    """
+    from posecheck.errors import OutputError
+    from posecheck.live.speech import speech_off_reason
+
+    reason = speech_off_reason(mute=config.mute, wav_path=config.speech_wav)
+    if reason is not None and config.speech_wav is not None:
+        raise OutputError(reason)
+    return reason
+
+
+def _note(message: str) -> None:
+    print(f"posecheck: note: {message}", file=sys.stderr, flush=True)
+
+
+def _note_once() -> Callable[[str], None]:
+    """A note printer that prints its first message only (the speech thread may fail again)."""
+    said: list[str] = []
+
+    def note(message: str) -> None:
+        if not said:
+            said.append(message)
+            _note(message)
+
+    return note
 
 
 def warm_up(estimator: object, spec: str, source: object) -> None:
