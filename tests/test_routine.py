@@ -715,3 +715,12 @@ def _file(folder: Path, content: str | bytes) -> str:
     path = folder / f"f{len(list(folder.iterdir()))}.toml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     return str(path)
+
+
+def test_routine_help_speaks_to_users() -> None:
+    """The help describes the shipped routines, not the project's internal sources."""
+    from posecheck.cli.routine_cmd import routine
+
+    result = CliRunner().invoke(routine, ["--help"])
+    assert result.exit_code == 0
+    assert "seeds" not in result.output and "daily_reset (about ten minutes" in result.output

@@ -80,7 +80,9 @@ def routine(
     """Run a routine (a shipped NAME or a .toml FILE), block by block, then report the balance
     between flexion and extension work.
 
-    Shipped: daily_reset (the seeds' ten-minute hip reset) and balanced_hip.
+    Shipped: daily_reset (about ten minutes to loosen tight hip flexors after sitting, then
+    wake the glutes) and balanced_hip (flexion and extension work, alternating). `--show`
+    lists a routine's blocks.
     """
     from posecheck.errors import PosecheckError
     from posecheck.routine import builtin_routines, load_routine, parse_boundaries
