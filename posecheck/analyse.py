@@ -31,6 +31,7 @@ import numpy as np
 from posecheck.core.landmarks import PoseFrame
 from posecheck.core.results import BodyMeasures, FrameResult
 from posecheck.errors import OutputError, PosecheckError, SourceError
+from posecheck.outdir import out_dir_for_run, prepare_out_dir  # prepare_out_dir: re-exported
 from posecheck.report import (
     AngleTrace,
     SessionReport,
@@ -386,19 +387,7 @@ def sigterm_as_interrupt(signalled: threading.Event | None = None) -> Iterator[N
             signal.signal(signal.SIGINT, previous_int)
 
 
-def prepare_out_dir(out_dir: str | Path) -> Path:
-    """Create the output directory and prove it is writable, before any work is done."""
-    path = Path(out_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".posecheck-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write to output directory {path}: {exc.strerror or exc}"
-        ) from exc
-    return path
+__all__ = ["analyse_video", "prepare_out_dir"]  # prepare_out_dir lives in posecheck.outdir
 
 
 def _rich_progress(total: int | None, label: str) -> tuple[ProgressFn, Callable[[], None]]:
@@ -594,12 +583,13 @@ def analyse_video(
     if stride < 1:
         raise PosecheckError(f"stride must be >= 1, got {stride}")
     profile = get_profile(exercise) if exercise is not None else None  # ProfileError early
-    out = prepare_out_dir(out_dir) if out_dir is not None else None
     source_name = str(path)
-    if out is not None:
-        prefetch_plotting()
 
     with contextlib.ExitStack() as stack:
+        # made now (OutputError before any work), removed again if the run fails while empty
+        out = stack.enter_context(out_dir_for_run(out_dir)) if out_dir is not None else None
+        if out is not None:
+            prefetch_plotting()
         stack.enter_context(opencv_single_threaded())
         if source is None:
             from posecheck.sources import open_source

@@ -6,6 +6,7 @@ and a chosen display) so they exercise the same wiring as the command line.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -80,15 +81,29 @@ def _opener(spec: str, realtime: bool) -> tuple[Callable[[], object], object]:
 
 
 def run_live(config: LiveConfig) -> LiveOutcome:
-    """Open everything, run one live session, close everything; returns what happened."""
-    from posecheck.analyse import prepare_out_dir, sigterm_as_interrupt
+    """Open everything, run one live session, close everything; returns what happened.
+
+    Every option is checked before the model loads or the camera opens (exercise, speech WAV,
+    the --out and --record folders), and folders made for a session that then fails to start
+    are removed again while still empty.
+    """
     from posecheck.core.profiles import get_profile
-    from posecheck.pose import PoseEstimator
+    from posecheck.outdir import out_dir_for_run
 
     get_profile(config.exercise)  # ProfileError before anything opens
     speech_note = check_speech(config)
-    if config.out_dir is not None:
-        prepare_out_dir(config.out_dir)  # OutputError before the camera opens
+    with contextlib.ExitStack() as folders:  # OutputError before the camera opens
+        if config.out_dir is not None:
+            folders.enter_context(out_dir_for_run(config.out_dir))
+        if config.record_dir is not None:
+            folders.enter_context(out_dir_for_run(config.record_dir, "--record directory"))
+        return _run_live(config, speech_note)
+
+
+def _run_live(config: LiveConfig, speech_note: str | None) -> LiveOutcome:
+    from posecheck.analyse import sigterm_as_interrupt
+    from posecheck.pose import PoseEstimator
+
     headless = config.headless if config.headless is not None else not display_available()
     # The model loads before the source opens: a camera or stream starts delivering at once,
     # and frames piling up while the model loads would only be dropped as stale.
