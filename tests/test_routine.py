@@ -724,3 +724,60 @@ def test_routine_help_speaks_to_users() -> None:
     result = CliRunner().invoke(routine, ["--help"])
     assert result.exit_code == 0
     assert "seeds" not in result.output and "daily_reset (about ten minutes" in result.output
+
+
+# ----------------------------------------------------------------- a bad history database
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1.5 s of the bundled sample at 320x240 (made in tmp, never in the repo)."""
+    import cv2
+
+    out = tmp_path_factory.mktemp("clip") / "short.mp4"
+    cap = cv2.VideoCapture(str(Path(__file__).resolve().parents[1] / "sample_videos"
+                               / "glute_bridge_side.mp4"))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))
+    for _ in range(45):
+        ok, frame = cap.read()
+        assert ok
+        writer.write(cv2.resize(frame, (320, 240)))
+    writer.release()
+    cap.release()
+    return out
+
+
+def _routine_on(clip: Path, out: Path, db: Path) -> object:
+    from posecheck.cli import main
+
+    return CliRunner().invoke(main, [
+        "routine", "balanced_hip", "--video", str(clip), "--boundaries", "0,0.3,0.6,0.9",
+        "--model", "lite", "--db", str(db), "--out", str(out)])
+
+
+def test_routine_with_a_damaged_db_warns_and_keeps_its_outputs(
+    short_clip: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "damaged.db"
+    db.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 16)
+    result = _routine_on(short_clip, tmp_path / "out", db)
+    assert result.exit_code == 0, result.output
+    assert "posecheck: warning: history not used, this run will not be stored: " in result.output
+    for name in ("balance.html", "balance.json", "routine.json"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_routine_with_a_locked_db_warns_and_keeps_balance_html(
+    short_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posecheck.history import History, HistoryError
+
+    def locked(self: History, *args: object, **kwargs: object) -> None:
+        raise HistoryError(f"history database {self.path}: database is locked")
+
+    monkeypatch.setattr(History, "add_routine_run", locked)
+    result = _routine_on(short_clip, tmp_path / "out", tmp_path / "h.db")
+    assert result.exit_code == 0, result.output
+    assert "posecheck: warning: session not stored in history: " in result.output
+    assert "database is locked" in result.output
+    assert (tmp_path / "out" / "balance.html").stat().st_size > 0
