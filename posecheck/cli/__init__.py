@@ -7,6 +7,9 @@ Every command turns `PosecheckError` into a one-line message on stderr and a non
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from typing import Any
 
 import click
 
@@ -29,7 +32,22 @@ ALIASES: dict[str, str] = {"analyze": "analyse"}
 
 
 class LazyGroup(click.Group):
-    """Loads each command's module on first use; spelling aliases resolve to one command."""
+    """Loads each command's module on first use; spelling aliases resolve to one command.
+
+    Also turns a standard output that cannot be written (`> /dev/full`, a full disk) into one
+    line on stderr instead of an OSError traceback; click already ends quietly on a closed pipe.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:
+            if not _stdout_broken():
+                raise  # not the terminal's fault: a bug, keep its traceback
+            _silence_stdout()
+            click.echo(f"posecheck: error: cannot write to standard output: "
+                       f"{exc.strerror or exc}", err=True)
+            sys.exit(2)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if self._load(name) is not None)
@@ -59,3 +77,32 @@ def main() -> None:
     Counts reps and times the pause at the top from a video, a stream or a webcam,
     tells hip flexion from extension, and coaches form.
     """
+
+
+def _stdout_broken() -> bool:
+    """True when stdout cannot be written (`> /dev/full`, a full disk, an I/O error).
+
+    The failed write has already been thrown away by the stream, so a newline is tried at the
+    descriptor: it fails where the output failed. Only called once an OSError has escaped a
+    command anyway, so a stray newline on a healthy stdout comes just before a traceback.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return False  # not a real file (a test's captured stream): nothing to blame
+    try:
+        sys.stdout.flush()
+        os.write(fd, b"\n")
+    except OSError:
+        return True
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush does not fail once more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stream)
+        pass
