@@ -30,7 +30,7 @@ import numpy as np
 
 from posecheck.core.landmarks import PoseFrame
 from posecheck.core.results import BodyMeasures, FrameResult
-from posecheck.errors import OutputError, PosecheckError, SourceError
+from posecheck.errors import OutputError, PosecheckError, ResultsNotWritten, SourceError
 from posecheck.outdir import out_dir_for_run, prepare_out_dir  # prepare_out_dir: re-exported
 from posecheck.report import (
     AngleTrace,
@@ -655,18 +655,46 @@ def analyse_video(
             exercise_scores=scores,
         )
         if out is not None:
-            with sigterm_as_interrupt():  # a second Ctrl-C must not lose the report
-                try:
-                    if run.trace is not None:
-                        write_angle_plot(out / PLOT_NAME, run.trace, report)
-                        run.outputs["plot"] = str(out / PLOT_NAME)
-                except KeyboardInterrupt:
-                    report = replace(report, interrupted=True)
-                finally:
-                    run.outputs["report"] = str(out / REPORT_NAME)
-                    report.write_json(out / REPORT_NAME)
+            report = _write_report_files(out, run, report)
     if report.frames_with_pose == 0 and run.frames > 0:
         raise NoPersonError(f"no person found in any of the {run.frames} frames of {source_name}")
+    if run.write_errors:
+        raise ResultsNotWritten(not_written_message(run.write_errors), report)
+    return report
+
+
+def not_written_message(errors: list[str]) -> str:
+    """The first failure in full, then the other files by name: one line however many failed."""
+    first, rest = errors[0], errors[1:]
+    if not rest:
+        return first
+    names = [Path(e.removeprefix("cannot write ").split(": ", 1)[0]).name for e in rest]
+    return f"{first}; not written either: {', '.join(names)}"
+
+
+def _write_report_files(out: Path, run: _Run, report: SessionReport) -> SessionReport:
+    """angle.png, then report.json (listing what was written). A file that cannot be written
+    is recorded in `run.write_errors`, never raised here: the results must reach the caller."""
+    with sigterm_as_interrupt():  # a second Ctrl-C must not lose the report
+        try:
+            if run.trace is not None:
+                try:
+                    write_angle_plot(out / PLOT_NAME, run.trace, report)
+                    run.outputs["plot"] = str(out / PLOT_NAME)
+                except (OutputError, OSError) as exc:
+                    run.write_errors.append(_write_error(out / PLOT_NAME, exc))
+        except KeyboardInterrupt:
+            report = replace(report, interrupted=True)
+        finally:
+            path = out / REPORT_NAME
+            outputs = {**run.outputs, "report": str(path)}
+            report = replace(report, outputs=outputs)
+            try:
+                report.write_json(path)
+                run.outputs["report"] = str(path)
+            except (OutputError, OSError) as exc:
+                run.write_errors.append(_write_error(path, exc))
+                report = replace(report, outputs=dict(run.outputs))
     return report
 
 
@@ -682,6 +710,7 @@ class _CoreStage(_QueueStage):
     def __init__(self, analyzer: Any, timeline: TimelineWriter | None,
                  trace: AngleTrace | None, sink: VideoSink | None, queue_size: int = 4) -> None:
         self.analyzer, self.timeline, self.trace, self.sink = analyzer, timeline, trace, sink
+        self.sink_error: str | None = None
         super().__init__("posecheck-core", queue_size)
 
     def _handle(self, image: np.ndarray, pose: PoseFrame) -> None:
@@ -690,8 +719,11 @@ class _CoreStage(_QueueStage):
             self.timeline.write(result)
         if self.trace is not None:
             self.trace.add(result)
-        if self.sink is not None:
-            self.sink.put(image, pose, result)
+        if self.sink is not None and self.sink_error is None:
+            try:
+                self.sink.put(image, pose, result)
+            except (OutputError, OSError) as exc:  # a full disk ends the video, not the count
+                self.sink_error = _write_error(self.sink.path, exc)
 
     def put(self, image: np.ndarray, pose: PoseFrame) -> None:
         self._put(image, pose)
@@ -717,6 +749,7 @@ class _Run:
         self.stage: _CoreStage | None = None
         self.stop_bar: Callable[[], None] | None = None
         self.outputs: dict[str, str] = {}
+        self.write_errors: list[str] = []  # files that could not be written, one line each
 
     def close_outputs(self) -> None:
         if self.stop_bar is not None:
@@ -729,15 +762,32 @@ class _Run:
                 self.stage.close()
         if self.timeline is not None:
             self.timeline.close()
-            self.outputs["timeline"] = str(self.timeline.path)
+            if self.timeline.error is None:
+                self.outputs["timeline"] = str(self.timeline.path)
+            else:
+                self.write_errors.append(self.timeline.error)
         if self.sink is not None:
+            error = self.stage.sink_error if self.stage is not None else None
             try:
                 self.sink.close()  # flushes the queue and finalises the file
             except KeyboardInterrupt:
                 self.interrupted = True
                 self.sink.close()
-            if self.sink.frames:
+            except (OutputError, OSError) as exc:
+                error = error or _write_error(self.sink.path, exc)
+            if error is not None:
+                self.write_errors.append(error)
+            elif self.sink.frames:
                 self.outputs["video"] = str(self.sink.path)
+
+
+def _write_error(path: Path, exc: BaseException) -> str:
+    """`cannot write PATH: reason`, one line, whatever raised it."""
+    if isinstance(exc, OutputError):
+        text = str(exc)
+        return text if str(path) in text else f"cannot write {path}: {text}"
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"cannot write {path}: {reason}"
 
 
 def _process(

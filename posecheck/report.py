@@ -7,6 +7,7 @@ row and the plot keeps four floats per frame.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -362,6 +363,7 @@ class TimelineWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.rows = 0
+        self.error: str | None = None  # set when a write failed (the file is incomplete)
         try:
             self._fh: IO[str] | None = self.path.open("w", newline="")
         except OSError as exc:
@@ -370,15 +372,32 @@ class TimelineWriter:
         self._csv.writerow(TIMELINE_COLUMNS)
 
     def write(self, result: FrameResult) -> None:
+        """One row; a failed write (full disk) ends the file but never the analysis: the
+        failure is kept in `error` for the caller to report once the results are safe."""
+        if self.error is not None:
+            return
         assert self._fh is not None, "TimelineWriter is closed"
-        self._csv.writerow(timeline_row(result))
-        self.rows += 1
-        if self.rows % 25 == 0:
-            self._fh.flush()  # someone tailing the file (or an interrupted run) sees progress
+        try:
+            self._csv.writerow(timeline_row(result))
+            self.rows += 1
+            if self.rows % 25 == 0:
+                self._fh.flush()  # someone tailing the file (or an interrupted run) sees progress
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = f"cannot write {self.path}: {exc.strerror or exc}"
+        with contextlib.suppress(OSError):
+            if self._fh is not None:
+                self._fh.close()
+        self._fh = None
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError as exc:
+                self._fail(exc)
             self._fh = None
 
     def __enter__(self) -> TimelineWriter:

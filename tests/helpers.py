@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,23 @@ def require_chromium() -> str:
     return require_tool(
         "chromium", "chromium-browser", package="chromium", gives="the balance page render test"
     )
+
+
+# -- tiny real clips ---------------------------------------------------------------------------
+
+
+def short_sample_clip(out: Path, frames: int = 45, size: tuple[int, int] = (320, 240)) -> Path:
+    """The first `frames` of the bundled side-view bridge sample, downscaled, as mp4v in `out`
+    (a real body for the model in ~1.5 s of video: cheap end-to-end runs, never in the repo)."""
+    import cv2
+
+    sample = Path(__file__).resolve().parents[1] / "sample_videos" / "glute_bridge_side.mp4"
+    cap = cv2.VideoCapture(str(sample))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, size)
+    for _ in range(frames):
+        ok, frame = cap.read()
+        assert ok, f"{sample} has fewer than {frames} frames"
+        writer.write(cv2.resize(frame, size))
+    writer.release()
+    cap.release()
+    return out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import require_ffmpeg
+from helpers import require_ffmpeg, short_sample_clip
 
 from posecheck.core.profiles import PROFILES
 from posecheck.errors import PosecheckError, ProfileError
@@ -732,19 +732,7 @@ def test_routine_help_speaks_to_users() -> None:
 @pytest.fixture(scope="module")
 def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1.5 s of the bundled sample at 320x240 (made in tmp, never in the repo)."""
-    import cv2
-
-    out = tmp_path_factory.mktemp("clip") / "short.mp4"
-    cap = cv2.VideoCapture(str(Path(__file__).resolve().parents[1] / "sample_videos"
-                               / "glute_bridge_side.mp4"))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))
-    for _ in range(45):
-        ok, frame = cap.read()
-        assert ok
-        writer.write(cv2.resize(frame, (320, 240)))
-    writer.release()
-    cap.release()
-    return out
+    return short_sample_clip(tmp_path_factory.mktemp("clip") / "short.mp4")
 
 
 def _routine_on(clip: Path, out: Path, db: Path) -> object:

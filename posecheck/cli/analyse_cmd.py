@@ -107,23 +107,30 @@ def analyse(
     from rich.console import Console
 
     from posecheck.analyse import analyse_video
+    from posecheck.errors import ResultsNotWritten
 
     err = Console(stderr=True)
-    report = analyse_video(
-        video,
-        exercise,
-        model=model,
-        out_dir=out_dir or default_out_dir(video),
-        write_video=not no_video,
-        stride=stride,
-        progress=err.is_terminal,
-    )
+    not_written: ResultsNotWritten | None = None
+    try:
+        report = analyse_video(
+            video,
+            exercise,
+            model=model,
+            out_dir=out_dir or default_out_dir(video),
+            write_video=not no_video,
+            stride=stride,
+            progress=err.is_terminal,
+        )
+    except ResultsNotWritten as exc:  # the results exist: show and store them, then fail
+        not_written, report = exc, exc.report  # type: ignore[assignment]
     if not no_history and report.frames:
         store_in_history([report], db=db, mode="video")
     if as_json:
         click.echo(report.to_json())
     else:
         print_summary(report, Console())
+    if not_written is not None:
+        raise not_written
     if report.interrupted:
         click.echo("posecheck: interrupted: results written for the frames processed", err=True)
         sys.exit(130)
