@@ -556,6 +556,8 @@ def analyse_video(
     stop: threading.Event | None = None,
     source: Any | None = None,
     estimator: Any | None = None,
+    hold_s: float | None = None,
+    rep_target: int | None = None,
 ) -> SessionReport:
     """Analyse one recorded video and return its `SessionReport`.
 
@@ -571,6 +573,8 @@ def analyse_video(
             interrupted, outputs still finalised).
         source, estimator: stand-ins for the frame source and the pose estimator (tests,
             benchmarks, synthetic streams); `path` then only names the source in the report.
+        hold_s: the hold at the top to time against, overriding the profile's (0 = none), as
+            a physiotherapist prescribes it. rep_target: the reps prescribed (reported).
 
     Raises:
         ProfileError: unknown exercise. SourceError: missing/corrupt/empty/non-video input.
@@ -583,6 +587,7 @@ def analyse_video(
     if stride < 1:
         raise PosecheckError(f"stride must be >= 1, got {stride}")
     profile = get_profile(exercise) if exercise is not None else None  # ProfileError early
+    check_prescription(hold_s, rep_target)
     source_name = str(path)
 
     with contextlib.ExitStack() as stack:
@@ -604,7 +609,7 @@ def analyse_video(
                 raise PosecheckError("auto-detection needs the real source: give an exercise")
             name, scores = guess_exercise(path, model=model, fps=fps, total=total)
             profile = get_profile(name)
-        analyzer = SessionAnalyzer(profile)
+        analyzer = SessionAnalyzer(prescribed(profile, hold_s))
         if estimator is None:
             from posecheck.pose import PoseEstimator
 
@@ -653,6 +658,7 @@ def analyse_video(
             interrupted=run.interrupted,
             outputs=run.outputs,
             exercise_scores=scores,
+            rep_target=rep_target,
         )
         if out is not None:
             report = _write_report_files(out, run, report)
@@ -661,6 +667,22 @@ def analyse_video(
     if run.write_errors:
         raise ResultsNotWritten(not_written_message(run.write_errors), report)
     return report
+
+
+MAX_HOLD_S = 600.0
+
+
+def check_prescription(hold_s: float | None, rep_target: int | None) -> None:
+    """Refuse a hold outside 0-600 s or a rep target below 1, before any work (one line)."""
+    if hold_s is not None and not (math.isfinite(hold_s) and 0 <= hold_s <= MAX_HOLD_S):
+        raise PosecheckError(f"hold must be 0-{MAX_HOLD_S:g} s, got {hold_s:g}")
+    if rep_target is not None and rep_target < 1:
+        raise PosecheckError(f"rep target must be at least 1, got {rep_target}")
+
+
+def prescribed(profile: Any, hold_s: float | None) -> Any:
+    """The profile with a prescribed hold at the top (seconds; 0 = none), else unchanged."""
+    return profile if hold_s is None else replace(profile, hold_target_s=float(hold_s))
 
 
 def not_written_message(errors: list[str]) -> str:

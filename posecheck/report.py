@@ -145,6 +145,7 @@ class SessionReport:
     software_version: str = __version__
     outputs: dict[str, str] = field(default_factory=dict)  # kind -> path of files written
     exercise_scores: dict[str, float] = field(default_factory=dict)  # auto-detection evidence
+    rep_target: int | None = None  # reps prescribed (--reps), None when not given
 
     @property
     def rep_count(self) -> int:
@@ -205,7 +206,8 @@ class SessionReport:
     def summary_line(self) -> str:
         """One human line: what a person wants to know first."""
         auto = " (auto-detected)" if self.exercise_auto_detected else ""
-        parts = [f"{self.exercise}{auto}: {self.rep_count} reps"]
+        target = f" / {self.rep_target}" if self.rep_target else ""
+        parts = [f"{self.exercise}{auto}: {self.rep_count}{target} reps"]
         if self.partials:
             parts.append(f"{self.partial_count} partial")
         if self.holds:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
-from helpers import require_espeak
+from helpers import require_espeak, short_sample_clip
 
 from posecheck.cli import main
 
@@ -98,3 +98,16 @@ def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: 
         rate = w.getframerate()
     assert len(audio) / rate > 3.0
     assert np.sqrt(np.mean(audio**2)) > 100
+
+
+def test_live_takes_a_prescribed_hold_and_rep_target(tmp_path: Path) -> None:
+    clip = short_sample_clip(tmp_path / "short.mp4")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["live", "--source", str(clip), "--headless", "--mute",
+                                       "--model", "lite", "--hold", "0.3", "--reps", "4",
+                                       "--out", str(out), "--no-history"])
+    assert result.exit_code == 0, result.output
+    assert "set 1: glute_bridge: 1 / 4 reps" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["rep_target"] == 4
+    assert any("Pause at the top for 0.3 s" in c["message"] for c in report["cues"])

@@ -77,3 +77,15 @@ def store_in_history(reports: Iterable[Any], *, db: Path | None, mode: str) -> N
             record_session(report, db, mode=mode)
         except HistoryError as exc:
             click.echo(f"posecheck: warning: session not stored in history: {exc}", err=True)
+
+
+def prescription_options(func: F) -> F:
+    """`--hold SECONDS` and `--reps N`: what a physiotherapist prescribes, without a routine."""
+    func = click.option(
+        "--reps", "rep_target", type=click.IntRange(min=1), default=None, metavar="N",
+        help="Reps prescribed: shown as done / N.",
+    )(func)
+    return click.option(
+        "--hold", "hold_s", type=click.FloatRange(0, 600), default=None, metavar="SECONDS",
+        help="Hold at the top to time each rep against [default: the exercise's own; 0 = none].",
+    )(func)

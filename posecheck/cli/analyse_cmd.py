@@ -11,6 +11,7 @@ import click
 from posecheck.cli._common import (
     history_options,
     model_option,
+    prescription_options,
     run_command,
     store_in_history,
     stride_option,
@@ -89,6 +90,7 @@ def print_summary(report: SessionReport, console: Console) -> None:
 @click.option("--no-video", is_flag=True, help="Skip the annotated video (faster).")
 @stride_option
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
+@prescription_options
 @model_option
 @history_options
 @run_command
@@ -99,6 +101,8 @@ def analyse(
     no_video: bool,
     stride: int,
     as_json: bool,
+    hold_s: float | None,
+    rep_target: int | None,
     model: str,
     db: Path | None,
     no_history: bool,
@@ -120,6 +124,8 @@ def analyse(
             write_video=not no_video,
             stride=stride,
             progress=err.is_terminal,
+            hold_s=hold_s,
+            rep_target=rep_target,
         )
     except ResultsNotWritten as exc:  # the results exist: show and store them, then fail
         not_written, report = exc, exc.report  # type: ignore[assignment]

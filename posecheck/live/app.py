@@ -7,6 +7,7 @@ and a chosen display) so they exercise the same wiring as the command line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ class LiveConfig:
     summary_s: float | None = None  # None: 8 s in a window, 0 headless
     max_seconds: float | None = None
     orientation: str = "auto"
+    hold_s: float | None = None  # prescribed hold at the top (None: each exercise's own)
+    rep_target: int | None = None  # prescribed reps, reported as done / target
     keys: KeySource | None = None  # injected by tests; default: the window's keys
     stream: TextIO | None = None  # progress lines (headless); default stdout
     backoff: Backoff = field(default_factory=Backoff)
@@ -58,10 +61,13 @@ def exercise_names() -> tuple[str, ...]:
     return tuple(PROFILES)
 
 
-def make_analyzer(name: str) -> object:
+def make_analyzer(name: str, hold_s: float | None = None) -> object:
+    """A fresh analyzer for `name`, timing holds against `hold_s` when one is prescribed."""
+    from posecheck.analyse import prescribed
     from posecheck.core.analyzer import SessionAnalyzer
+    from posecheck.core.profiles import get_profile
 
-    return SessionAnalyzer(name)
+    return SessionAnalyzer(prescribed(get_profile(name), hold_s))
 
 
 def _opener(spec: str, realtime: bool) -> tuple[Callable[[], object], object]:
@@ -87,10 +93,12 @@ def run_live(config: LiveConfig) -> LiveOutcome:
     the --out and --record folders), and folders made for a session that then fails to start
     are removed again while still empty.
     """
+    from posecheck.analyse import check_prescription
     from posecheck.core.profiles import get_profile
     from posecheck.outdir import out_dir_for_run
 
     get_profile(config.exercise)  # ProfileError before anything opens
+    check_prescription(config.hold_s, config.rep_target)
     speech_note = check_speech(config)
     with contextlib.ExitStack() as folders:  # OutputError before the camera opens
         if config.out_dir is not None:
@@ -146,6 +154,7 @@ def _run_live(config: LiveConfig, speech_note: str | None) -> LiveOutcome:
             source_name=str(config.source),
             source_fps=getattr(first, "fps", None),
             model_name=str(getattr(estimator, "model_name", config.model)),
+            rep_target=config.rep_target,
         )
         if config.fresher_within is not None:
             settings.fresher_within = config.fresher_within
@@ -160,11 +169,12 @@ def _run_live(config: LiveConfig, speech_note: str | None) -> LiveOutcome:
             _note(speech_note)
         printer = ProgressPrinter(config.stream or sys.stdout) if headless else None
         model = config.wrap_estimator(estimator) if config.wrap_estimator else estimator
+        analyzers = functools.partial(make_analyzer, hold_s=config.hold_s)
         session = LiveSession(
             settings,
             grabber=grabber,
             estimator=model,  # type: ignore[arg-type]
-            analyzer_factory=make_analyzer,  # type: ignore[arg-type]
+            analyzer_factory=analyzers,  # type: ignore[arg-type]
             display=display,
             keys=keys,
             speaker=speaker,
