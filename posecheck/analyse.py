@@ -659,6 +659,7 @@ def analyse_video(
             outputs=run.outputs,
             exercise_scores=scores,
             rep_target=rep_target,
+            frames_skipped=int(getattr(source, "frames_skipped", 0) or 0),
         )
         if out is not None:
             report = _write_report_files(out, run, report)

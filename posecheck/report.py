@@ -146,6 +146,7 @@ class SessionReport:
     outputs: dict[str, str] = field(default_factory=dict)  # kind -> path of files written
     exercise_scores: dict[str, float] = field(default_factory=dict)  # auto-detection evidence
     rep_target: int | None = None  # reps prescribed (--reps), None when not given
+    frames_skipped: int = 0  # frames the file declares but that could not be decoded (damage)
 
     @property
     def rep_count(self) -> int:
@@ -213,6 +214,9 @@ class SessionReport:
         if self.holds:
             parts.append(f"{self.hold_count} holds ({self.holds_met} met target)")
         parts.append(f"pose in {self.detection_rate:.0%} of frames")
+        if self.frames_skipped:
+            plural = "s" if self.frames_skipped > 1 else ""
+            parts.append(f"{self.frames_skipped} damaged frame{plural} skipped")
         return ", ".join(parts)
 
     def cue_groups(self) -> list[CueGroup]:

@@ -125,3 +125,26 @@ def short_sample_clip(out: Path, frames: int = 45, size: tuple[int, int] = (320,
     writer.release()
     cap.release()
     return out
+
+
+def damaged_clip(path: Path, wh: tuple[int, int] = (64, 48), frames: int = 60,
+                 blocks: tuple[float, ...] = (0.3, 0.6)) -> Path:
+    """A noise clip (mp4v) with 512-byte blocks of its frame data zeroed: a few frames that
+    cannot be decoded in the middle of a file whose header still declares them all."""
+    import cv2
+    import numpy as np
+
+    w, h = wh
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    mdat, moov = data.find(b"mdat") - 4, data.find(b"moov") - 4
+    assert mdat < moov, "expected mdat before moov in OpenCV's mp4 output"
+    for fraction in blocks:
+        offset = int(mdat + (moov - mdat) * fraction)
+        data[offset : offset + 512] = bytes(512)
+    path.write_bytes(bytes(data))
+    return path

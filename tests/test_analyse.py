@@ -532,3 +532,16 @@ def test_cli_hold_and_reps_are_checked_before_any_work(runner: CliRunner, tmp_pa
     assert result.exit_code == 2 and "--hold" in result.output and "Traceback" not in result.output
     result = runner.invoke(cli, ["analyse", "nope.mp4", "--reps", "0"])
     assert result.exit_code == 2 and "--reps" in result.output
+
+
+def test_damaged_frames_are_skipped_and_reported(tmp_path: Path) -> None:
+    """A corrupt frame mid-file: the analysis reads on to the end and says what it skipped."""
+    from helpers import damaged_clip
+
+    clip = damaged_clip(tmp_path / "damaged.mp4", frames=150)
+    report = analyse_video(clip, "glute_bridge", out_dir=tmp_path / "out", write_video=False,
+                           estimator=LyingBridgeEstimator())
+    assert report.frames == 150 - report.frames_skipped and report.frames_skipped >= 1
+    assert f"{report.frames_skipped} damaged frame" in report.summary_line()
+    saved = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert saved["frames_skipped"] == report.frames_skipped
