@@ -609,7 +609,8 @@ def analyse_video(
                 raise PosecheckError("auto-detection needs the real source: give an exercise")
             name, scores = guess_exercise(path, model=model, fps=fps, total=total)
             profile = get_profile(name)
-        analyzer = SessionAnalyzer(prescribed(profile, hold_s))
+        profile = prescribed(profile, hold_s)
+        analyzer = SessionAnalyzer(profile)
         if estimator is None:
             from posecheck.pose import PoseEstimator
 
@@ -659,6 +660,7 @@ def analyse_video(
             outputs=run.outputs,
             exercise_scores=scores,
             rep_target=rep_target,
+            hold_target_s=float(profile.hold_target_s),
             frames_skipped=int(getattr(source, "frames_skipped", 0) or 0),
         )
         if out is not None:

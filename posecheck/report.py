@@ -146,6 +146,7 @@ class SessionReport:
     outputs: dict[str, str] = field(default_factory=dict)  # kind -> path of files written
     exercise_scores: dict[str, float] = field(default_factory=dict)  # auto-detection evidence
     rep_target: int | None = None  # reps prescribed (--reps), None when not given
+    hold_target_s: float | None = None  # the hold each rep was timed against (0 = none)
     frames_skipped: int = 0  # frames the file declares but that could not be decoded (damage)
 
     @property

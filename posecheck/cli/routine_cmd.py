@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from posecheck.cli._common import model_option, run_command
+from posecheck.cli._common import default_db_hint, model_option, run_command
 
 
 def _print_routine(routine: object) -> None:
@@ -129,7 +129,7 @@ def _run(rt: object, out: Path, video: str | None, source: str | None,
 @click.option("--out", "out_dir", default=None, metavar="DIR",
               help="Output directory [default: ./posecheck-out/routine-<name>].")
 @click.option("--db", default=None, metavar="PATH",
-              help="History database [default: in the user data dir].")
+              help=f"History database [default: $POSECHECK_DB, else {default_db_hint()}].")
 @click.option("--no-history", is_flag=True, help="Do not store this session in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print routine.json on stdout.")
 @click.option("--headless", is_flag=True, help="Live: no window (progress lines instead).")
