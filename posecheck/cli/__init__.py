@@ -34,13 +34,28 @@ ALIASES: dict[str, str] = {"analyze": "analyse"}
 class LazyGroup(click.Group):
     """Loads each command's module on first use; spelling aliases resolve to one command.
 
-    Also turns a standard output that cannot be written (`> /dev/full`, a full disk) into one
-    line on stderr instead of an OSError traceback; click already ends quietly on a closed pipe.
+    Errors stay one line: a usage error (bad option value, unknown option, missing argument)
+    is `posecheck: error: ... (see posecheck CMD --help)` rather than click's three-line usage
+    block, and a standard output that cannot be written (`> /dev/full`, a full disk) is one
+    line instead of an OSError traceback; click already ends quietly on a closed pipe.
     """
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
         try:
-            return super().main(*args, **kwargs)
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:  # a usage error: one line, like every other error
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `posecheck`: the help itself
+                exc.show()
+                sys.exit(exc.exit_code)
+            message = " ".join(exc.format_message().split())
+            where = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
+            click.echo(f"posecheck: error: {message}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("posecheck: interrupted", err=True)
+            sys.exit(130)
         except OSError as exc:
             if not _stdout_broken():
                 raise  # not the terminal's fault: a bug, keep its traceback
@@ -48,6 +63,7 @@ class LazyGroup(click.Group):
             click.echo(f"posecheck: error: cannot write to standard output: "
                        f"{exc.strerror or exc}", err=True)
             sys.exit(2)
+        sys.exit(result if isinstance(result, int) else 0)  # --help, --version: click's Exit
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if self._load(name) is not None)

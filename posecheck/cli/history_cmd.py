@@ -55,8 +55,10 @@ def history(
     from rich.console import Console
     from rich.table import Table
 
-    from posecheck.history import History
+    from posecheck.history import History, to_utc_iso
 
+    if since is not None:
+        to_utc_iso(since)  # a bad date is a one-line error before any database is made
     with History(db) as hist:
         rows = hist.sessions(exercise=exercise, since=since, limit=limit, newest_first=True)
         rows.reverse()
