@@ -31,6 +31,7 @@ import numpy as np
 from posecheck.core.landmarks import PoseFrame
 from posecheck.core.results import BodyMeasures, FrameResult
 from posecheck.errors import OutputError, PosecheckError, ResultsNotWritten, SourceError
+from posecheck.input_checks import InputStats, degraded_input_warnings
 from posecheck.outdir import out_dir_for_run, prepare_out_dir  # prepare_out_dir: re-exported
 from posecheck.report import (
     AngleTrace,
@@ -582,7 +583,7 @@ def analyse_video(
         ModelError: the model bundle cannot be loaded.
     """
     from posecheck.core.analyzer import SessionAnalyzer
-    from posecheck.core.profiles import get_profile
+    from posecheck.core.profiles import PROFILES, get_profile
 
     if stride < 1:
         raise PosecheckError(f"stride must be >= 1, got {stride}")
@@ -618,6 +619,7 @@ def analyse_video(
         model_name = str(getattr(estimator, "model_name", model))
 
         run = _Run(analyzer)
+        run.period_ms = 1000.0 / fps * stride if fps else None
         signalled = threading.Event()
         with sigterm_as_interrupt(signalled):
             try:
@@ -661,6 +663,10 @@ def analyse_video(
             exercise_scores=scores,
             rep_target=rep_target,
             hold_target_s=float(profile.hold_target_s),
+            warnings=tuple(degraded_input_warnings(
+                run.input_stats, getattr(source, "frame_wh", None), scores,
+                {name: str(p.kind) for name, p in PROFILES.items()},
+            )),
             frames_skipped=int(getattr(source, "frames_skipped", 0) or 0),
         )
         if out is not None:
@@ -775,6 +781,8 @@ class _Run:
         self.stop_bar: Callable[[], None] | None = None
         self.outputs: dict[str, str] = {}
         self.write_errors: list[str] = []  # files that could not be written, one line each
+        self.input_stats = InputStats()  # for the degraded-input warnings
+        self.period_ms: float | None = None  # the source's frame period times the stride
 
     def close_outputs(self) -> None:
         if self.stop_bar is not None:
@@ -854,6 +862,8 @@ def _process(
             else:
                 pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index, prepared)
             stage.put(frame.image, pose)
+            run.input_stats.add(frame.timestamp_ms, run.period_ms, bool(pose.present),
+                                int(getattr(pose, "num_people", 0) or 0))
             run.frames += 1
             if run.frames == 1:
                 run.t_first = frame.timestamp_ms

@@ -148,6 +148,7 @@ class SessionReport:
     rep_target: int | None = None  # reps prescribed (--reps), None when not given
     hold_target_s: float | None = None  # the hold each rep was timed against (0 = none)
     frames_skipped: int = 0  # frames the file declares but that could not be decoded (damage)
+    warnings: tuple[str, ...] = ()  # input outside what was validated (posecheck.input_checks)
 
     @property
     def rep_count(self) -> int:

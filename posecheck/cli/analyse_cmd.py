@@ -44,6 +44,8 @@ def print_summary(report: SessionReport, console: Console) -> None:
         console.print(text, soft_wrap=True)
 
     out(f"[bold]{escape(report.summary_line())}[/bold]")
+    for warning in report.warnings:
+        out(f"  [yellow]warning:[/yellow] {escape(warning)}")
     for rep in report.reps:
         hold = f", hold {rep.hold.duration_s:.1f} s" if rep.hold is not None else ""
         ext = f", peak {-rep.peak_deg:.0f}° extension" if round(-rep.peak_deg) >= 1 else ""
