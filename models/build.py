@@ -10,7 +10,8 @@ assemble them from package-registry artefacts (see models/README.md for provenan
 Every input is checked against a pinned sha256. The landmark model gets TFLite metadata
 (models/write_metadata.py, run with mediapipe 0.10.21's writer inside a throwaway venv under
 models/_build/), then both models are zipped STORED, 4-byte aligned, with 1980-01-01 timestamps,
-so the output is identical from build to build. Output hashes live in models/SHA256SUMS.
+so the output is identical from build to build. Bundles and their hashes (SHA256SUMS) are written
+to posecheck/bundles/, the package data a wheel ships.
 
 Usage (stdlib only, any python3 that mediapipe 0.10.21 has wheels for, i.e. 3.9-3.12):
 
@@ -35,10 +36,12 @@ import zlib
 from pathlib import Path
 
 MODELS_DIR = Path(__file__).resolve().parent
+# The bundles and their hashes are package data (posecheck/bundles/), so a wheel carries them.
+BUNDLES_DIR = MODELS_DIR.parent / "posecheck" / "bundles"
 BUILD_DIR = MODELS_DIR / "_build"
 VENV_DIR = BUILD_DIR / "venv"
 DOWNLOADS = BUILD_DIR / "downloads"
-SUMS_FILE = MODELS_DIR / "SHA256SUMS"
+SUMS_FILE = BUNDLES_DIR / "SHA256SUMS"
 METADATA_HELPER = MODELS_DIR / "write_metadata.py"
 
 VARIANTS = ("lite", "full", "heavy")
@@ -81,7 +84,7 @@ class BuildError(Exception):
 
 
 def bundle_path(variant: str) -> Path:
-    return MODELS_DIR / f"pose_landmarker_{variant}.task"
+    return BUNDLES_DIR / f"pose_landmarker_{variant}.task"
 
 
 def sha256_bytes(data: bytes) -> str:

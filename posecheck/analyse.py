@@ -30,7 +30,9 @@ import numpy as np
 
 from posecheck.core.landmarks import PoseFrame
 from posecheck.core.results import BodyMeasures, FrameResult
-from posecheck.errors import OutputError, PosecheckError, SourceError
+from posecheck.errors import OutputError, PosecheckError, ResultsNotWritten, SourceError
+from posecheck.input_checks import InputStats, degraded_input_warnings
+from posecheck.outdir import out_dir_for_run, prepare_out_dir  # prepare_out_dir: re-exported
 from posecheck.report import (
     AngleTrace,
     SessionReport,
@@ -387,19 +389,7 @@ def sigterm_as_interrupt(signalled: threading.Event | None = None) -> Iterator[N
             signal.signal(signal.SIGINT, previous_int)
 
 
-def prepare_out_dir(out_dir: str | Path) -> Path:
-    """Create the output directory and prove it is writable, before any work is done."""
-    path = Path(out_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".posecheck-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write to output directory {path}: {exc.strerror or exc}"
-        ) from exc
-    return path
+__all__ = ["analyse_video", "prepare_out_dir"]  # prepare_out_dir lives in posecheck.outdir
 
 
 def _rich_progress(total: int | None, label: str) -> tuple[ProgressFn, Callable[[], None]]:
@@ -569,6 +559,8 @@ def analyse_video(
     stop: threading.Event | None = None,
     source: Any | None = None,
     estimator: Any | None = None,
+    hold_s: float | None = None,
+    rep_target: int | None = None,
 ) -> SessionReport:
     """Analyse one recorded video and return its `SessionReport`.
 
@@ -585,6 +577,8 @@ def analyse_video(
             interrupted, outputs still finalised).
         source, estimator: stand-ins for the frame source and the pose estimator (tests,
             benchmarks, synthetic streams); `path` then only names the source in the report.
+        hold_s: the hold at the top to time against, overriding the profile's (0 = none), as
+            a physiotherapist prescribes it. rep_target: the reps prescribed (reported).
 
     Raises:
         ProfileError: unknown exercise. SourceError: missing/corrupt/empty/non-video input.
@@ -592,17 +586,19 @@ def analyse_video(
         ModelError: the model bundle cannot be loaded.
     """
     from posecheck.core.analyzer import SessionAnalyzer
-    from posecheck.core.profiles import get_profile
+    from posecheck.core.profiles import PROFILES, get_profile
 
     if stride < 1:
         raise PosecheckError(f"stride must be >= 1, got {stride}")
     profile = get_profile(exercise) if exercise is not None else None  # ProfileError early
-    out = prepare_out_dir(out_dir) if out_dir is not None else None
+    check_prescription(hold_s, rep_target)
     source_name = str(path)
-    if out is not None:
-        prefetch_plotting()
 
     with contextlib.ExitStack() as stack:
+        # made now (OutputError before any work), removed again if the run fails while empty
+        out = stack.enter_context(out_dir_for_run(out_dir)) if out_dir is not None else None
+        if out is not None:
+            prefetch_plotting()
         stack.enter_context(opencv_single_threaded())
         if source is None:
             from posecheck.sources import open_source
@@ -617,6 +613,7 @@ def analyse_video(
                 raise PosecheckError("auto-detection needs the real source: give an exercise")
             name, scores = guess_exercise(path, model=model, fps=fps, total=total)
             profile = get_profile(name)
+        profile = prescribed(profile, hold_s)
         analyzer = SessionAnalyzer(profile)
         if estimator is None:
             from posecheck.pose import PoseEstimator
@@ -625,6 +622,7 @@ def analyse_video(
         model_name = str(getattr(estimator, "model_name", model))
 
         run = _Run(analyzer)
+        run.period_ms = 1000.0 / fps * stride if fps else None
         signalled = threading.Event()
         with sigterm_as_interrupt(signalled):
             try:
@@ -666,26 +664,80 @@ def analyse_video(
             interrupted=run.interrupted,
             outputs=run.outputs,
             exercise_scores=scores,
+            rep_target=rep_target,
+            hold_target_s=float(profile.hold_target_s),
+            warnings=tuple(degraded_input_warnings(
+                run.input_stats, getattr(source, "frame_wh", None), scores,
+                {name: str(p.kind) for name, p in PROFILES.items()},
+            )),
+            frames_skipped=int(getattr(source, "frames_skipped", 0) or 0),
         )
         if out is not None:
-            with sigterm_as_interrupt():  # a second Ctrl-C must not lose the report
-                try:
-                    if run.trace is not None:
-                        write_angle_plot(out / PLOT_NAME, run.trace, report)
-                        run.outputs["plot"] = str(out / PLOT_NAME)
-                except KeyboardInterrupt:
-                    report = replace(report, interrupted=True)
-                finally:
-                    run.outputs["report"] = str(out / REPORT_NAME)
-                    if write_html and run.frames:
-                        run.outputs["html"] = str(out / HTML_NAME)
-                    report.write_json(out / REPORT_NAME)
+            if write_html and run.frames:
+                run.outputs["html"] = str(out / HTML_NAME)
+            report = _write_report_files(out, run, report)
             if "html" in run.outputs:
                 from posecheck.review import write_review_page
 
-                write_review_page(out, page_name=HTML_NAME)  # from the files just written
+                try:  # built from the files just written
+                    write_review_page(out, page_name=HTML_NAME)
+                except (OutputError, OSError) as exc:
+                    run.write_errors.append(_write_error(out / HTML_NAME, exc))
     if report.frames_with_pose == 0 and run.frames > 0:
         raise NoPersonError(f"no person found in any of the {run.frames} frames of {source_name}")
+    if run.write_errors:
+        raise ResultsNotWritten(not_written_message(run.write_errors), report)
+    return report
+
+
+MAX_HOLD_S = 600.0
+
+
+def check_prescription(hold_s: float | None, rep_target: int | None) -> None:
+    """Refuse a hold outside 0-600 s or a rep target below 1, before any work (one line)."""
+    if hold_s is not None and not (math.isfinite(hold_s) and 0 <= hold_s <= MAX_HOLD_S):
+        raise PosecheckError(f"hold must be 0-{MAX_HOLD_S:g} s, got {hold_s:g}")
+    if rep_target is not None and rep_target < 1:
+        raise PosecheckError(f"rep target must be at least 1, got {rep_target}")
+
+
+def prescribed(profile: Any, hold_s: float | None) -> Any:
+    """The profile with a prescribed hold at the top (seconds; 0 = none), else unchanged."""
+    return profile if hold_s is None else replace(profile, hold_target_s=float(hold_s))
+
+
+def not_written_message(errors: list[str]) -> str:
+    """The first failure in full, then the other files by name: one line however many failed."""
+    first, rest = errors[0], errors[1:]
+    if not rest:
+        return first
+    names = [Path(e.removeprefix("cannot write ").split(": ", 1)[0]).name for e in rest]
+    return f"{first}; not written either: {', '.join(names)}"
+
+
+def _write_report_files(out: Path, run: _Run, report: SessionReport) -> SessionReport:
+    """angle.png, then report.json (listing what was written). A file that cannot be written
+    is recorded in `run.write_errors`, never raised here: the results must reach the caller."""
+    with sigterm_as_interrupt():  # a second Ctrl-C must not lose the report
+        try:
+            if run.trace is not None:
+                try:
+                    write_angle_plot(out / PLOT_NAME, run.trace, report)
+                    run.outputs["plot"] = str(out / PLOT_NAME)
+                except (OutputError, OSError) as exc:
+                    run.write_errors.append(_write_error(out / PLOT_NAME, exc))
+        except KeyboardInterrupt:
+            report = replace(report, interrupted=True)
+        finally:
+            path = out / REPORT_NAME
+            outputs = {**run.outputs, "report": str(path)}
+            report = replace(report, outputs=outputs)
+            try:
+                report.write_json(path)
+                run.outputs["report"] = str(path)
+            except (OutputError, OSError) as exc:
+                run.write_errors.append(_write_error(path, exc))
+                report = replace(report, outputs=dict(run.outputs))
     return report
 
 
@@ -701,6 +753,7 @@ class _CoreStage(_QueueStage):
     def __init__(self, analyzer: Any, timeline: TimelineWriter | None,
                  trace: AngleTrace | None, sink: VideoSink | None, queue_size: int = 4) -> None:
         self.analyzer, self.timeline, self.trace, self.sink = analyzer, timeline, trace, sink
+        self.sink_error: str | None = None
         super().__init__("posecheck-core", queue_size)
 
     def _handle(self, image: np.ndarray, pose: PoseFrame) -> None:
@@ -709,8 +762,11 @@ class _CoreStage(_QueueStage):
             self.timeline.write(result)
         if self.trace is not None:
             self.trace.add(result)
-        if self.sink is not None:
-            self.sink.put(image, pose, result)
+        if self.sink is not None and self.sink_error is None:
+            try:
+                self.sink.put(image, pose, result)
+            except (OutputError, OSError) as exc:  # a full disk ends the video, not the count
+                self.sink_error = _write_error(self.sink.path, exc)
 
     def put(self, image: np.ndarray, pose: PoseFrame) -> None:
         self._put(image, pose)
@@ -736,6 +792,9 @@ class _Run:
         self.stage: _CoreStage | None = None
         self.stop_bar: Callable[[], None] | None = None
         self.outputs: dict[str, str] = {}
+        self.write_errors: list[str] = []  # files that could not be written, one line each
+        self.input_stats = InputStats()  # for the degraded-input warnings
+        self.period_ms: float | None = None  # the source's frame period times the stride
 
     def close_outputs(self) -> None:
         if self.stop_bar is not None:
@@ -748,15 +807,32 @@ class _Run:
                 self.stage.close()
         if self.timeline is not None:
             self.timeline.close()
-            self.outputs["timeline"] = str(self.timeline.path)
+            if self.timeline.error is None:
+                self.outputs["timeline"] = str(self.timeline.path)
+            else:
+                self.write_errors.append(self.timeline.error)
         if self.sink is not None:
+            error = self.stage.sink_error if self.stage is not None else None
             try:
                 self.sink.close()  # flushes the queue and finalises the file
             except KeyboardInterrupt:
                 self.interrupted = True
                 self.sink.close()
-            if self.sink.frames:
+            except (OutputError, OSError) as exc:
+                error = error or _write_error(self.sink.path, exc)
+            if error is not None:
+                self.write_errors.append(error)
+            elif self.sink.frames:
                 self.outputs["video"] = str(self.sink.path)
+
+
+def _write_error(path: Path, exc: BaseException) -> str:
+    """`cannot write PATH: reason`, one line, whatever raised it."""
+    if isinstance(exc, OutputError):
+        text = str(exc)
+        return text if str(path) in text else f"cannot write {path}: {text}"
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"cannot write {path}: {reason}"
 
 
 def _process(
@@ -798,6 +874,8 @@ def _process(
             else:
                 pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index, prepared)
             stage.put(frame.image, pose)
+            run.input_stats.add(frame.timestamp_ms, run.period_ms, bool(pose.present),
+                                int(getattr(pose, "num_people", 0) or 0))
             run.frames += 1
             if run.frames == 1:
                 run.t_first = frame.timestamp_ms

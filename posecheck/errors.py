@@ -25,6 +25,15 @@ class OutputError(PosecheckError):
     """An output path cannot be written."""
 
 
+class ResultsNotWritten(OutputError):
+    """The analysis finished, but some of its files could not be written (a read-only file, a
+    full disk). `report` holds the results, so a caller can still show or store them."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class LabelsError(PosecheckError):
     """A labels file is missing or malformed."""
 

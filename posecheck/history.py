@@ -283,7 +283,8 @@ def session_from_report(
     when = to_utc_iso(when) if when else _now()
     source = data.get("source") or data.get("video") or data.get("input") or ""
     duration = _num(data.get("duration_s"))
-    uid = str(data.get("session_id") or data.get("uid") or "") or _digest(data)
+    uid = (str(data.get("session_id") or data.get("uid") or "")
+           or reanalysis_uid(data, mode or str(data.get("mode") or "video")) or _digest(data))
     return SessionRecord(
         exercise=str(exercise),
         kind=str(kind) if kind else _profile_kind(str(exercise)),
@@ -307,6 +308,36 @@ def _profile_kind(exercise: str) -> str | None:
         return None
     prof = PROFILES.get(exercise)
     return str(prof.kind) if prof is not None and getattr(prof, "kind", None) else None
+
+
+# What makes two analyses of a recorded file the same analysis (besides the file's bytes).
+ANALYSIS_SETTINGS = ("exercise", "model", "stride", "hold_target_s", "rep_target")
+
+
+def reanalysis_uid(data: Mapping[str, Any], mode: str) -> str | None:
+    """For a recorded video that still exists: a uid from its content and the settings, so
+    analysing the same file again with the same settings is recognised, not stored twice.
+
+    Why content, not the path: a copied or renamed file is the same session; an edited file
+    at the same path is not. None for live sessions or a source that is gone.
+    """
+    source = Path(str(data.get("source") or ""))
+    if mode != "video" or not source.is_file():
+        return None
+    try:
+        content = file_sha256(source)
+    except OSError:
+        return None
+    return _digest({"content": content, **{k: data.get(k) for k in ANALYSIS_SETTINGS}})
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MB blocks (a 100 MB clip: ~0.2 s)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _digest(data: Mapping[str, Any]) -> str:
@@ -337,8 +368,11 @@ def to_utc_iso(value: Any) -> str:
 def default_db_path() -> Path:
     """`$POSECHECK_DB`, else the user data dir's posecheck/history.sqlite3."""
     env = os.environ.get("POSECHECK_DB")
-    if env:
-        return Path(env).expanduser()
+    return Path(env).expanduser() if env else user_db_path()
+
+
+def user_db_path() -> Path:
+    """The user data dir's posecheck/history.sqlite3 (what `--help` names as the default)."""
     try:
         import platformdirs
 

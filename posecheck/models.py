@@ -1,9 +1,10 @@
 """The pose model bundles: where they live, what their bytes must hash to, and whether they load.
 
 Bundles are `pose_landmarker_<name>.task` files built by `models/build.py` (lite and full are
-committed, heavy is built on demand). Their expected sha256s are read from `models/SHA256SUMS`,
-which the build script writes and checks, so there is one source of truth. Nothing is ever
-downloaded at run time.
+committed, heavy is built on demand). They are package data in `posecheck/bundles/`, found with
+`importlib.resources`, so a wheel works without the checkout. Their expected sha256s are read
+from `posecheck/bundles/SHA256SUMS`, which the build script writes and checks, so there is one
+source of truth. Nothing is ever downloaded at run time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from posecheck.errors import ModelError
@@ -28,13 +30,28 @@ DEFAULT_MODEL = "full"
 BUNDLE_MEMBERS: tuple[str, ...] = ("pose_detector.tflite", "pose_landmarks_detector.tflite")
 MODELS_DIR_ENV = "POSECHECK_MODELS_DIR"
 SUMS_FILE_NAME = "SHA256SUMS"
-REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+BUNDLES_PACKAGE_DIR = "bundles"
+
+
+def packaged_models_dir() -> Path:
+    """The bundles shipped inside the package (`posecheck/bundles/`), as a real directory.
+
+    mediapipe opens a model by path, so the package must be installed as files (a wheel or an
+    editable checkout), not imported from a zip; that case is a one-line ModelError.
+    """
+    resource = files("posecheck") / BUNDLES_PACKAGE_DIR
+    if not isinstance(resource, Path):
+        raise ModelError(
+            f"posecheck's model bundles are inside an archive ({resource}); install posecheck "
+            "as files (pip install posecheck) or set POSECHECK_MODELS_DIR"
+        )
+    return resource
 
 
 def models_dir() -> Path:
-    """The directory holding the bundles: `$POSECHECK_MODELS_DIR`, else `<repo>/models`."""
+    """The directory holding the bundles: `$POSECHECK_MODELS_DIR`, else the packaged ones."""
     override = os.environ.get(MODELS_DIR_ENV)
-    return Path(override).expanduser() if override else REPO_MODELS_DIR
+    return Path(override).expanduser() if override else packaged_models_dir()
 
 
 def bundle_file_name(name: str) -> str:
@@ -47,11 +64,11 @@ def rebuild_command(name: str) -> str:
 
 
 def expected_sha256s(directory: Path | None = None) -> dict[str, str]:
-    """Pinned hashes by bundle name, from SHA256SUMS in the models dir (else the repo's)."""
+    """Pinned hashes by bundle name, from SHA256SUMS in the models dir (else the packaged one)."""
     directory = models_dir() if directory is None else directory
     sums_path = directory / SUMS_FILE_NAME
     if not sums_path.exists():
-        sums_path = REPO_MODELS_DIR / SUMS_FILE_NAME
+        sums_path = packaged_models_dir() / SUMS_FILE_NAME
     if not sums_path.exists():
         return {}
     by_file: dict[str, str] = {}

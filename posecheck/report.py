@@ -7,6 +7,7 @@ row and the plot keeps four floats per frame.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -144,6 +145,10 @@ class SessionReport:
     software_version: str = __version__
     outputs: dict[str, str] = field(default_factory=dict)  # kind -> path of files written
     exercise_scores: dict[str, float] = field(default_factory=dict)  # auto-detection evidence
+    rep_target: int | None = None  # reps prescribed (--reps), None when not given
+    hold_target_s: float | None = None  # the hold each rep was timed against (0 = none)
+    frames_skipped: int = 0  # frames the file declares but that could not be decoded (damage)
+    warnings: tuple[str, ...] = ()  # input outside what was validated (posecheck.input_checks)
 
     @property
     def rep_count(self) -> int:
@@ -204,7 +209,8 @@ class SessionReport:
     def summary_line(self) -> str:
         """One human line: what a person wants to know first."""
         auto = " (auto-detected)" if self.exercise_auto_detected else ""
-        parts = [f"{self.exercise}{auto}: {self.rep_count} reps"]
+        target = f" / {self.rep_target}" if self.rep_target else ""
+        parts = [f"{self.exercise}{auto}: {self.rep_count}{target} reps"]
         if self.partials:
             parts.append(f"{self.partial_count} partial")
         if self.holds:
@@ -216,6 +222,9 @@ class SessionReport:
                 mean = sum(h.duration_s for h in self.holds) / len(self.holds)
                 parts.append(f"{_plural(self.hold_count, 'pause')} (mean {mean:.1f} s)")
         parts.append(f"pose in {self.detection_rate:.0%} of frames")
+        if self.frames_skipped:
+            plural = "s" if self.frames_skipped > 1 else ""
+            parts.append(f"{self.frames_skipped} damaged frame{plural} skipped")
         return ", ".join(parts)
 
     def cue_groups(self) -> list[CueGroup]:
@@ -372,6 +381,7 @@ class TimelineWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.rows = 0
+        self.error: str | None = None  # set when a write failed (the file is incomplete)
         try:
             self._fh: IO[str] | None = self.path.open("w", newline="")
         except OSError as exc:
@@ -380,15 +390,32 @@ class TimelineWriter:
         self._csv.writerow(TIMELINE_COLUMNS)
 
     def write(self, result: FrameResult) -> None:
+        """One row; a failed write (full disk) ends the file but never the analysis: the
+        failure is kept in `error` for the caller to report once the results are safe."""
+        if self.error is not None:
+            return
         assert self._fh is not None, "TimelineWriter is closed"
-        self._csv.writerow(timeline_row(result))
-        self.rows += 1
-        if self.rows % 25 == 0:
-            self._fh.flush()  # someone tailing the file (or an interrupted run) sees progress
+        try:
+            self._csv.writerow(timeline_row(result))
+            self.rows += 1
+            if self.rows % 25 == 0:
+                self._fh.flush()  # someone tailing the file (or an interrupted run) sees progress
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = f"cannot write {self.path}: {exc.strerror or exc}"
+        with contextlib.suppress(OSError):
+            if self._fh is not None:
+                self._fh.close()
+        self._fh = None
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError as exc:
+                self._fail(exc)
             self._fh = None
 
     def __enter__(self) -> TimelineWriter:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from posecheck.core.results import BodyMeasures, Direction, FrameResult, Phase, Position
 
@@ -106,3 +111,84 @@ def truth_pause_s(rep, easing: str = "cosine") -> float:
     return expected_pause_s(
         rep.hold_s, rep.top_s - rep.start_s, rep.end_s - rep.top_end_s, easing
     )
+
+
+# -- optional system packages ----------------------------------------------------------------
+
+
+def require_tool(*names: str, package: str, gives: str) -> str:
+    """Path of the first of `names` on PATH: a program from an optional Debian package.
+
+    Skips when it is absent, so the README's test command passes on a machine without the
+    optional packages; fails instead when CI=true, where .ci/run installs them all (as the
+    shared clips fixture does).
+    """
+    for name in names:
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    why = f"{names[0]} not installed (apt-get install {package}: {gives})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {why}")
+    pytest.skip(why)
+
+
+def require_espeak() -> str:
+    return require_tool("espeak-ng", package="espeak-ng", gives="spoken cues")
+
+
+def require_ffmpeg() -> str:
+    return require_tool("ffmpeg", package="ffmpeg", gives="H.264 output, test fixtures")
+
+
+def require_xvfb() -> str:
+    return require_tool("Xvfb", package="xvfb", gives="the live window tests")
+
+
+def require_chromium() -> str:
+    return require_tool(
+        "chromium", "chromium-browser", package="chromium", gives="the balance page render test"
+    )
+
+
+# -- tiny real clips ---------------------------------------------------------------------------
+
+
+def short_sample_clip(out: Path, frames: int = 45, size: tuple[int, int] = (320, 240)) -> Path:
+    """The first `frames` of the bundled side-view bridge sample, downscaled, as mp4v in `out`
+    (a real body for the model in ~1.5 s of video: cheap end-to-end runs, never in the repo)."""
+    import cv2
+
+    sample = Path(__file__).resolve().parents[1] / "sample_videos" / "glute_bridge_side.mp4"
+    cap = cv2.VideoCapture(str(sample))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, size)
+    for _ in range(frames):
+        ok, frame = cap.read()
+        assert ok, f"{sample} has fewer than {frames} frames"
+        writer.write(cv2.resize(frame, size))
+    writer.release()
+    cap.release()
+    return out
+
+
+def damaged_clip(path: Path, wh: tuple[int, int] = (64, 48), frames: int = 60,
+                 blocks: tuple[float, ...] = (0.3, 0.6)) -> Path:
+    """A noise clip (mp4v) with 512-byte blocks of its frame data zeroed: a few frames that
+    cannot be decoded in the middle of a file whose header still declares them all."""
+    import cv2
+    import numpy as np
+
+    w, h = wh
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    mdat, moov = data.find(b"mdat") - 4, data.find(b"moov") - 4
+    assert mdat < moov, "expected mdat before moov in OpenCV's mp4 output"
+    for fraction in blocks:
+        offset = int(mdat + (moov - mdat) * fraction)
+        data[offset : offset + 512] = bytes(512)
+    path.write_bytes(bytes(data))
+    return path

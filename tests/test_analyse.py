@@ -29,7 +29,7 @@ from posecheck.analyse import (
 from posecheck.cli import main as cli
 from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.results import BodyMeasures
-from posecheck.errors import OutputError, ProfileError, SourceError
+from posecheck.errors import OutputError, PosecheckError, ProfileError, SourceError
 from posecheck.sources import Frame
 
 BRIDGE = "glute_bridge_darebee_side.mp4"
@@ -513,3 +513,40 @@ def test_opencv_pool_is_restored_however_overlapping_runs_finish() -> None:
         assert cv2.getNumThreads() == 3
     finally:
         cv2.setNumThreads(original)
+
+
+def test_a_prescribed_hold_and_rep_target_replace_the_profiles(tmp_path: Path) -> None:
+    """--hold / --reps without a routine: each hold is timed against the prescription."""
+    report = analyse_video("synthetic://30s", "glute_bridge", source=SyntheticStream(0.5, 10.0),
+                           estimator=LyingBridgeEstimator(), hold_s=5.0, rep_target=12)
+    assert report.rep_count >= 5
+    short = [c for c in report.cues if c.rule == "hold_short"]
+    assert short and all("Pause at the top for 5 s" in c.message for c in short)
+    none = analyse_video("synthetic://30s", "glute_bridge", source=SyntheticStream(0.5, 10.0),
+                         estimator=LyingBridgeEstimator(), hold_s=0)
+    assert none.rep_count == report.rep_count and none.rep_target is None
+    assert not [c for c in none.cues if c.rule == "hold_short"]  # no hold asked for
+    assert report.rep_target == 12 and f"{report.rep_count} / 12 reps" in report.summary_line()
+    assert report.to_dict()["rep_target"] == 12
+    with pytest.raises(PosecheckError, match="hold must be 0-600 s"):
+        analyse_video("x.mp4", "glute_bridge", hold_s=-1)
+
+
+def test_cli_hold_and_reps_are_checked_before_any_work(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["analyse", "nope.mp4", "--hold", "-2"])
+    assert result.exit_code == 2 and "--hold" in result.output and "Traceback" not in result.output
+    result = runner.invoke(cli, ["analyse", "nope.mp4", "--reps", "0"])
+    assert result.exit_code == 2 and "--reps" in result.output
+
+
+def test_damaged_frames_are_skipped_and_reported(tmp_path: Path) -> None:
+    """A corrupt frame mid-file: the analysis reads on to the end and says what it skipped."""
+    from helpers import damaged_clip
+
+    clip = damaged_clip(tmp_path / "damaged.mp4", frames=150)
+    report = analyse_video(clip, "glute_bridge", out_dir=tmp_path / "out", write_video=False,
+                           estimator=LyingBridgeEstimator())
+    assert report.frames == 150 - report.frames_skipped and report.frames_skipped >= 1
+    assert f"{report.frames_skipped} damaged frame" in report.summary_line()
+    saved = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert saved["frames_skipped"] == report.frames_skipped

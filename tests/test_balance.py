@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import require_chromium
 
 from posecheck.balance import (
     NORMAL_EXTENSION_DEG,
@@ -208,12 +207,7 @@ def test_html_escapes_user_text(tmp_path: Path) -> None:
 
 
 def _chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe:
-        return exe
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("CI=true but Debian's chromium is not installed (apt-get install chromium)")
-    pytest.skip("chromium not installed")
+    return require_chromium()
 
 
 CHROMIUM_FLAGS = (

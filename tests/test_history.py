@@ -439,3 +439,42 @@ def test_history_plot_path_without_suffix_is_reported_as_written(tmp_path: Path)
     result = CliRunner().invoke(history, ["--db", str(db), "--plot", str(tmp_path / "adir")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "adir.png").is_file() and "adir.png" in result.output
+
+
+def test_a_reanalysis_of_the_same_file_and_settings_is_recognised(tmp_path: Path) -> None:
+    """Same bytes (even renamed) and settings: one session; other settings: a new one."""
+    import shutil
+
+    from click.testing import CliRunner
+    from helpers import short_sample_clip
+
+    from posecheck.cli import main
+
+    clip = short_sample_clip(tmp_path / "short.mp4")
+    db = tmp_path / "h.db"
+
+    def analyse(path: Path, *extra: str) -> str:
+        result = CliRunner().invoke(main, ["analyse", str(path), "-e", "glute_bridge", "--model",
+                                           "lite", "--no-video", "--db", str(db), "--out",
+                                           str(tmp_path / "out"), *extra])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "analysed with the same settings before" not in analyse(clip)
+    assert "analysed with the same settings before" in analyse(clip)
+    shutil.copy(clip, tmp_path / "renamed.mp4")
+    assert "analysed with the same settings before" in analyse(tmp_path / "renamed.mp4")
+    assert "analysed with the same settings before" not in analyse(clip, "--hold", "3")
+    with History(db) as hist:
+        assert hist.count() == 2
+
+
+def test_help_says_where_the_history_lives() -> None:
+    from click.testing import CliRunner
+
+    from posecheck.cli import main
+    from posecheck.history import user_db_path
+
+    for command in (["history"], ["analyse"], ["live"], ["routine"]):
+        text = CliRunner().invoke(main, [*command, "--help"]).output
+        assert "$POSECHECK_DB" in text and user_db_path().name in text

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
+from helpers import require_espeak, short_sample_clip
 
 from posecheck.cli import main
 
@@ -79,6 +80,7 @@ def test_sigint_mid_session_writes_the_report(shared_clips: Path, tmp_path: Path
 
 def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: Path,
                                                                   tmp_path: Path) -> None:
+    require_espeak()
     out, rec, wav = tmp_path / "out", tmp_path / "rec", tmp_path / "coach.wav"
     proc = run_cli("--source", str(shared_clips / CLIP), "--speech-wav", str(wav),
                    "--model", "lite", "--out", str(out), "--record", str(rec))
@@ -98,3 +100,16 @@ def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: 
         rate = w.getframerate()
     assert len(audio) / rate > 3.0
     assert np.sqrt(np.mean(audio**2)) > 100
+
+
+def test_live_takes_a_prescribed_hold_and_rep_target(tmp_path: Path) -> None:
+    clip = short_sample_clip(tmp_path / "short.mp4")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["live", "--source", str(clip), "--headless", "--mute",
+                                       "--model", "lite", "--hold", "0.3", "--reps", "4",
+                                       "--out", str(out), "--no-history"])
+    assert result.exit_code == 0, result.output
+    assert "set 1: glute_bridge: 1 / 4 reps" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["rep_target"] == 4
+    assert any("Pause at the top for 0.3 s" in c["message"] for c in report["cues"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import require_espeak
 
 from posecheck.core.results import (
     Direction,
@@ -148,7 +149,7 @@ def test_player_goes_quiet_after_a_device_error(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_coaching_renders_to_a_wav_on_the_session_clock(tmp_path: Path) -> None:
-    assert speech.espeak_path(), "espeak-ng (Debian package espeak-ng) is required"
+    require_espeak()
     wav_path = tmp_path / "coach.wav"
     recorder = WavRecorder(wav_path)
     speaker = Speaker(recorder, max_pending=8)
@@ -171,3 +172,57 @@ def test_coaching_renders_to_a_wav_on_the_session_clock(tmp_path: Path) -> None:
     assert rms(0.7, 0.9) < 50
     first_count_at = (recorder.spoken[1][0] - recorder.spoken[0][0]) / 1000
     assert rms(first_count_at, first_count_at + 0.3) > 300
+
+
+# -- telling the user, once, why there is no speech ------------------------------------------
+
+
+def test_speech_off_reason_names_the_missing_piece(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(speech, "espeak_path", lambda: None)
+    assert speech.speech_off_reason(mute=True) is None  # the user's own choice
+    reason = speech.speech_off_reason()
+    assert reason and "espeak-ng is not installed" in reason and "\n" not in reason
+    wav_reason = speech.speech_off_reason(wav_path="x.wav")
+    assert wav_reason and "--speech-wav x.wav" in wav_reason and "espeak-ng" in wav_reason
+    monkeypatch.setattr(speech, "espeak_path", lambda: "/usr/bin/espeak-ng")
+    monkeypatch.setattr(speech, "audio_available", lambda: False)
+    assert "no audio device" in (speech.speech_off_reason() or "")
+    assert speech.speech_off_reason(wav_path="x.wav") is None
+
+
+def test_player_failure_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Proc:
+        returncode = 1
+        stderr = b"ALSA lib pcm.c: Unknown PCM default\n"
+
+    monkeypatch.setattr(speech.subprocess, "run", lambda *a, **k: Proc())
+    notes: list[str] = []
+    player = speech.EspeakPlayer(on_failure=notes.append)
+    player.exe, player.broken = "espeak-ng", False
+    player.speak("one", 0)
+    player.speak("two", 0)
+    assert notes == [
+        "spoken cues are off: espeak-ng could not play: ALSA lib pcm.c: Unknown PCM default"
+    ]
+
+
+def test_live_says_once_why_speech_is_off_and_refuses_a_wav_it_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without espeak-ng: `live` prints one note line; `--speech-wav` is a one-line error."""
+    from click.testing import CliRunner
+
+    from posecheck.cli import main
+    from posecheck.live import app
+
+    monkeypatch.setattr(speech, "espeak_path", lambda: None)
+    wav = tmp_path / "coach.wav"
+    result = CliRunner().invoke(main, ["live", "--source", "nope.mp4", "--headless",
+                                       "--speech-wav", str(wav), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [f"posecheck: error: --speech-wav {wav} needs espeak-ng, not installed "
+                     "(apt-get install espeak-ng)"]
+    assert app.check_speech(app.LiveConfig(mute=True)) is None
+    note = app.check_speech(app.LiveConfig())
+    assert note == "spoken cues are off: espeak-ng is not installed (apt-get install espeak-ng)"

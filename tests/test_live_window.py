@@ -17,20 +17,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import require_ffmpeg, require_xvfb
 
 from posecheck.live.app import LiveConfig, run_live
 from posecheck.live.hud import AMBER, BLUE, GREEN, GREY, PANEL_FRAC, RED
 from posecheck.live.keys import Action, CvKeySource, ScriptedKeys
 from posecheck.live.session import LiveSession
 from posecheck.live.window import WINDOW_NAME
-from posecheck.testing.xvfb import screenshot, virtual_display, xvfb_path
+from posecheck.testing.xvfb import screenshot, virtual_display
 
 CLIP = "glute_bridge_darebee_side.mp4"  # 232 frames, 5 reps (labels.json)
 
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    assert xvfb_path(), "Xvfb (Debian package xvfb) is required for the window tests"
+    require_xvfb()
+    require_ffmpeg()  # the screenshots are taken with ffmpeg's x11grab
     with virtual_display((1280, 720)) as name:
         yield name
     cv2.destroyAllWindows()

@@ -20,22 +20,24 @@ from posecheck.models import (
     BUNDLE_MEMBERS,
     COMMITTED_MODELS,
     MODELS_DIR_ENV,
-    REPO_MODELS_DIR,
     ModelBundle,
     bundle_status,
     check_loads,
     create_landmarker,
     expected_sha256s,
     named_bundle,
+    packaged_models_dir,
     resolve_model,
 )
 
 REPO = Path(__file__).resolve().parents[1]
+BUILD_SCRIPT = REPO / "models" / "build.py"
+PACKAGED = packaged_models_dir()
 BRIDGE_CLIP = REPO.parent / "shared" / "clips" / "glute_bridge_darebee_side.mp4"
 
 
 def _load_build_module():
-    path = REPO_MODELS_DIR / "build.py"
+    path = BUILD_SCRIPT
     spec = importlib.util.spec_from_file_location("posecheck_models_build", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -55,7 +57,7 @@ def _assert_one_line(exc: pytest.ExceptionInfo[ModelError]) -> str:
 @pytest.fixture
 def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty models dir (with the real SHA256SUMS) selected through the env override."""
-    (tmp_path / "SHA256SUMS").write_text((REPO_MODELS_DIR / "SHA256SUMS").read_text())
+    (tmp_path / "SHA256SUMS").write_text((PACKAGED / "SHA256SUMS").read_text())
     monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
     return tmp_path
 
@@ -91,7 +93,7 @@ def test_sha256sums_pins_every_bundle_and_build_reads_the_same_file() -> None:
 @pytest.mark.parametrize("name", COMMITTED_MODELS)
 def test_committed_bundle_verifies(name: str) -> None:
     bundle = resolve_model(name)
-    assert bundle.path == REPO_MODELS_DIR / f"pose_landmarker_{name}.task"
+    assert bundle.path == PACKAGED / f"pose_landmarker_{name}.task"
     assert bundle.expected_sha256 == expected_sha256s()[name]
     assert bundle.sha256() == bundle.expected_sha256
     build.check_bundle_layout(bundle.path)  # two STORED, 4-byte aligned members
@@ -99,9 +101,9 @@ def test_committed_bundle_verifies(name: str) -> None:
 
 def test_default_is_full_and_a_path_is_accepted_unpinned() -> None:
     assert resolve_model(None).name == "full"
-    by_path = resolve_model(str(REPO_MODELS_DIR / "pose_landmarker_lite.task"))
+    by_path = resolve_model(str(PACKAGED / "pose_landmarker_lite.task"))
     assert by_path.expected_sha256 is None
-    assert by_path.path == REPO_MODELS_DIR / "pose_landmarker_lite.task"
+    assert by_path.path == PACKAGED / "pose_landmarker_lite.task"
 
 
 def test_env_override_moves_the_models_dir(models_dir: Path) -> None:
@@ -153,7 +155,7 @@ def test_zip_without_the_members(tmp_path: Path) -> None:
 
 
 def test_wrong_hash_for_a_named_bundle(models_dir: Path) -> None:
-    lite = (REPO_MODELS_DIR / "pose_landmarker_lite.task").read_bytes()
+    lite = (PACKAGED / "pose_landmarker_lite.task").read_bytes()
     (models_dir / "pose_landmarker_full.task").write_bytes(lite)  # valid bundle, wrong model
     with pytest.raises(ModelError) as exc:
         resolve_model("full")
@@ -206,7 +208,7 @@ def test_bundle_finds_the_lying_body(name: str, bridge_frame: np.ndarray) -> Non
 def _link_committed(models_dir: Path) -> None:
     for name in COMMITTED_MODELS:
         file_name = f"pose_landmarker_{name}.task"
-        (models_dir / file_name).symlink_to(REPO_MODELS_DIR / file_name)
+        (models_dir / file_name).symlink_to(PACKAGED / file_name)
 
 
 def test_cli_models_lists_bundles_and_exits_zero(models_dir: Path) -> None:
@@ -235,7 +237,7 @@ def test_bundle_status_of_a_missing_optional_bundle(models_dir: Path) -> None:
 
 def test_build_check_passes_on_the_committed_bundles() -> None:
     proc = subprocess.run(
-        [sys.executable, str(REPO_MODELS_DIR / "build.py"), "--check"],
+        [sys.executable, str(BUILD_SCRIPT), "--check"],
         capture_output=True,
         text=True,
         check=False,
@@ -248,8 +250,8 @@ def test_build_check_passes_on_the_committed_bundles() -> None:
 def test_build_check_fails_on_a_changed_or_missing_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(build, "MODELS_DIR", tmp_path)
-    monkeypatch.setattr(build, "SUMS_FILE", REPO_MODELS_DIR / "SHA256SUMS")
+    monkeypatch.setattr(build, "BUNDLES_DIR", tmp_path)
+    monkeypatch.setattr(build, "SUMS_FILE", PACKAGED / "SHA256SUMS")
     (tmp_path / "pose_landmarker_full.task").write_bytes(b"not a zip")
     assert build.check(["full"]) == 1  # changed
     assert build.check(["lite"]) == 1  # committed but missing
@@ -276,3 +278,18 @@ def test_model_bundle_is_a_plain_value() -> None:
     assert not bundle.exists and bundle.expected_sha256 is None
     with pytest.raises(ModelError):
         bundle.verify()
+
+
+def test_the_wheel_ships_every_committed_bundle_and_its_hashes() -> None:
+    """pyproject's package-data lists the committed bundles and SHA256SUMS, and not heavy."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    shipped = set(config["tool"]["setuptools"]["package-data"]["posecheck"])
+    wanted = {f"bundles/pose_landmarker_{name}.task" for name in COMMITTED_MODELS}
+    assert wanted | {"bundles/SHA256SUMS"} <= shipped
+    assert not any("heavy" in entry or entry.endswith("*.task") for entry in shipped)
+    assert all((PACKAGED.parent / entry).is_file() for entry in wanted)

@@ -187,6 +187,17 @@ def test_exercises_command_lists_every_profile() -> None:
     assert res.output.split() == list(PROFILES)
 
 
+def test_exercises_piped_is_one_tab_separated_line_per_profile() -> None:
+    """Piped to a file (CliRunner's stdout is not a terminal), no 80-column table folds."""
+    res = CliRunner().invoke(main, ["exercises", "--verbose"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].split("\t") == ["name", "kind", "posture", "signal", "zones", "hold", "rules"]
+    assert [line.split("\t")[0] for line in lines[1:]] == list(PROFILES)
+    assert all(len(line.split("\t")) == 7 for line in lines)
+    assert not any(ch in res.output for ch in "┃│━─")
+
+
 # --- behaviour the profiles rely on: glitches and far-leg echoes (SessionAnalyzer) -------------
 
 def _frames(script, side: str = "left", fps: float = 25, seed: int = 0):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import require_ffmpeg, short_sample_clip
 
 from posecheck.core.profiles import PROFILES
 from posecheck.errors import PosecheckError, ProfileError
@@ -273,6 +274,7 @@ def test_cli_bad_routine_file_is_one_line_error(tmp_path: Path) -> None:
 
 def _concat(inputs: list[Path], out: Path, fps: int = 15, size: str | None = None) -> Path:
     """Clips back to back into one H.264 file (in tmp, never in the repo), at one frame rate."""
+    require_ffmpeg()
     import subprocess
 
     args: list[str] = []
@@ -713,3 +715,57 @@ def _file(folder: Path, content: str | bytes) -> str:
     path = folder / f"f{len(list(folder.iterdir()))}.toml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     return str(path)
+
+
+def test_routine_help_speaks_to_users() -> None:
+    """The help describes the shipped routines, not the project's internal sources."""
+    from posecheck.cli.routine_cmd import routine
+
+    result = CliRunner().invoke(routine, ["--help"])
+    assert result.exit_code == 0
+    assert "seeds" not in result.output and "daily_reset (about ten minutes" in result.output
+
+
+# ----------------------------------------------------------------- a bad history database
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1.5 s of the bundled sample at 320x240 (made in tmp, never in the repo)."""
+    return short_sample_clip(tmp_path_factory.mktemp("clip") / "short.mp4")
+
+
+def _routine_on(clip: Path, out: Path, db: Path) -> object:
+    from posecheck.cli import main
+
+    return CliRunner().invoke(main, [
+        "routine", "balanced_hip", "--video", str(clip), "--boundaries", "0,0.3,0.6,0.9",
+        "--model", "lite", "--db", str(db), "--out", str(out)])
+
+
+def test_routine_with_a_damaged_db_warns_and_keeps_its_outputs(
+    short_clip: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "damaged.db"
+    db.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 16)
+    result = _routine_on(short_clip, tmp_path / "out", db)
+    assert result.exit_code == 0, result.output
+    assert "posecheck: warning: history not used, this run will not be stored: " in result.output
+    for name in ("balance.html", "balance.json", "routine.json"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_routine_with_a_locked_db_warns_and_keeps_balance_html(
+    short_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posecheck.history import History, HistoryError
+
+    def locked(self: History, *args: object, **kwargs: object) -> None:
+        raise HistoryError(f"history database {self.path}: database is locked")
+
+    monkeypatch.setattr(History, "add_routine_run", locked)
+    result = _routine_on(short_clip, tmp_path / "out", tmp_path / "h.db")
+    assert result.exit_code == 0, result.output
+    assert "posecheck: warning: session not stored in history: " in result.output
+    assert "database is locked" in result.output
+    assert (tmp_path / "out" / "balance.html").stat().st_size > 0

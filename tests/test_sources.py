@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import damaged_clip
 
 from posecheck.errors import SourceError
 from posecheck.sources import (
@@ -456,3 +457,18 @@ def test_prepared_frames_are_let_go_on_the_decode_thread(tmp_path: Path) -> None
     assert len(died_on) == 40
     on_decode = sum(name.startswith("decode:") for name in died_on)
     assert on_decode >= 40 - VideoFileSource.KEEP_PREPARED, died_on
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_a_damaged_frame_is_read_past_and_counted(tmp_path: Path, stride: int) -> None:
+    """One frame that cannot be decoded used to end the file there (26 of 60 frames)."""
+    path = damaged_clip(tmp_path / "damaged.mp4", (W, H))
+    with open_source(path, stride=stride) as src:
+        frames = list(src)
+    assert src.frames_skipped == src.skipped == 1 and not src.ended_early
+    assert src.decoded == 59
+    indices = [f.index for f in frames]
+    assert indices[-1] >= 58  # read to the end, container frame numbers kept
+    assert all(i % stride == 0 for i in indices)
+    missing = set(range(0, 60, stride)) - set(indices)
+    assert len(missing) <= 1  # the damaged frame, when the stride would have kept it

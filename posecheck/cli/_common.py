@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -64,7 +65,8 @@ def history_options(func: F) -> F:
         "--db",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="History database [default: the user's data dir, or $POSECHECK_DB].",
+        help="History database [default: $POSECHECK_DB, else "
+        f"{default_db_hint()}].",
     )(func)
 
 
@@ -74,6 +76,30 @@ def store_in_history(reports: Iterable[Any], *, db: Path | None, mode: str) -> N
 
     for report in reports:
         try:
-            record_session(report, db, mode=mode)
+            stored = record_session(report, db, mode=mode)
         except HistoryError as exc:
             click.echo(f"posecheck: warning: session not stored in history: {exc}", err=True)
+            continue
+        if stored is None and not (db is None and os.environ.get("POSECHECK_NO_HISTORY")):
+            click.echo("posecheck: note: this file was analysed with the same settings before: "
+                       "the history keeps the earlier session", err=True)
+
+
+def prescription_options(func: F) -> F:
+    """`--hold SECONDS` and `--reps N`: what a physiotherapist prescribes, without a routine."""
+    func = click.option(
+        "--reps", "rep_target", type=click.IntRange(min=1), default=None, metavar="N",
+        help="Reps prescribed: shown as done / N.",
+    )(func)
+    return click.option(
+        "--hold", "hold_s", type=click.FloatRange(0, 600), default=None, metavar="SECONDS",
+        help="Hold at the top to time each rep against [default: the exercise's own; 0 = none].",
+    )(func)
+
+
+def default_db_hint() -> str:
+    """Where the history lives by default, for --help (this user's path, home as ~)."""
+    from posecheck.history import user_db_path
+
+    text, home = str(user_db_path()), str(Path.home())
+    return "~" + text[len(home):] if text.startswith(home + os.sep) else text

@@ -11,6 +11,7 @@ import click
 from posecheck.cli._common import (
     history_options,
     model_option,
+    prescription_options,
     run_command,
     store_in_history,
     stride_option,
@@ -43,6 +44,8 @@ def print_summary(report: SessionReport, console: Console) -> None:
         console.print(text, soft_wrap=True)
 
     out(f"[bold]{escape(report.summary_line())}[/bold]")
+    for warning in report.warnings:
+        out(f"  [yellow]warning:[/yellow] {escape(warning)}")
     for rep in report.reps:
         hold = f", hold {rep.hold.duration_s:.1f} s" if rep.hold is not None else ""
         ext = f", peak {-rep.peak_deg:.0f}° extension" if round(-rep.peak_deg) >= 1 else ""
@@ -90,6 +93,7 @@ def print_summary(report: SessionReport, console: Console) -> None:
 @click.option("--no-html", is_flag=True, help="Skip report.html, the review page.")
 @stride_option
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
+@prescription_options
 @model_option
 @history_options
 @run_command
@@ -101,6 +105,8 @@ def analyse(
     no_html: bool,
     stride: int,
     as_json: bool,
+    hold_s: float | None,
+    rep_target: int | None,
     model: str,
     db: Path | None,
     no_history: bool,
@@ -109,24 +115,33 @@ def analyse(
     from rich.console import Console
 
     from posecheck.analyse import analyse_video
+    from posecheck.errors import ResultsNotWritten
 
     err = Console(stderr=True)
-    report = analyse_video(
-        video,
-        exercise,
-        model=model,
-        out_dir=out_dir or default_out_dir(video),
-        write_video=not no_video,
-        write_html=not no_html,
-        stride=stride,
-        progress=err.is_terminal,
-    )
+    not_written: ResultsNotWritten | None = None
+    try:
+        report = analyse_video(
+            video,
+            exercise,
+            model=model,
+            out_dir=out_dir or default_out_dir(video),
+            write_video=not no_video,
+            write_html=not no_html,
+            stride=stride,
+            progress=err.is_terminal,
+            hold_s=hold_s,
+            rep_target=rep_target,
+        )
+    except ResultsNotWritten as exc:  # the results exist: show and store them, then fail
+        not_written, report = exc, exc.report  # type: ignore[assignment]
     if not no_history and report.frames:
         store_in_history([report], db=db, mode="video")
     if as_json:
         click.echo(report.to_json())
     else:
         print_summary(report, Console())
+    if not_written is not None:
+        raise not_written
     if report.interrupted:
         click.echo("posecheck: interrupted: results written for the frames processed", err=True)
         sys.exit(130)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from posecheck.cli._common import run_command
+from posecheck.cli._common import default_db_hint, run_command
 
 DEFAULT_PLOT = Path("posecheck-out") / "progress.png"
 
@@ -19,9 +19,10 @@ def _deg(value: float | None) -> str:
     return f"{round(value) + 0:.0f}°"  # + 0: no "-0°"
 
 
-@click.group("history", invoke_without_command=True)
+@click.group("history", invoke_without_command=True,
+             epilog=f"The database: --db PATH, else $POSECHECK_DB, else {default_db_hint()}.")
 @click.option("--db", default=None, metavar="PATH",
-              help="History database [default: in the user data dir; $POSECHECK_DB].")
+              help=f"History database [default: $POSECHECK_DB, else {default_db_hint()}].")
 @click.option("--exercise", "-e", default=None, metavar="NAME", help="Only this exercise.")
 @click.option("--since", default=None, metavar="DATE", help="Only sessions from DATE (ISO).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
@@ -44,6 +45,9 @@ def history(
 ) -> None:
     """Every analysed or live session, with progress per week (peak extension, ROM per side,
     reps per exercise).
+
+    Every run of analyse, live and routine adds to it (--no-history skips that); analysing
+    the same file again with the same settings is recognised and not stored twice.
     """
     ctx.obj = {"db": db}
     if ctx.invoked_subcommand is not None:
@@ -51,8 +55,10 @@ def history(
     from rich.console import Console
     from rich.table import Table
 
-    from posecheck.history import History
+    from posecheck.history import History, to_utc_iso
 
+    if since is not None:
+        to_utc_iso(since)  # a bad date is a one-line error before any database is made
     with History(db) as hist:
         rows = hist.sessions(exercise=exercise, since=since, limit=limit, newest_first=True)
         rows.reverse()

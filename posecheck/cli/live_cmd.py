@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from posecheck.cli._common import history_options, model_option, run_command, store_in_history
+from posecheck.cli._common import (
+    history_options,
+    model_option,
+    prescription_options,
+    run_command,
+    store_in_history,
+)
 
 
 @click.command("live")
@@ -42,14 +48,15 @@ from posecheck.cli._common import history_options, model_option, run_command, st
 @click.option("--orientation", default="auto", show_default=True,
               type=click.Choice(["auto", "0", "90", "180", "270"]),
               help="Rotate frames before detection; auto searches for the body's way up.")
+@prescription_options
 @model_option
 @history_options
 @run_command
 def live(source: str, exercise: str, out_dir: Path | None, record_dir: Path | None,
          realtime: bool, headless: bool, mute: bool, speech_wav: Path | None,
          countdown_s: float | None, mirror: bool, fullscreen: bool, max_seconds: float | None,
-         reconnect_timeout_s: float, orientation: str, model: str, db: Path | None,
-         no_history: bool) -> None:
+         reconnect_timeout_s: float, orientation: str, hold_s: float | None,
+         rep_target: int | None, model: str, db: Path | None, no_history: bool) -> None:
     """Count reps, time the hold at the top and coach, live.
 
     Keys in the window: q/Esc quit, space pause, r reset the set, e next exercise, m mirror,
@@ -64,7 +71,7 @@ def live(source: str, exercise: str, out_dir: Path | None, record_dir: Path | No
         realtime=realtime, headless=True if headless else None, mute=mute,
         speech_wav=speech_wav, countdown_s=countdown_s, mirror=mirror, fullscreen=fullscreen,
         reconnect_timeout_s=reconnect_timeout_s, max_seconds=max_seconds,
-        orientation=orientation,
+        orientation=orientation, hold_s=hold_s, rep_target=rep_target,
     )
     outcome = run_live(config)
     for record in outcome.sets:

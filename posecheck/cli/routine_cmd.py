@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from posecheck.cli._common import model_option, run_command
+from posecheck.cli._common import default_db_hint, model_option, run_command
 
 
 def _print_routine(routine: object) -> None:
@@ -35,6 +35,80 @@ def _write(path: Path, text: str) -> None:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+def _warn(message: str) -> None:
+    click.echo(f"posecheck: warning: {message}", err=True)
+
+
+def _open_history(db: str | None, no_history: bool) -> object | None:
+    """The history to compare with and store into, or None (with a warning when it is unusable).
+
+    A damaged database often opens and fails on the first read, after the whole video has been
+    analysed; reading the baselines now finds that before any work, and the run goes on
+    without history, as `analyse` does.
+    """
+    from posecheck.balance import history_baselines
+    from posecheck.history import History, HistoryError
+
+    if no_history or (db is None and os.environ.get("POSECHECK_NO_HISTORY")):
+        return None
+    hist = None
+    try:
+        hist = History(db)
+        history_baselines(hist)
+    except HistoryError as exc:
+        if hist is not None:
+            hist.close()
+        _warn(f"history not used, this run will not be stored: {exc}")
+        return None
+    return hist
+
+
+def _run(rt: object, out: Path, video: str | None, source: str | None,
+         bounds: list[float] | None, *, model: str, db: str | None, no_history: bool,
+         headless: bool, mute: bool) -> tuple[dict, object]:
+    """Run the routine and write routine.json, balance.json and balance.html into `out`.
+
+    The history is best effort: storing the run (a locked or damaged database) only warns,
+    and balance.html is written either way (without the weekly plot when it cannot be read).
+    """
+    from posecheck.history import HistoryError
+    from posecheck.html_report import write_balance_html
+
+    hist = _open_history(db, no_history)
+    try:
+        if video is not None:
+            from posecheck.routine import run_routine_video
+
+            run = run_routine_video(rt, video, bounds, model=model, history=hist)
+        else:
+            from posecheck.routine import run_routine_live
+
+            run = run_routine_live(rt, source or "0", model=model, history=hist,
+                                   headless=headless, mute=mute, out_dir=out)
+        data = run.to_dict()
+        _write(out / "routine.json", json.dumps(data, indent=2) + "\n")
+        _write(out / "balance.json", run.balance.to_json() + "\n")
+        weeks = None
+        if hist is not None:
+            try:
+                hist.add_routine_run(
+                    rt.name,
+                    [b.session for b in run.blocks],
+                    started_at=run.started_at,
+                    balance=run.balance.to_dict(),
+                )
+                weeks = hist.weekly()
+            except HistoryError as exc:
+                _warn(f"session not stored in history: {exc}")
+        where = video if video is not None else (source or "camera 0")
+        write_balance_html(out / "balance.html", run.balance, run.blocks, weeks,
+                           subtitle=f"{rt.name} · {where}")
+    finally:
+        if hist is not None:
+            hist.close()
+    return data, run
+
+
 @click.command("routine")
 @click.argument("name", required=False, metavar="NAME|FILE")
 @click.option("--list", "list_only", is_flag=True, help="List the shipped routines and exit.")
@@ -55,7 +129,7 @@ def _write(path: Path, text: str) -> None:
 @click.option("--out", "out_dir", default=None, metavar="DIR",
               help="Output directory [default: ./posecheck-out/routine-<name>].")
 @click.option("--db", default=None, metavar="PATH",
-              help="History database [default: in the user data dir].")
+              help=f"History database [default: $POSECHECK_DB, else {default_db_hint()}].")
 @click.option("--no-history", is_flag=True, help="Do not store this session in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print routine.json on stdout.")
 @click.option("--headless", is_flag=True, help="Live: no window (progress lines instead).")
@@ -80,7 +154,9 @@ def routine(
     """Run a routine (a shipped NAME or a .toml FILE), block by block, then report the balance
     between flexion and extension work.
 
-    Shipped: daily_reset (the seeds' ten-minute hip reset) and balanced_hip.
+    Shipped: daily_reset (about ten minutes to loosen tight hip flexors after sitting, then
+    wake the glutes) and balanced_hip (flexion and extension work, alternating). `--show`
+    lists a routine's blocks.
     """
     from posecheck.errors import PosecheckError
     from posecheck.routine import builtin_routines, load_routine, parse_boundaries
@@ -103,42 +179,11 @@ def routine(
     bounds = parse_boundaries(boundaries, len(rt.blocks)) if boundaries is not None else None
     out = Path(out_dir) if out_dir else Path("posecheck-out") / f"routine-{rt.name}"
 
-    from posecheck.analyse import prepare_out_dir
-    from posecheck.history import History
+    from posecheck.outdir import out_dir_for_run
 
-    prepare_out_dir(out)
-    keep = not no_history and (db is not None or not os.environ.get("POSECHECK_NO_HISTORY"))
-    hist = History(db) if keep else None
-    try:
-        if video is not None:
-            from posecheck.routine import run_routine_video
-
-            run = run_routine_video(rt, video, bounds, model=model, history=hist)
-        else:
-            from posecheck.routine import run_routine_live
-
-            run = run_routine_live(rt, source or "0", model=model, history=hist,
-                                   headless=headless, mute=mute, out_dir=out)
-        from posecheck.html_report import write_balance_html
-
-        data = run.to_dict()
-        _write(out / "routine.json", json.dumps(data, indent=2) + "\n")
-        _write(out / "balance.json", run.balance.to_json() + "\n")
-        weeks = None
-        if hist is not None:
-            hist.add_routine_run(
-                rt.name,
-                [b.session for b in run.blocks],
-                started_at=run.started_at,
-                balance=run.balance.to_dict(),
-            )
-            weeks = hist.weekly()
-        where = video if video is not None else (source or "camera 0")
-        write_balance_html(out / "balance.html", run.balance, run.blocks, weeks,
-                           subtitle=f"{rt.name} · {where}")
-    finally:
-        if hist is not None:
-            hist.close()
+    with out_dir_for_run(out):  # made now; removed again if the run fails before writing
+        data, run = _run(rt, out, video, source, bounds, model=model, db=db,
+                         no_history=no_history, headless=headless, mute=mute)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return

@@ -6,6 +6,8 @@ and a chosen display) so they exercise the same wiring as the command line.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +40,8 @@ class LiveConfig:
     summary_s: float | None = None  # None: 8 s in a window, 0 headless
     max_seconds: float | None = None
     orientation: str = "auto"
+    hold_s: float | None = None  # prescribed hold at the top (None: each exercise's own)
+    rep_target: int | None = None  # prescribed reps, reported as done / target
     keys: KeySource | None = None  # injected by tests; default: the window's keys
     stream: TextIO | None = None  # progress lines (headless); default stdout
     backoff: Backoff = field(default_factory=Backoff)
@@ -57,10 +61,13 @@ def exercise_names() -> tuple[str, ...]:
     return tuple(PROFILES)
 
 
-def make_analyzer(name: str) -> object:
+def make_analyzer(name: str, hold_s: float | None = None) -> object:
+    """A fresh analyzer for `name`, timing holds against `hold_s` when one is prescribed."""
+    from posecheck.analyse import prescribed
     from posecheck.core.analyzer import SessionAnalyzer
+    from posecheck.core.profiles import get_profile
 
-    return SessionAnalyzer(name)
+    return SessionAnalyzer(prescribed(get_profile(name), hold_s))
 
 
 def _opener(spec: str, realtime: bool) -> tuple[Callable[[], object], object]:
@@ -80,14 +87,31 @@ def _opener(spec: str, realtime: bool) -> tuple[Callable[[], object], object]:
 
 
 def run_live(config: LiveConfig) -> LiveOutcome:
-    """Open everything, run one live session, close everything; returns what happened."""
-    from posecheck.analyse import prepare_out_dir, sigterm_as_interrupt
+    """Open everything, run one live session, close everything; returns what happened.
+
+    Every option is checked before the model loads or the camera opens (exercise, speech WAV,
+    the --out and --record folders), and folders made for a session that then fails to start
+    are removed again while still empty.
+    """
+    from posecheck.analyse import check_prescription
     from posecheck.core.profiles import get_profile
-    from posecheck.pose import PoseEstimator
+    from posecheck.outdir import out_dir_for_run
 
     get_profile(config.exercise)  # ProfileError before anything opens
-    if config.out_dir is not None:
-        prepare_out_dir(config.out_dir)  # OutputError before the camera opens
+    check_prescription(config.hold_s, config.rep_target)
+    speech_note = check_speech(config)
+    with contextlib.ExitStack() as folders:  # OutputError before the camera opens
+        if config.out_dir is not None:
+            folders.enter_context(out_dir_for_run(config.out_dir))
+        if config.record_dir is not None:
+            folders.enter_context(out_dir_for_run(config.record_dir, "--record directory"))
+        return _run_live(config, speech_note)
+
+
+def _run_live(config: LiveConfig, speech_note: str | None) -> LiveOutcome:
+    from posecheck.analyse import sigterm_as_interrupt
+    from posecheck.pose import PoseEstimator
+
     headless = config.headless if config.headless is not None else not display_available()
     # The model loads before the source opens: a camera or stream starts delivering at once,
     # and frames piling up while the model loads would only be dropped as stale.
@@ -130,21 +154,27 @@ def run_live(config: LiveConfig) -> LiveOutcome:
             source_name=str(config.source),
             source_fps=getattr(first, "fps", None),
             model_name=str(getattr(estimator, "model_name", config.model)),
+            rep_target=config.rep_target,
         )
         if config.fresher_within is not None:
             settings.fresher_within = config.fresher_within
         display = NoWindow() if headless else CvWindow(fullscreen=False)
         keys = config.keys or (NoKeys() if headless else CvKeySource())
         if not config.mute or config.speech_wav is not None:
-            backend = make_speech(mute=config.mute, wav_path=config.speech_wav)
+            backend = make_speech(
+                mute=config.mute, wav_path=config.speech_wav, on_failure=_note_once()
+            )
             speaker = Speaker(backend)
+        if speech_note is not None:
+            _note(speech_note)
         printer = ProgressPrinter(config.stream or sys.stdout) if headless else None
         model = config.wrap_estimator(estimator) if config.wrap_estimator else estimator
+        analyzers = functools.partial(make_analyzer, hold_s=config.hold_s)
         session = LiveSession(
             settings,
             grabber=grabber,
             estimator=model,  # type: ignore[arg-type]
-            analyzer_factory=make_analyzer,  # type: ignore[arg-type]
+            analyzer_factory=analyzers,  # type: ignore[arg-type]
             display=display,
             keys=keys,
             speaker=speaker,
@@ -164,6 +194,37 @@ def run_live(config: LiveConfig) -> LiveOutcome:
         estimator.close()
         if display is not None:
             display.close()
+
+
+def check_speech(config: LiveConfig) -> str | None:
+    """Why spoken cues will be off, as a note for the user; None when they will work.
+
+    An asked-for `--speech-wav` that cannot be written (no espeak-ng) is an OutputError before
+    anything opens: the file would silently never appear.
+    """
+    from posecheck.errors import OutputError
+    from posecheck.live.speech import speech_off_reason
+
+    reason = speech_off_reason(mute=config.mute, wav_path=config.speech_wav)
+    if reason is not None and config.speech_wav is not None:
+        raise OutputError(reason)
+    return reason
+
+
+def _note(message: str) -> None:
+    print(f"posecheck: note: {message}", file=sys.stderr, flush=True)
+
+
+def _note_once() -> Callable[[str], None]:
+    """A note printer that prints its first message only (the speech thread may fail again)."""
+    said: list[str] = []
+
+    def note(message: str) -> None:
+        if not said:
+            said.append(message)
+            _note(message)
+
+    return note
 
 
 def warm_up(estimator: object, spec: str, source: object) -> None:

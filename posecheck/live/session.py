@@ -95,6 +95,7 @@ class LiveSettings:
     source_name: str = ""
     source_fps: float | None = None
     model_name: str = ""
+    rep_target: int | None = None  # prescribed reps (--reps), carried into each set's report
     canvas_wh: tuple[int, int] = CANVAS_WH
     progress_every_s: float = 10.0
     # Pick-up policy: when the newest frame is old and the next is due within this fraction of
@@ -653,6 +654,7 @@ class LiveSession:
             duration_s=duration_s,
             processing_fps=self.frames_fed / wall,
             interrupted=interrupted,
+            rep_target=self.settings.rep_target,
         )
         report, outputs = out.finish(report)
         self.sets.append(SetRecord(self.set_number, self.exercise, summary, report, outputs))

@@ -7,8 +7,8 @@ the same `key` replaces a pending one (only the latest hold countdown matters).
 
 Backends: `EspeakPlayer` plays through the default audio device; `WavRecorder` renders every
 utterance into one WAV on the session clock (tests and `--speech-wav`); `NullSpeech` is silence.
-`make_speech()` picks one and degrades silently to silence when there is no audio device or no
-espeak-ng.
+`make_speech()` picks one and degrades to silence when there is no audio device or no espeak-ng;
+`speech_off_reason()` says why in one line, so the user is told once instead of left guessing.
 """
 
 from __future__ import annotations
@@ -80,12 +80,43 @@ class NullSpeech:
         return None
 
 
-class EspeakPlayer:
-    """Plays through espeak-ng's own audio output; goes quiet for good after the first failure."""
+INSTALL_HINT = "apt-get install espeak-ng"
 
-    def __init__(self) -> None:
+
+def speech_off_reason(*, mute: bool = False, wav_path: str | Path | None = None) -> str | None:
+    """Why spoken cues will not be heard (or rendered) on this machine, in one line; else None.
+
+    `--mute` is the user's own choice and needs no explanation.
+    """
+    if wav_path is not None:
+        if espeak_path() is None:
+            return f"--speech-wav {wav_path} needs espeak-ng, not installed ({INSTALL_HINT})"
+        return None
+    if mute:
+        return None
+    if espeak_path() is None:
+        return f"spoken cues are off: espeak-ng is not installed ({INSTALL_HINT})"
+    if not audio_available():
+        return "spoken cues are off: no audio device found (no ALSA card, no PulseAudio/PipeWire)"
+    return None
+
+
+class EspeakPlayer:
+    """Plays through espeak-ng's own audio output; goes quiet for good after the first failure.
+
+    `on_failure` is told once, in one line, why it went quiet (a device that was found but
+    cannot play, say), so the user does not wait for counts that never come.
+    """
+
+    def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
         self.exe = espeak_path()
         self.broken = self.exe is None
+        self.on_failure = on_failure
+
+    def _fail(self, why: str) -> None:
+        self.broken = True
+        if self.on_failure is not None:
+            self.on_failure(f"spoken cues are off: {why}")
 
     def speak(self, text: str, t_ms: float) -> None:
         if self.broken:
@@ -94,11 +125,14 @@ class EspeakPlayer:
             proc = subprocess.run(
                 [self.exe or ESPEAK, *VOICE_ARGS, text], capture_output=True, timeout=10
             )
-        except (OSError, subprocess.SubprocessError):
-            self.broken = True
+        except (OSError, subprocess.SubprocessError) as exc:
+            self._fail(f"espeak-ng failed ({type(exc).__name__})")
             return
         if proc.returncode != 0 or b"error" in proc.stderr.lower():
-            self.broken = True  # no device after all: degrade silently to visual only
+            # no device after all: degrade to visual only, and say so once
+            lines = proc.stderr.decode(errors="replace").strip().splitlines()
+            last = lines[-1] if lines else f"exit {proc.returncode}"
+            self._fail(f"espeak-ng could not play: {last}")
 
     def close(self) -> None:
         return None
@@ -212,13 +246,21 @@ class Speaker:
                 self.dropped.append(utt.text)  # speech must never take the session down
 
 
-def make_speech(*, mute: bool = False, wav_path: str | Path | None = None) -> SpeechBackend:
-    """The backend for this machine: a WAV file if asked, the speakers if any, else silence."""
+def make_speech(
+    *,
+    mute: bool = False,
+    wav_path: str | Path | None = None,
+    on_failure: Callable[[str], None] | None = None,
+) -> SpeechBackend:
+    """The backend for this machine: a WAV file if asked, the speakers if any, else silence.
+
+    `speech_off_reason()` with the same arguments says why it chose silence.
+    """
     if wav_path is not None:
         return WavRecorder(wav_path) if espeak_path() else NullSpeech()
     if mute or espeak_path() is None or not audio_available():
         return NullSpeech()
-    return EspeakPlayer()
+    return EspeakPlayer(on_failure)
 
 
 class Coach:

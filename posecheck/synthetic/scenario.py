@@ -260,7 +260,10 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"scenario file not found: {p}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read scenario {p}: {exc}") from None
-    return parse_scenario(text, default_name=p.stem)
+    try:
+        return parse_scenario(text, default_name=p.stem)
+    except ScenarioError as exc:  # which of several files is bad: say so in the one line
+        raise ScenarioError(f"{p}: {exc}") from None
 
 
 def parse_scenario(text: str, default_name: str = "scenario") -> Scenario:
