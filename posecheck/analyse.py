@@ -676,6 +676,8 @@ def analyse_video(
             if write_html and run.frames:
                 run.outputs["html"] = str(out / HTML_NAME)
             report = _write_report_files(out, run, report)
+            if "report" not in run.outputs:  # the page is built from report.json: none without
+                run.outputs.pop("html", None)
             if "html" in run.outputs:
                 from posecheck.review import write_review_page
 

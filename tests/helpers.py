@@ -69,11 +69,14 @@ def frame_result(
     return replace(base, **overrides)
 
 
-def rounded_top_sides_s(up_s: float, down_s: float, easing: str = "cosine") -> tuple[float, float]:
+def rounded_top_sides_s(
+    up_s: float, down_s: float, easing: str = "cosine", threshold: bool = True
+) -> tuple[float, float]:
     """The pause `posecheck.core.pause` defines for a top that turns round with no hold, as
     (part before the peak, part after): on each side, the time the eased ramp spends within
     TOP_BAND of its range while slower than SLOW_SHARE of its top speed (0 for constant speed:
-    a sharp turn is no pause). Under MIN_PAUSE_S in all, the top turned straight round: (0, 0)."""
+    a sharp turn is no pause). Under MIN_PAUSE_S in all, the top turned straight round: (0, 0)
+    (unless `threshold` is False)."""
     import numpy as np
 
     from posecheck.core.pause import MIN_PAUSE_S, SLOW_SHARE, TOP_BAND
@@ -87,7 +90,7 @@ def rounded_top_sides_s(up_s: float, down_s: float, easing: str = "cosine") -> t
         return 0.0, 0.0
     run = int(np.argmin(ok[::-1])) if not ok.all() else len(ok)  # the last run, ending at u = 1
     share = (run - 1) / (len(ok) - 1)
-    if share * (up_s + down_s) < MIN_PAUSE_S:
+    if threshold and share * (up_s + down_s) < MIN_PAUSE_S:
         return 0.0, 0.0
     return share * up_s, share * down_s
 
