@@ -324,20 +324,13 @@ def reanalysis_uid(data: Mapping[str, Any], mode: str) -> str | None:
     source = Path(str(data.get("source") or ""))
     if mode != "video" or not source.is_file():
         return None
+    from posecheck.models import file_sha256  # the bundles' checked hash, cached per file
+
     try:
         content = file_sha256(source)
     except OSError:
         return None
     return _digest({"content": content, **{k: data.get(k) for k in ANALYSIS_SETTINGS}})
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MB blocks (a 100 MB clip: ~0.2 s)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _digest(data: Mapping[str, Any]) -> str:
