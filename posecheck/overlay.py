@@ -292,7 +292,7 @@ class PanelAnnotator:
         target = result.hold_target_s
         if target <= 0:  # this exercise has no hold to time
             return
-        elapsed = result.hold_elapsed_s if (result.holding or result.hold_elapsed_s > 0) else 0.0
+        elapsed = result.hold_elapsed_s  # the rep's hold: running, then as the report has it
         met = target > 0 and elapsed >= target
         colour = GREEN if met else AMBER
         cv2.rectangle(frame, (x, y), (x + w, y + h), GREY, 1, cv2.LINE_AA)
@@ -301,7 +301,7 @@ class PanelAnnotator:
             cv2.rectangle(
                 frame, (x + 1, y + 1), (x + 1 + int((w - 2) * frac), y + h - 1), colour, -1
             )
-        text = f"hold {elapsed:.1f} / {target:.1f} s"
+        text = f"{'hold' if result.holding else 'held'} {elapsed:.1f} / {target:.1f} s"
         put_text(
             frame,
             text,

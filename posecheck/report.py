@@ -24,12 +24,13 @@ from posecheck.errors import OutputError
 
 
 def shown_side(result: FrameResult) -> str | None:
-    """The side a person looks at: the core's choice; when it used both, the leg that moves.
+    """The side a person looks at: the working leg on exercises done a leg at a time, else the
+    core's choice; when it used both, the leg that moves.
 
     With both sides trusted (confidence within half of the best), that is the hip furthest
     from neutral: the raised knee of a march, the front leg of a lunge; either leg of a bridge.
     """
-    side = result.side_used
+    side = result.working_side or result.side_used
     if side == "both":
         conf = result.measures.side_confidence if result.measures else {}
         best = max(conf.get("left", 0.0), conf.get("right", 0.0))
@@ -95,6 +96,12 @@ def cue_to_dict(cue: Cue) -> dict[str, Any]:
     }
 
 
+def unfinished_note(rep: Rep) -> str:
+    """A rep cut off by the end of the input, in words: it is not counted, and says so."""
+    held = f", held {rep.hold.duration_s:.1f} s so far" if rep.hold is not None else ""
+    return f"1 rep unfinished at the end (not counted{held})"
+
+
 def rep_to_dict(rep: Rep) -> dict[str, Any]:
     return {
         "index": rep.index,
@@ -149,6 +156,7 @@ class SessionReport:
     hold_target_s: float | None = None  # the hold each rep was timed against (0 = none)
     frames_skipped: int = 0  # frames the file declares but that could not be decoded (damage)
     warnings: tuple[str, ...] = ()  # input outside what was validated (posecheck.input_checks)
+    unfinished: Rep | None = None  # a rep under way when the input ended: not counted
 
     @property
     def rep_count(self) -> int:
@@ -180,6 +188,7 @@ class SessionReport:
             "frames": summary.frames,
             "frames_with_pose": summary.frames_with_pose,
             "side_counts": dict(summary.side_counts),
+            "unfinished": summary.unfinished,
         }
         base.update(kwargs)
         return cls(**base)
@@ -190,6 +199,8 @@ class SessionReport:
             value = getattr(self, f.name)
             if f.name in ("reps", "partials"):
                 value = [rep_to_dict(r) for r in value]
+            elif f.name == "unfinished":
+                value = rep_to_dict(value) if value is not None else None
             elif f.name == "holds":
                 value = [hold_to_dict(h) for h in value]
             elif f.name == "cues":
@@ -213,6 +224,8 @@ class SessionReport:
         parts = [f"{self.exercise}{auto}: {self.rep_count}{target} reps"]
         if self.partials:
             parts.append(f"{self.partial_count} partial")
+        if self.unfinished is not None:
+            parts.append(unfinished_note(self.unfinished))
         if self.holds:
             target = self.holds[0].target_s
             if target > 0:
@@ -341,6 +354,10 @@ TIMELINE_COLUMNS = (
     "rep_index",
     "holding",
     "hold_elapsed_s",
+    "working_side",
+    "movement",
+    "cue",
+    "cue_movement",
 )
 
 
@@ -352,6 +369,7 @@ def timeline_row(result: FrameResult) -> list[str]:
     """One CSV row of scalars from one FrameResult (empty cell = unknown)."""
     raw = result.measures.hip_flexion_deg if result.measures is not None else {}
     sm = result.hip_smoothed_deg
+    cue = result.latest_cue
     return [
         f"{result.t_ms / 1000.0:.3f}",
         str(result.index),
@@ -366,12 +384,16 @@ def timeline_row(result: FrameResult) -> list[str]:
         str(result.position),
         str(result.direction),
         str(result.phase),
-        "1" if result.posture_ok else "0",
+        "0" if result.posture_wrong else "1",
         str(result.rep_count),
         str(result.partial_count),
         "" if result.rep_in_progress is None else str(result.rep_in_progress),
         "1" if result.holding else "0",
         f"{result.hold_elapsed_s:.2f}",
+        result.working_side or "",
+        "" if result.attempt is None else str(result.attempt),
+        cue.rule if cue is not None else "",
+        "" if cue is None or cue.attempt is None else str(cue.attempt),
     ]
 
 

@@ -62,7 +62,7 @@ from hypothesis import strategies as st
 from posecheck.core.analyzer import PlantedLeg, SessionAnalyzer, analyse_poses, planted_leg_vote
 from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.pause import MIN_PAUSE_S
-from posecheck.core.results import Direction, EventKind, Phase, Position
+from posecheck.core.results import Cue, Direction, EventKind, Phase, Position
 from posecheck.errors import ProfileError
 from posecheck.synthetic.kinematics import BodyShape
 from posecheck.synthetic.landmarks import Camera, to_pose_frames
@@ -393,10 +393,13 @@ def test_the_cue_on_show_is_about_the_latest_rep() -> None:
     )
     _motion, frames = frames_for(MotionScript("glute_bridge", reps=reps), 30)
     analyzer = SessionAnalyzer("glute_bridge")
-    on_show = {}
+    on_show: dict[int, Cue | None] = {}  # what shows between reps, after each rep count
     for frame in frames:
         result = analyzer.update(frame)
-        on_show[result.rep_count] = result.latest_cue
+        if result.attempt is None:
+            on_show[result.rep_count] = result.latest_cue
+        else:  # during a rep, only a remark about that rep
+            assert result.latest_cue is None or result.latest_cue.attempt == result.attempt
     assert on_show[0] is None
     assert on_show[1] is not None and on_show[1].rule == "hold_short"
     assert on_show[2] is None

@@ -209,14 +209,24 @@ def test_starting_at_the_top_is_not_a_rep() -> None:
     assert run(samples).rep_count == 1
 
 
-def test_finish_counts_a_rep_stopped_at_the_top() -> None:
+def test_a_rep_stopped_at_the_top_is_unfinished_not_counted() -> None:
+    """A rep is complete only back at rest: a set that ends at the top reports that rep as
+    unfinished, with the hold so far, and never counts it (issue 18)."""
     samples = signal([Seg(1.0), *rep(), Seg(1.0, TOP), Seg(1.0)], 30)
     c = run(samples, finish=False)
     assert c.rep_count == 1
     reps, _ = c.snapshot()
-    assert len(reps) == 2 and c.rep_count == 1  # snapshot does not change the counter
+    assert len(reps) == 1
+    cut = c.unfinished()
+    assert cut is not None and not cut.rep.partial
+    assert cut.rep.hold is not None and cut.rep.hold.duration_s == pytest.approx(1.0, abs=0.1)
     c.finish()
-    assert c.rep_count == 2
+    assert c.rep_count == 1 and c.unfinished() is None
+
+
+def test_between_reps_nothing_is_unfinished() -> None:
+    c = run(signal([Seg(1.0), *rep(), Seg(1.0)], 30), finish=False)
+    assert c.unfinished() is None
 
 
 def test_a_jump_to_the_top_in_the_last_frame_is_not_a_rep() -> None:
@@ -227,6 +237,7 @@ def test_a_jump_to_the_top_in_the_last_frame_is_not_a_rep() -> None:
     samples.append((t_last + 1000 / 30, TOP))  # one frame, straight from rest to the top
     c = run(samples, finish=False)
     assert len(c.snapshot()[0]) == 1
+    assert c.unfinished() is None
     c.finish()
     assert c.rep_count == 1
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from posecheck.core.coaching import CueBoard
 from posecheck.core.counter import (
     CounterStep,
     RepCounter,
@@ -26,7 +27,7 @@ from posecheck.core.counter import (
     RepIndex,
     SlopeEstimator,
 )
-from posecheck.core.cues import evaluate_rep, evaluate_set, validate_rules
+from posecheck.core.cues import evaluate_live, evaluate_rep, evaluate_set, validate_rules
 from posecheck.core.geometry import (
     FacingTracker,
     SideBlend,
@@ -50,6 +51,7 @@ from posecheck.core.results import (
     Position,
     Rep,
     SetSummary,
+    Severity,
 )
 from posecheck.core.smoothing import (  # JumpGate lived here: importers of it still work
     JumpGate,
@@ -61,6 +63,8 @@ SIDES = ("left", "right")
 ONE_LEG_HIP_SIGNALS = ("hip_flexion_min", "hip_flexion_max", "hip_flexion_planted")
 NAN = float("nan")
 POSTURE_SETTLE_MS = 150.0  # a matching posture must hold this long before counting resumes
+WRONG_POSTURE_SHOW_MS = 500.0  # a posture must mismatch this long before it is called wrong
+SHORT_CUE_EVERY_MS = 10_000.0  # "no rep yet" is said at most this often
 PLANTED_KNEE_DEG = 40.0  # a knee straighter than this may be a free leg's...
 FREE_KNEE_MARGIN_DEG = 40.0  # ...when it is this much straighter than the other knee
 PLANTED_SWITCH_MS = 300.0  # the planted leg changes only after this long of consistent votes
@@ -183,7 +187,12 @@ class SessionAnalyzer:
         self._reps: list[Rep] = []
         self._partials: list[Rep] = []
         self._cues: list[Cue] = []
-        self._latest_cue: Cue | None = None
+        self._board = CueBoard()
+        self._attempt: int | None = None  # the movement under way
+        self._hold_shown = 0.0  # the hold figure on show (see FrameResult.hold_elapsed_s)
+        self._fell_short = 0.0  # widest movement that fell short of a rep, while none counted
+        self._short_told_ms = -math.inf
+        self._mismatch_since: float | None = None
         self._frames = 0
         self._with_pose = 0
         self._sides_used: Counter[str] = Counter()
@@ -256,6 +265,7 @@ class SessionAnalyzer:
         position = self._position(hip_used)
         direction = self._direction(v_hip)
         posture_ok = self._posture_ok(t, measures, knee)
+        posture_wrong = self._posture_wrong(t, measures, posture_ok)
 
         extras = {
             "knee_flexion": knee_used,
@@ -305,10 +315,12 @@ class SessionAnalyzer:
         else:
             primary = self._primary(hip, knee, hip_used)
 
-        phase = self._combined_phase([s.phase for s in steps.values()], present, posture_ok)
+        phase = self._combined_phase([s.phase for s in steps.values()], present, posture_wrong)
         holding = any(s.holding for s in steps.values())
-        hold_elapsed = max((s.hold_elapsed_s for s in steps.values()), default=0.0)
-        in_progress = [s.rep_in_progress for s in steps.values() if s.rep_in_progress]
+        in_rep = [s for s in steps.values() if s.rep_in_progress]
+        if in_rep:
+            self._hold_shown = max(s.hold_elapsed_s for s in in_rep)
+        in_progress = [s.rep_in_progress for s in in_rep]
         return FrameResult(
             index=pose.index,
             t_ms=t,
@@ -322,15 +334,18 @@ class SessionAnalyzer:
             direction=direction,
             phase=phase,
             posture_ok=posture_ok,
+            posture_wrong=posture_wrong,
             rep_count=sum(c.rep_count for c in self.counters.values()),
             partial_count=sum(c.partial_count for c in self.counters.values()),
             side_counts=self._live_side_counts(),
             rep_in_progress=min(in_progress) if in_progress else None,
             holding=holding,
-            hold_elapsed_s=hold_elapsed,
+            hold_elapsed_s=self._hold_shown,
             hold_target_s=prof.hold_target_s,
             events=tuple(sorted(events, key=lambda e: e.t_ms)),
-            latest_cue=self._latest_cue,
+            latest_cue=self._board.shown(t),
+            attempt=self._attempt if in_rep else None,
+            working_side=self._working_side(side_used, hip, steps),
         )
 
     def _feed(
@@ -352,8 +367,47 @@ class SessionAnalyzer:
             steps[key] = step
             events.extend(step.events)
             for feats in step.finished:
-                events.extend(self._accept(feats))
+                events.extend(self._accept(feats, t))
+            if step.so_far is not None:
+                events.extend(self._during_rep(step, t))
+            if step.fell_short_deg is not None:
+                events.extend(self._fell_short_of_rep(step.fell_short_deg, t))
         return steps
+
+    def _during_rep(self, step: CounterStep, t: float) -> list[Event]:
+        """A movement under way: earlier remarks leave the screen, in-rep rules judge it."""
+        so_far = step.so_far
+        assert so_far is not None
+        if so_far.attempt != self._attempt:
+            self._attempt = so_far.attempt
+            self._hold_shown = 0.0
+            self._board.attempt_started(so_far.attempt)
+        fired = evaluate_live(self.profile, so_far, t, self._board.told(so_far.attempt))
+        shown = self._board.during_rep(fired, t)
+        return [Event(EventKind.CUE, t, step.rep_in_progress, None, c.message) for c in shown]
+
+    def _fell_short_of_rep(self, range_deg: float, t: float) -> list[Event]:
+        """A movement that was no rep, while none has counted yet: say what a rep asks for."""
+        if self._reps or self._partials or any(c.in_rep for c in self.counters.values()):
+            return []
+        self._fell_short = max(self._fell_short, range_deg)
+        cue = self._short_cue(range_deg, t)
+        if t - self._short_told_ms < SHORT_CUE_EVERY_MS or not self._board.about_the_set(cue, t):
+            return []
+        self._short_told_ms = t
+        return [Event(EventKind.CUE, t, None, None, cue.message)]
+
+    def _short_cue(self, range_deg: float, t: float) -> Cue:
+        prof = self.profile
+        what = prof.full_rep_cue or f"go further, to a full {prof.title.lower()}"
+        return Cue(
+            "no_rep",
+            f"No rep yet: {what} (moved {range_deg:.0f}°, a rep needs {prof.min_rom_deg:.0f}°)",
+            Severity.WARNING,
+            t,
+            None,
+            range_deg,
+        )
 
     # ------------------------------------------------------------------------------ the set
 
@@ -362,6 +416,7 @@ class SessionAnalyzer:
         reps = list(self._reps)
         partials = list(self._partials)
         cues = list(self._cues)
+        unfinished: Rep | None = None
         for counter in self.counters.values():
             all_reps, all_partials = counter.snapshot()
             done = len(counter.reps), len(counter.partials)
@@ -373,9 +428,16 @@ class SessionAnalyzer:
                 rep = self._finish_rep(feats)
                 partials.append(rep)
                 cues.extend(rep.cues)
+            feats = counter.unfinished()
+            later = unfinished is None or (feats and feats.rep.start_ms > unfinished.start_ms)
+            if feats is not None and later:
+                unfinished = self._finish_rep(feats)
         reps.sort(key=lambda r: r.start_ms)
         partials.sort(key=lambda r: r.start_ms)
-        cues.extend(evaluate_set(self.profile, reps, self._last_t if self._frames else 0.0))
+        t_end = self._last_t if self._frames else 0.0
+        cues.extend(evaluate_set(self.profile, reps, t_end))
+        if not reps and not partials and self._fell_short > 0:
+            cues.append(self._short_cue(self._fell_short, t_end))
         holds = tuple(r.hold for r in reps if r.hold is not None)
         return SetSummary(
             exercise=self.profile.name,
@@ -387,6 +449,7 @@ class SessionAnalyzer:
             frames=self._frames,
             frames_with_pose=self._with_pose,
             side_used=self._sides_used.most_common(1)[0][0] if self._sides_used else None,
+            unfinished=unfinished,
         )
 
     # ------------------------------------------------------------------------------ helpers
@@ -475,12 +538,46 @@ class SessionAnalyzer:
             self._posture_ok_since = t
         return t - self._posture_ok_since >= POSTURE_SETTLE_MS
 
+    def _posture_wrong(self, t: float, m: BodyMeasures | None, posture_ok: bool) -> bool:
+        """Say "wrong posture" only on evidence: a mismatch seen for WRONG_POSTURE_SHOW_MS
+        (the first frames of a correct start, still settling, are not wrong)."""
+        if m is None:  # no pose: keep the last verdict
+            return self._mismatch_since is not None and t - self._mismatch_since >= (
+                WRONG_POSTURE_SHOW_MS
+            )
+        if posture_ok or self._posture_ok_since is not None:
+            self._mismatch_since = None
+            return False
+        if self._mismatch_since is None:
+            self._mismatch_since = t
+        return t - self._mismatch_since >= WRONG_POSTURE_SHOW_MS
+
+    def _working_side(
+        self, side_used: str | None, hip: dict[str, float], steps: dict[str, CounterStep]
+    ) -> str | None:
+        """The leg whose angle to show: on exercises done a leg at a time, the working leg."""
+        prof = self.profile
+        if prof.laterality == "per_leg":
+            moving = [k for k, s in steps.items() if s.rep_in_progress and k in SIDES]
+            if moving:
+                return moving[0]
+            known = [s for s in SIDES if math.isfinite(hip[s])]
+            return max(known, key=lambda s: prof.progress(hip[s])) if known else side_used
+        if prof.signal == "hip_flexion_planted":
+            return self._planted_side or side_used
+        if prof.signal in ("hip_flexion_min", "hip_flexion_max"):
+            known = [s for s in SIDES if math.isfinite(hip[s])]
+            pick = min if prof.signal == "hip_flexion_min" else max
+            return pick(known, key=lambda s: hip[s]) if known else side_used
+        return side_used
+
     @staticmethod
-    def _combined_phase(phases: list[Phase], present: bool, posture_ok: bool) -> Phase:
+    def _combined_phase(phases: list[Phase], present: bool, posture_wrong: bool) -> Phase:
         if not present and all(p is Phase.NO_POSE for p in phases):
             return Phase.NO_POSE
-        if present and not posture_ok:
+        if present and posture_wrong:
             return Phase.WRONG_POSTURE
+        phases = [Phase.REST if p is Phase.WRONG_POSTURE else p for p in phases]
         order = (Phase.HOLD, Phase.TOP, Phase.CONCENTRIC, Phase.ECCENTRIC, Phase.REST)
         for p in order:
             if p in phases:
@@ -505,7 +602,7 @@ class SessionAnalyzer:
 
     def _finish_rep(self, feats: RepFeatures) -> Rep:
         side = self._attribute_side(feats)
-        cues = evaluate_rep(self.profile, feats)
+        cues = self._board.with_told_times(evaluate_rep(self.profile, feats), feats.attempt)
         rep = replace(feats.rep, side=side, cues=cues)
         if rep.hold is not None and rep.hold.rep_index != rep.index:
             rep = replace(
@@ -513,14 +610,16 @@ class SessionAnalyzer:
             )
         return rep
 
-    def _accept(self, feats: RepFeatures) -> list[Event]:
+    def _accept(self, feats: RepFeatures, t: float) -> list[Event]:
+        """A rep is final: record it, show its worst remark and its hold as the report has it."""
         rep = self._finish_rep(feats)
         (self._partials if rep.partial else self._reps).append(rep)
         self._cues.extend(rep.cues)
-        # the cue on show is about the latest rep: a clean rep clears an old remark, or a user
-        # who fixed it would keep reading it
-        self._latest_cue = rep.cues[0] if rep.cues else None
-        return [Event(EventKind.CUE, c.t_ms, rep.index, rep.side, c.message) for c in rep.cues]
+        newest = self._attempt is None or feats.attempt >= self._attempt
+        if newest and not rep.partial:
+            self._hold_shown = rep.hold.duration_s if rep.hold is not None else 0.0
+        _, fresh = self._board.rep_over(rep.cues, feats.attempt, t)
+        return [Event(EventKind.CUE, t, rep.index, rep.side, c.message) for c in fresh]
 
     def _side_counts(self, reps: Sequence[Rep]) -> dict[str, int]:
         counts: dict[str, int] = {}

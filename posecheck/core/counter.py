@@ -96,7 +96,7 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -121,6 +121,10 @@ _PREROLL_MS = 3000.0  # samples kept from before a rep starts (to find when it r
 _SETTLE_MS = 1500.0  # a finished rep waits at most this long for the movement to stop
 _FLANK = (0.2, 0.7)  # a return movement has settled below _FLANK[0] of its peak speed
 MIN_HOLD_S = 0.25  # shorter stills at the top are turning points, not holds
+# A rise and return of at least this much that is no rep or partial is a movement that fell
+# short (hips that never leave the floor): large against the smoothed signal's jitter at rest
+# (< 1°), small against any rep (>= 10°).
+SHORT_MOVE_DEG = 4.0
 
 
 class SlopeEstimator:
@@ -175,6 +179,21 @@ class RepFeatures:
     top_means: Mapping[str, float]  # mean of each extra signal while in the top zone
     at_peak: Mapping[str, float]  # each extra signal at the peak
     hold_target_s: float
+    attempt: int = 0  # which movement of the set this was (reps and partials numbered together)
+
+
+@dataclass(frozen=True)
+class RepSoFar:
+    """The rep in progress as far as it has been seen: what the in-rep cue rules judge."""
+
+    attempt: int  # 1-based over every movement of the set, full or partial
+    start_ms: float
+    peak_hip_deg: float  # most extreme hip angle towards the top so far (NaN when unknown)
+    past_peak: bool  # the signal has come down from its highest point by the hysteresis
+    counts: bool  # it has gone far enough to be a rep or a partial, not a wobble
+    holding: bool
+    held_s: float  # of the hold so far (0 when not holding)
+    hold_drop_deg: float  # how far the signal sank below the hold's highest point so far
 
 
 @dataclass(frozen=True)
@@ -191,6 +210,8 @@ class CounterStep:
     hold_elapsed_s: float
     velocity_deg_s: float  # of the signal, NaN when unknown
     finished: tuple[RepFeatures, ...] = ()  # reps whose features were finalised on this step
+    so_far: RepSoFar | None = None  # the rep in progress, when there is one
+    fell_short_deg: float | None = None  # a movement just ended short of any rep: its range
 
 
 class RepIndex:
@@ -199,6 +220,11 @@ class RepIndex:
     def __init__(self) -> None:
         self.reps = 0
         self.partials = 0
+        self.attempts = 0  # every movement that left rest: reps, partials and dropped wobbles
+
+    def next_attempt(self) -> int:
+        self.attempts += 1
+        return self.attempts
 
     def next_rep(self) -> int:
         self.reps += 1
@@ -238,6 +264,11 @@ class _Rep:
     partial: bool = False
     rest_entry_ms: float = math.nan
     zones: Zones | None = None  # the zones in force when it started
+    attempt: int = 0
+    peak_p: float = -math.inf  # highest progress seen since the rep started
+    peak_hip: float = math.nan  # the hip angle towards the top, so far
+    hold_high: float = -math.inf  # highest progress of the current hold
+    shown_hold_s: float = 0.0  # the hold as timed live, for display until the rep is final
 
 
 def _cross(t0: float, v0: float, t1: float, v1: float, level: float) -> float:
@@ -255,9 +286,8 @@ _PLATEAU_F = 10.0  # F statistic a still top needs over a turning point
 _K1 = (1.0, 2.0)
 _K2 = (1.0, 2.0)
 _ABRUPT_PENALTY = 10.0
-# A set that ends with a rep at the top credits that rep only if the top was really seen, for at
-# least this long: one frame "at the top" after a hard cut to another exercise (or a block boundary
-# one frame late) is a jump of the signal, not a rep.
+# A set that ends mid-rep reports that rep as unfinished if the top was really seen, for at least
+# this long: one frame "at the top" after a hard cut to another exercise is a jump, not a rep.
 _MIN_TOP_AT_END_MS = 150.0
 _RAMP_MARGIN_MS = 400.0  # rest samples either side of a rep in its movement fit
 _RAMP_RMS = (1.5, 0.3)  # the movement fit explains a rep: rms <= a * rest noise + b degrees
@@ -460,6 +490,9 @@ class RepCounter:
         self._posture_bad_since: float | None = None
         self._n_reps = 0
         self._n_partials = 0
+        self._short_low = math.inf  # lowest progress since the last short movement, at rest
+        self._short_high = -math.inf  # its highest after rising SHORT_MOVE_DEG above that
+        self._fell_short: float | None = None
         self.reps: list[RepFeatures] = []
         self.partials: list[RepFeatures] = []
         self.events: list[Event] = []
@@ -546,7 +579,12 @@ class RepCounter:
             if p > rest_p + h:
                 finished.extend(self._settle_all())
                 start = self._rest_exit_ms if math.isfinite(self._rest_exit_ms) else t_ms
-                self._rep = _Rep(start_ms=start, bottom_p=self._rest_bottom, zones=zones)
+                self._rep = _Rep(
+                    start_ms=start,
+                    bottom_p=self._rest_bottom,
+                    zones=zones,
+                    attempt=self.index.next_attempt(),
+                )
                 self._rep.samples.extend(self._recent)
                 self._state = _State.CONCENTRIC
                 events.append(Event(EventKind.REP_STARTED, start, self._next_no(), self.side))
@@ -581,44 +619,56 @@ class RepCounter:
         if self._rep is not None:
             self._update_hold(t_ms, v, events)
             self._rep.samples.append(sample)
+            self._track_peak(self._rep, p, hip_v)
         else:
             self._recent.append(sample)
             while self._recent and t_ms - self._recent[0].t > _PREROLL_MS:
                 self._recent.popleft()
+            self._track_short(p)
         finished.extend(self._settle_ready(t_ms, v))
         return self._step(t_ms, self._phase(), events, finished, v)
 
     def snapshot(self) -> tuple[list[RepFeatures], list[RepFeatures]]:
         """(reps, partials) as they stand if the set ended now, without changing the counter.
 
-        Includes reps still settling and a rep that reached the top but has not returned to
-        rest: a set that stops while the last rep is at the top or on its way down still
-        performed that rep.
+        Includes reps still settling. A rep is complete only once the body is back at rest: a
+        rep still in progress is not among them (see `unfinished`).
         """
         reps, partials = list(self.reps), list(self.partials)
         for c in self._closing:
             (partials if c.partial else reps).append(self._features(c))
-        rep = self._rep
-        if self._seen_at_top(rep):
-            reps.append(self._features(self._as_done(rep, self.index.reps + 1)))
         return reps, partials
 
+    def unfinished(self) -> RepFeatures | None:
+        """The rep in progress, as far as it went, if the set ended now: one that was seen at
+        the top (`_MIN_TOP_AT_END_MS`) or rose by a partial's range. None between reps."""
+        rep = self._rep
+        if rep is None or not rep.samples or not self._went_somewhere(rep):
+            return None
+        last = rep.samples[-1].t
+        if not self._seen_at_top(rep) and last - rep.start_ms < self.profile.partial_min_s * 1000:
+            return None  # a jump, not a movement (see partial_min_s)
+        probe = replace(rep, samples=list(rep.samples), holds=list(rep.holds))
+        probe.index, probe.partial, probe.rest_entry_ms = 0, not self._seen_at_top(rep), last
+        feats = self._features(probe)
+        # The hold so far as timed live: its start is the fitted arrival, and no departure
+        # has been seen to fit a whole top to.
+        spans = [*rep.holds, *([(rep.hold_start, last)] if rep.hold_start is not None else [])]
+        hold = None
+        if spans:
+            start, end = spans[0][0], spans[-1][1]
+            hold = Hold(0, start, end, self.profile.hold_target_s)
+        return replace(feats, rep=replace(feats.rep, hold=hold))
+
     def finish(self, t_ms: float | None = None) -> CounterStep:
-        """End of the set: settle finished reps, count a rep still at the top, disarm."""
+        """End of the set: settle finished reps and disarm. A rep still in progress is not
+        counted (`unfinished` tells what it was, before this call)."""
         events: list[Event] = []
         done = self._settle_all()
         rep = self._rep
         t = t_ms if t_ms is not None else (self._prev[0] if self._prev else 0.0)
-        if self._seen_at_top(rep):
-            assert rep is not None
-            if rep.hold_start is not None:
-                self._end_hold(rep.samples[-1].t, events)
-            self._as_done(rep, self.index.next_rep())
-            self._n_reps += 1
-            events.append(Event(EventKind.REP_COMPLETED, rep.rest_entry_ms, rep.index, self.side))
-            feats = self._features(rep)
-            self.reps.append(feats)
-            done.append(feats)
+        if rep is not None and rep.hold_start is not None:
+            self._end_hold(rep.samples[-1].t if rep.samples else t, events)
         self._rep = None
         self._state = _State.UNARMED
         return self._step(t, Phase.REST, events, done, math.nan)
@@ -635,18 +685,57 @@ class RepCounter:
             and rep.samples[-1].t - rep.top_entry_ms >= _MIN_TOP_AT_END_MS
         )
 
+    def _track_short(self, p: float) -> None:
+        """A rise of SHORT_MOVE_DEG or more at rest, then a return by half of it."""
+        self._short_low = min(self._short_low, p)
+        if p - self._short_low >= SHORT_MOVE_DEG:
+            self._short_high = max(self._short_high, p)
+        elif self._short_high > -math.inf and p <= self._short_high - SHORT_MOVE_DEG / 2:
+            self._fell_short = self._short_high - self._short_low
+            self._short_low, self._short_high = p, -math.inf
+
+    def _went_somewhere(self, rep: _Rep) -> bool:
+        zones = rep.zones or self._zones.nominal
+        return self._seen_at_top(rep) or rep.peak_p - rep.bottom_p >= zones.partial_min_rom
+
     def _next_no(self) -> int:
         return self.index.reps + 1
 
-    def _as_done(self, rep: _Rep, index: int) -> _Rep:
-        rep.index = index
-        rep.partial = False
-        rep.rest_entry_ms = rep.samples[-1].t
-        return rep
+    def _track_peak(self, rep: _Rep, p: float, hip: float) -> None:
+        """Running figures of the rep in progress, for the in-rep cue rules."""
+        rep.peak_p = max(rep.peak_p, p)
+        if math.isfinite(hip):
+            towards = min if _toward_top(self.profile) < 0 else max
+            rep.peak_hip = hip if not math.isfinite(rep.peak_hip) else towards(rep.peak_hip, hip)
+        if rep.hold_start is not None:
+            rep.hold_high = max(rep.hold_high, p)
+
+    def _take_short(self) -> float | None:
+        got, self._fell_short = self._fell_short, None
+        return got
+
+    def _so_far(self) -> RepSoFar | None:
+        rep = self._rep
+        if rep is None or not self.in_rep:
+            return None
+        h = (rep.zones or self._zones.nominal).hysteresis
+        last = rep.samples[-1].p if rep.samples else math.nan
+        holding = rep.hold_start is not None
+        return RepSoFar(
+            attempt=rep.attempt,
+            start_ms=rep.start_ms,
+            peak_hip_deg=rep.peak_hip,
+            past_peak=math.isfinite(last) and last < rep.peak_p - h,
+            counts=self._went_somewhere(rep),
+            holding=holding,
+            held_s=(rep.samples[-1].t - rep.hold_start) / 1000.0 if rep.hold_start else 0.0,
+            hold_drop_deg=max(0.0, rep.hold_high - last) if holding else 0.0,
+        )
 
     def _enter_rest(self, p: float) -> None:
         self._state = _State.REST
         self._rest_bottom = p
+        self._short_low, self._short_high = p, -math.inf
         self._rest_exit_ms = math.nan
         self._top_exit_ms = math.nan
 
@@ -726,6 +815,14 @@ class RepCounter:
         )
         return None if c is None else min(max(c, seg[0].t), pts[-1][0])
 
+    def _refined_departure(self, rep: _Rep, start: float, end: float) -> float:
+        """When the top was left, as the report will time it: the plateau-ramp corner of the
+        samples since the hold began (the live flag ends late, once the smoothed speed is up)."""
+        seg = [x for x in rep.samples if x.t >= start]
+        drift = 0.5 * self.profile.hold_still_deg_s
+        c = _corner([x.t for x in seg], [x.raw for x in seg], False, drift)
+        return end if c is None else min(max(c, start), end)
+
     def _bottom_level(self, rep: _Rep) -> float:
         """Median of the rest-zone samples before the rep started."""
         rest_p = (rep.zones or self._zones.nominal).rest_p
@@ -736,7 +833,10 @@ class RepCounter:
         rep = self._rep
         assert rep is not None and rep.hold_start is not None
         rep.holds.append((rep.hold_start, end))
+        shown = self._refined_departure(rep, rep.hold_start, end)
+        rep.shown_hold_s = max(rep.shown_hold_s, (shown - rep.hold_start) / 1000.0)
         rep.hold_start = None
+        rep.hold_high = -math.inf
         events.append(Event(EventKind.HOLD_ENDED, end, self._next_no(), self.side))
 
     def _check_target(self, t_ms: float, events: list[Event]) -> None:
@@ -776,6 +876,8 @@ class RepCounter:
             self._n_partials += 1
             events.append(Event(EventKind.PARTIAL_REP, rest_entry_ms, rep.index, self.side))
         else:
+            if rom >= SHORT_MOVE_DEG:
+                self._fell_short = rom
             return
         self._closing.append(rep)
 
@@ -944,9 +1046,7 @@ class RepCounter:
         hips = [x.hip for x in in_rep if math.isfinite(x.hip)]
         peak_hip = math.nan
         if hips:
-            # towards the top: a bridge's top is its least flexed hip, a hinge's its most flexed
-            toward_top = prof.direction if prof.signal.startswith("hip") else -1
-            peak_hip = min(hips) if toward_top < 0 else max(hips)
+            peak_hip = min(hips) if _toward_top(prof) < 0 else max(hips)
         ext_ms = flex_ms = 0.0
         thr = prof.hold_still_deg_s
         for a, b in itertools.pairwise(in_rep):
@@ -999,6 +1099,7 @@ class RepCounter:
             top_means=top_means,
             at_peak=dict(peak_s.extras),
             hold_target_s=prof.hold_target_s,
+            attempt=rep.attempt,
         )
 
     def _phase(self) -> Phase:
@@ -1025,7 +1126,7 @@ class RepCounter:
         if rep is not None and rep.hold_start is not None:
             elapsed = max(0.0, (t_ms - rep.hold_start) / 1000.0)
         elif rep is not None and rep.holds:
-            elapsed = max((b - a) for a, b in rep.holds) / 1000.0
+            elapsed = rep.shown_hold_s
         else:
             elapsed = 0.0
         return CounterStep(
@@ -1039,7 +1140,15 @@ class RepCounter:
             hold_elapsed_s=elapsed,
             velocity_deg_s=v,
             finished=tuple(finished),
+            so_far=self._so_far(),
+            fell_short_deg=self._take_short(),
         )
+
+
+def _toward_top(prof: ExerciseProfile) -> int:
+    """Which way the hip angle goes towards the top: a bridge's top is its least flexed hip
+    (-1), a leg raise's or a hinge's its most flexed (+1)."""
+    return prof.direction if prof.signal.startswith("hip") else -1
 
 
 def _slope_of(points: list[tuple[float, float]]) -> float:

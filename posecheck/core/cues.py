@@ -1,25 +1,30 @@
 """Form cues: small rules over per-rep features, each with a user-facing message and a severity.
 
 Rules are data: a profile names the rules it wants with their parameters (`RuleRef`), and this
-module maps each name to a check. A per-rep check reads one `RepFeatures`; a per-set check reads
-all reps of a set (left/right balance needs both legs). A check returns `(message, value)` when
-the rule fires and None otherwise; the message is what a coach would say, in a few words.
+module maps each name to a check. A per-rep check reads one finished `RepFeatures`; a rule that
+can be judged while the rep is under way also has a live check on `RepSoFar` (over-arching,
+hips sinking in the hold, a top that fell short once it is passed), so the cue comes while it
+happens; both read the same figures, so a live cue is one the finished rep also earns. A per-set
+check reads all reps of a set (left/right balance needs both legs). A check returns
+`(message, value)` when the rule fires and None otherwise: what a coach would say, in a few words.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from posecheck.core.counter import RepFeatures
+from posecheck.core.counter import RepFeatures, RepSoFar
 from posecheck.core.profiles import ExerciseProfile, RuleRef
 from posecheck.core.results import HOLD_TIMING_TOLERANCE_S, Cue, Rep, Severity
 from posecheck.errors import ProfileError
 
 Finding = tuple[str, float] | None
+LOCKOUT_HELD_S = 0.5  # a top held this long is where the rep stops: judge its lockout then
 RepCheck = Callable[[RepFeatures, ExerciseProfile, dict[str, float]], Finding]
 SetCheck = Callable[[Sequence[Rep], ExerciseProfile, dict[str, float]], Finding]
+LiveCheck = Callable[[RepSoFar, ExerciseProfile, dict[str, float]], Finding]
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class CueRule:
     params: tuple[str, ...]  # accepted parameter names
     rep_check: RepCheck | None = None
     set_check: SetCheck | None = None
+    live_check: LiveCheck | None = None  # judged during the rep, as soon as it shows
     on_partials: bool = False  # also judge partial reps
 
 
@@ -38,7 +44,16 @@ def _finite(x: float | None) -> bool:
 
 
 def _lockout(f: RepFeatures, prof: ExerciseProfile, p: dict[str, float]) -> Finding:
-    peak = f.rep.peak_deg
+    return _short_top(f.rep.peak_deg, prof, p)
+
+
+def _lockout_live(s: RepSoFar, prof: ExerciseProfile, p: dict[str, float]) -> Finding:
+    """Once the top is reached: the movement came back down, or it has held still there."""
+    at_top = s.past_peak or s.held_s >= LOCKOUT_HELD_S
+    return _short_top(s.peak_hip_deg, prof, p) if at_top and s.counts else None
+
+
+def _short_top(peak: float, prof: ExerciseProfile, p: dict[str, float]) -> Finding:
     if not _finite(peak):
         return None
     limit = p.get("lockout_deg", prof.top_deg)
@@ -60,7 +75,14 @@ def _hold_short(f: RepFeatures, prof: ExerciseProfile, p: dict[str, float]) -> F
 
 
 def _over_arch(f: RepFeatures, prof: ExerciseProfile, p: dict[str, float]) -> Finding:
-    peak = f.rep.peak_deg
+    return _arched(f.rep.peak_deg, p)
+
+
+def _over_arch_live(s: RepSoFar, prof: ExerciseProfile, p: dict[str, float]) -> Finding:
+    return _arched(s.peak_hip_deg, p)
+
+
+def _arched(peak: float, p: dict[str, float]) -> Finding:
     limit = p.get("min_deg", -15.0)
     if _finite(peak) and peak < limit:
         return (
@@ -95,8 +117,15 @@ def _tempo(f: RepFeatures, prof: ExerciseProfile, p: dict[str, float]) -> Findin
 
 
 def _hips_drop(f: RepFeatures, prof: ExerciseProfile, p: dict[str, float]) -> Finding:
-    drop = f.hold_drop_deg
-    if f.rep.hold is not None and _finite(drop) and drop > p.get("max_drop_deg", 8.0):
+    return _sagging(f.hold_drop_deg, p) if f.rep.hold is not None else None
+
+
+def _hips_drop_live(s: RepSoFar, prof: ExerciseProfile, p: dict[str, float]) -> Finding:
+    return _sagging(s.hold_drop_deg, p) if s.holding else None
+
+
+def _sagging(drop: float, p: dict[str, float]) -> Finding:
+    if _finite(drop) and drop > p.get("max_drop_deg", 8.0):
         return f"Hips sagging during the hold: squeeze and keep them up ({drop:.0f}°)", drop
     return None
 
@@ -138,6 +167,7 @@ RULES: dict[str, CueRule] = {
             "top of the rep short of full hip extension (or flexion)",
             ("lockout_deg",),
             rep_check=_lockout,
+            live_check=_lockout_live,
             on_partials=True,
         ),
         CueRule(
@@ -153,6 +183,7 @@ RULES: dict[str, CueRule] = {
             "hip extension beyond a safe range (lower back arching)",
             ("min_deg",),
             rep_check=_over_arch,
+            live_check=_over_arch_live,
             on_partials=True,
         ),
         CueRule(
@@ -175,6 +206,7 @@ RULES: dict[str, CueRule] = {
             "hips sinking during the hold",
             ("max_drop_deg",),
             rep_check=_hips_drop,
+            live_check=_hips_drop_live,
         ),
         CueRule(
             "asymmetry",
@@ -224,7 +256,24 @@ def evaluate_rep(profile: ExerciseProfile, feats: RepFeatures) -> tuple[Cue, ...
         found = r.rep_check(feats, profile, ref.kwargs)
         if found is not None:
             msg, value = found
-            cues.append(Cue(r.name, msg, r.severity, feats.rep.end_ms, feats.rep.index, value))
+            cue = Cue(r.name, msg, r.severity, feats.rep.end_ms, feats.rep.index, value)
+            cues.append(replace(cue, attempt=feats.attempt))
+    return tuple(cues)
+
+
+def evaluate_live(
+    profile: ExerciseProfile, so_far: RepSoFar, t_ms: float, skip: set[str]
+) -> tuple[Cue, ...]:
+    """The cues the rep in progress has earned so far, except the rules in `skip` (fired)."""
+    cues: list[Cue] = []
+    for ref in profile.rules:
+        r = get_rule(ref)
+        if r.live_check is None or r.name in skip:
+            continue
+        found = r.live_check(so_far, profile, ref.kwargs)
+        if found is not None:
+            msg, value = found
+            cues.append(Cue(r.name, msg, r.severity, t_ms, None, value, so_far.attempt))
     return tuple(cues)
 
 

@@ -99,6 +99,8 @@ class ExerciseProfile:
     max_lost_s: float = 0.6  # pose missing longer than this abandons a rep in progress
     posture_grace_s: float = 0.3  # posture mismatch longer than this abandons a rep
     notes: str = field(default="", compare=False)
+    # what a full rep asks for, as a coach says it: the cue when movements fall short of a rep
+    full_rep_cue: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -166,6 +168,7 @@ _BRIDGE_RULES = (
 GLUTE_BRIDGE = ExerciseProfile(
     name="glute_bridge",
     title="Glute bridge",
+    full_rep_cue="drive the hips up until shoulders, hips and knees line up",
     kind="extension",
     posture="supine",
     signal="hip_flexion",
@@ -189,6 +192,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="single_leg_bridge",
         title="Single-leg glute bridge",
+        full_rep_cue="drive the hips up on one leg until shoulder, hip and knee line up",
         kind="extension",
         posture="supine",
         # The working leg is the planted one (knee bent, foot on the floor). The free leg is
@@ -219,6 +223,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="hip_thrust",
         title="Hip thrust (shoulders on a bench)",
+        full_rep_cue="drive the hips up until the trunk is level with the thighs",
         kind="extension",
         posture="supine",
         also_postures=("seated",),  # the bottom, shoulders on the bench, reads as reclined sitting
@@ -243,6 +248,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="frog_pump",
         title="Frog pump (soles together, knees out)",
+        full_rep_cue="drive the hips up until they are in line with the trunk",
         kind="extension",
         posture="supine",
         # Knees out shortens the range: bottom ≈35-45° flexion, top ≈0°; short pulses, no hold.
@@ -262,6 +268,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="standing_knee_raise",
         title="Standing knee raise / marching",
+        full_rep_cue="raise the knee to hip height",
         kind="flexion",
         posture="standing",
         # Standing ≈0-10°, knee at hip height ≈90°; the top zone leaves ≈10° to a knee that
@@ -282,6 +289,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="seated_march",
         title="Seated march",
+        full_rep_cue="lift the knee higher off the seat",
         kind="flexion",
         posture="seated",
         # Sitting upright the hip is ≈90° flexed; lifting a knee adds ≈20-30° (clinical max ≈120°).
@@ -310,6 +318,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="lying_leg_raise",
         title="Lying leg raise",
+        full_rep_cue="raise the straight leg towards vertical",
         kind="flexion",
         posture="supine",
         # Legs straight on the floor ≈0°, raised to ≈80-90°.
@@ -327,6 +336,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="romanian_deadlift",
         title="Romanian deadlift (hip hinge)",
+        full_rep_cue="hinge further: push the hips back with the back flat",
         kind="extension",
         posture="standing",
         also_postures=("quadruped", "prone", "seated"),  # a deep hinge has a horizontal trunk
@@ -345,6 +355,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="back_lunge",
         title="Back (reverse) lunge",
+        full_rep_cue="step back and lower the back knee towards the floor",
         kind="extension",
         posture="standing",
         # Only a lunge bends both knees (≈90° each at the bottom); a knee drive bends one.
@@ -365,6 +376,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="prone_leg_lift",
         title='Prone leg lift ("reach for the sky")',
+        full_rep_cue="lift the straight leg higher off the floor",
         kind="extension",
         posture="prone",
         # Lying face down, knee bent, the thigh lifts off the floor into ≈15-20° extension: a
@@ -391,6 +403,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
     ExerciseProfile(
         name="quadruped_hip_extension",
         title="Quadruped hip extension (donkey kick / speed skater)",
+        full_rep_cue="kick the leg back until the thigh lines up with the trunk",
         kind="extension",
         posture="quadruped",
         # Hands and knees: thigh under the hip ≈75-90° flexion at rest, kicked back to ≈0 to

@@ -91,6 +91,7 @@ class Cue:
     t_ms: float
     rep_index: int | None = None
     value: float | None = None  # the measured feature that triggered it
+    attempt: int | None = None  # the movement it is about (reps and partials numbered together)
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,15 @@ class FrameResult:
     side_counts: dict[str, int]
     rep_in_progress: int | None  # 1-based index of the rep being performed, if any
     holding: bool
+    # the hold on show: so far while holding, as timed once it ends, then the report's figure
+    # once the rep is final; 0 from the next rep's start until it holds
     hold_elapsed_s: float
     hold_target_s: float
     events: tuple[Event, ...] = ()
-    latest_cue: Cue | None = None
+    latest_cue: Cue | None = None  # the cue on show: about the rep under way or just ended
+    attempt: int | None = None  # the movement under way (reps and partials numbered together)
+    working_side: str | None = None  # the leg whose angle to show (the working leg)
+    posture_wrong: bool = False  # the posture has mismatched long enough to say so
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,7 @@ class SetSummary:
     frames: int = 0
     frames_with_pose: int = 0
     side_used: str | None = None
+    unfinished: Rep | None = None  # a rep under way when the set ended: not counted
 
     @property
     def rep_count(self) -> int:

@@ -63,7 +63,7 @@ def phase_colour(result: FrameResult | None) -> tuple[tuple[int, int, int], str]
     """Colour feedback and a one-word state for the panel header."""
     if result is None or not result.pose_present or result.phase is Phase.NO_POSE:
         return RED, "NO POSE"
-    if result.phase is Phase.WRONG_POSTURE or not result.posture_ok:
+    if result.phase is Phase.WRONG_POSTURE:
         return RED, "GET IN POSITION"
     if result.holding:
         met = result.hold_target_s > 0 and result.hold_elapsed_s >= result.hold_target_s
@@ -249,10 +249,11 @@ def _fit_height(s: str, max_w: int, max_h: int, thick: int, font: int) -> float:
 
 def _hold_block(panel: np.ndarray, result: FrameResult | None, x: int, y: int, w: int,
                 h: int) -> None:
-    """Hold timer, a bar filling towards the target, and the seconds still to go."""
+    """Hold timer, a bar filling towards the target, and the seconds still to go. After the
+    hold it keeps the rep's figure (the report's, once the rep is final) until the next rep."""
     target = result.hold_target_s if result is not None else 0.0
     holding = result is not None and result.holding
-    elapsed = result.hold_elapsed_s if holding and result is not None else 0.0
+    elapsed = result.hold_elapsed_s if result is not None else 0.0
     met = target > 0 and elapsed >= target
     colour = GREEN if met else (AMBER if elapsed > 0 else GREY)
     text(panel, "HOLD", (x, y), 0.9, GREY, 2)
@@ -272,6 +273,8 @@ def _hold_block(panel: np.ndarray, result: FrameResult | None, x: int, y: int, w
                       colour, -1)
     if target > 0 and holding:
         msg = "target met - lower slowly" if met else f"{max(0.0, target - elapsed):.1f}s to go"
+    elif target > 0 and elapsed > 0:
+        msg = f"held {elapsed:.1f}s" + (" - target met" if met else f" of {target:g}s")
     elif target > 0:
         msg = f"pause {target:g}s at the top"
     else:
