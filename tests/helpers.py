@@ -195,3 +195,21 @@ def damaged_clip(path: Path, wh: tuple[int, int] = (64, 48), frames: int = 60,
         data[offset : offset + 512] = bytes(512)
     path.write_bytes(bytes(data))
     return path
+
+
+def cut_clip(src: Path, out: Path, seconds: float) -> Path:
+    import cv2
+    """The first `seconds` of a clip, re-encoded: an input that ends mid-rep."""
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    ok, frame = cap.read()
+    h, w = frame.shape[:2]
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for _ in range(round(seconds * fps)):
+        if not ok:
+            break
+        writer.write(frame)
+        ok, frame = cap.read()
+    writer.release()
+    cap.release()
+    return out

@@ -103,13 +103,13 @@ def test_headless_file_prints_progress_and_writes_analyse_outputs(shared_clips: 
 
 
 def test_live_takes_a_prescribed_hold_and_rep_target(tmp_path: Path) -> None:
-    clip = short_sample_clip(tmp_path / "short.mp4")
+    clip = short_sample_clip(tmp_path / "short.mp4", frames=150)  # rep 1, held 2 s, then rest
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["live", "--source", str(clip), "--headless", "--mute",
-                                       "--model", "lite", "--hold", "0.3", "--reps", "4",
+                                       "--model", "lite", "--hold", "3", "--reps", "4",
                                        "--out", str(out), "--no-history"])
     assert result.exit_code == 0, result.output
     assert "set 1: glute_bridge: 1 / 4 reps" in result.output
     report = json.loads((out / "report.json").read_text())
     assert report["rep_target"] == 4
-    assert any("Pause at the top for 0.3 s" in c["message"] for c in report["cues"])
+    assert any("Pause at the top for 3 s (held 2." in c["message"] for c in report["cues"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import cut_clip
 
 from posecheck.analyse import analyse_video
 from posecheck.core.counter import MIN_HOLD_S  # the core's shortest recorded hold
@@ -73,3 +74,64 @@ def test_realtime_replay_counts_like_analyse_on_the_other_shared_bridge_clips(
 ) -> None:
     assert clip_labels[name]["exercise"] in BRIDGE_FAMILY
     compare(shared_clips / name, tmp_path, model="full", exercise=exercise)
+
+
+def live_and_file(clip: Path, tmp_path: Path, exercise: str, model: str):
+    """`live` reading the file frame by frame (the loop a camera uses, without --realtime's
+    dropped frames) and `analyse` on the same file."""
+    expected = analyse_video(clip, exercise, model=model, write_video=False)
+    outcome = run_live(LiveConfig(source=str(clip), realtime=False, model=model, headless=True,
+                                  exercise=exercise, mute=True, out_dir=tmp_path / "live",
+                                  summary_s=0.0,
+                                  stream=open(tmp_path / "progress.txt", "w")))  # noqa: SIM115
+    assert outcome.report is not None and outcome.reason == "end of video"
+    return outcome.report, expected
+
+
+def assert_same_set(got, expected) -> None:
+    """Same counts; the same holds, and the same unfinished rep, within ±0.1 s (issue 18)."""
+    assert (got.rep_count, got.partial_count) == (expected.rep_count, expected.partial_count)
+    assert len(got.holds) == len(expected.holds)
+    for a, b in zip(got.holds, expected.holds, strict=True):
+        assert a.duration_s == pytest.approx(b.duration_s, abs=0.1)
+        assert a.start_ms / 1000 == pytest.approx(b.start_ms / 1000, abs=0.1)
+    assert (got.unfinished is None) == (expected.unfinished is None)
+    if got.unfinished is not None and got.unfinished.hold is not None:
+        assert expected.unfinished.hold is not None
+        assert got.unfinished.hold.duration_s == pytest.approx(
+            expected.unfinished.hold.duration_s, abs=0.1)
+
+
+SAMPLE_EXERCISES = {
+    "glute_bridge_side.mp4": "glute_bridge",
+    "glute_bridge_mistakes.mp4": "glute_bridge",
+    "knee_raise_side.mp4": "standing_knee_raise",
+    "neg_pelvic_tilt.mp4": "glute_bridge",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_EXERCISES))
+def test_live_counts_and_times_like_analyse_on_the_samples(name: str, tmp_path: Path) -> None:
+    got, expected = live_and_file(REPO / "sample_videos" / name, tmp_path,
+                                  SAMPLE_EXERCISES[name], "lite")
+    assert_same_set(got, expected)
+
+
+def test_live_and_analyse_agree_on_an_input_cut_mid_hold(tmp_path: Path) -> None:
+    """The issue's repro: 3 s of glute_bridge_side end 1.4 s into the first hold. Neither
+    counts that rep; both report it unfinished with the same hold so far."""
+    clip = cut_clip(REPO / "sample_videos" / "glute_bridge_side.mp4", tmp_path / "cut.mp4", 3.0)
+    got, expected = live_and_file(clip, tmp_path, "glute_bridge", "full")
+    assert got.rep_count == 0 and got.unfinished is not None
+    assert got.unfinished.hold is not None and got.unfinished.hold.duration_s > 1.0
+    assert_same_set(got, expected)
+
+
+@pytest.mark.slow
+def test_live_counts_and_times_like_analyse_on_the_shared_clips(
+    shared_clips: Path, clip_labels: dict[str, dict], tmp_path: Path
+) -> None:
+    for name, label in sorted(clip_labels.items()):
+        got, expected = live_and_file(shared_clips / name, tmp_path / name, label["exercise"],
+                                      "full")
+        assert_same_set(got, expected)

@@ -269,6 +269,7 @@ class _Rep:
     peak_hip: float = math.nan  # the hip angle towards the top, so far
     hold_high: float = -math.inf  # highest progress of the current hold
     shown_hold_s: float = 0.0  # the hold as timed live, for display until the rep is final
+    from_top: bool = False  # began at the top with the set: its way up was not seen
 
 
 def _cross(t0: float, v0: float, t1: float, v1: float, level: float) -> float:
@@ -493,6 +494,8 @@ class RepCounter:
         self._short_low = math.inf  # lowest progress since the last short movement, at rest
         self._short_high = -math.inf  # its highest after rising SHORT_MOVE_DEG above that
         self._fell_short: float | None = None
+        self._never_armed = True  # no rest seen yet in this set
+        self._start_top_ms = math.nan  # when a set that began at the top was first seen there
         self.reps: list[RepFeatures] = []
         self.partials: list[RepFeatures] = []
         self.events: list[Event] = []
@@ -572,8 +575,13 @@ class RepCounter:
 
         st = self._state
         if st is _State.UNARMED:
+            if self._never_armed and p >= top_p and math.isnan(self._start_top_ms):
+                self._start_top_ms = t_ms
             if p <= rest_p:
+                if self._never_armed and self._first_rep_from_top():
+                    self._lift_from_top(crossing(rest_p), p, events)
                 self._enter_rest(p)
+                self._never_armed = False
         elif st is _State.REST:
             self._rest_bottom = min(self._rest_bottom, p)
             if p > rest_p + h:
@@ -693,6 +701,24 @@ class RepCounter:
         elif self._short_high > -math.inf and p <= self._short_high - SHORT_MOVE_DEG / 2:
             self._fell_short = self._short_high - self._short_low
             self._short_low, self._short_high = p, -math.inf
+
+    def _first_rep_from_top(self) -> bool:
+        """The set began in the top position, for a profile whose sets may (a deadlift lifted
+        from the floor): its first return to rest is a rep."""
+        return self.profile.first_rep_from_top and math.isfinite(self._start_top_ms)
+
+    def _lift_from_top(self, rest_entry_ms: float, p: float, events: list[Event]) -> None:
+        samples = list(self._recent)
+        if not samples:
+            return
+        start = samples[0].t
+        rep = _Rep(start_ms=start, bottom_p=p, samples=samples, reached_top=True,
+                   top_entry_ms=self._start_top_ms, zones=self._zones.nominal,
+                   attempt=self.index.next_attempt(), from_top=True)
+        rep.top_exit_ms = self._top_exit_ms
+        self._rep = rep
+        events.append(Event(EventKind.REP_STARTED, start, self._next_no(), self.side))
+        self._close(rest_entry_ms, events)
 
     def _went_somewhere(self, rep: _Rep) -> bool:
         zones = rep.zones or self._zones.nominal
@@ -1085,7 +1111,7 @@ class RepCounter:
             # which is hip flexion only for the hip_* signals; knee flexion for a lunge)
             rom_deg=peak_s.p - rep.bottom_p,
             peak_deg=peak_hip,
-            concentric_ms=max(0.0, arrive - start),
+            concentric_ms=0.0 if rep.from_top else max(0.0, arrive - start),
             eccentric_ms=max(0.0, end - depart),
             extension_phase_ms=ext_ms,
             flexion_phase_ms=flex_ms,

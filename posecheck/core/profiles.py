@@ -99,6 +99,9 @@ class ExerciseProfile:
     max_lost_s: float = 0.6  # pose missing longer than this abandons a rep in progress
     posture_grace_s: float = 0.3  # posture mismatch longer than this abandons a rep
     notes: str = field(default="", compare=False)
+    # a set may begin in the top position (a deadlift lifted from the floor): the first return
+    # to rest is then a rep, not a start the counter must not credit
+    first_rep_from_top: bool = False
     # what a full rep asks for, as a coach says it: the cue when movements fall short of a rep
     full_rep_cue: str = field(default="", compare=False)
 
@@ -341,8 +344,10 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         posture="standing",
         also_postures=("quadruped", "prone", "seated"),  # a deep hinge has a horizontal trunk
         # Standing ≈0°, hinged ≈70-100° flexion. A rep is stand -> hinge -> stand, so the rest
-        # zone is standing and the "top" of the movement is the hinge; a set filmed from the
-        # bottom counts each lockout once it has seen the first one (see RepCounter).
+        # zone is standing and the "top" of the movement is the hinge. A set that starts in the
+        # hinge (a band or bar lifted from the floor) counts its first lockout too: people count
+        # a deadlift at each lockout.
+        first_rep_from_top=True,
         signal="hip_flexion",
         rest_deg=20.0,
         top_deg=50.0,

@@ -133,7 +133,8 @@ def _run_live(config: LiveConfig, speech_note: str | None) -> LiveOutcome:
             reconnect=isinstance(first, (CameraSource, StreamSource)),
             backoff=config.backoff,
         )
-        warm_up(estimator, config.source, first)
+        if live_source:
+            warm_up(estimator, config.source, first)
         grabber.open_first()
         camera = is_camera_spec(config.source)
         countdown = config.countdown_s
@@ -234,6 +235,9 @@ def warm_up(estimator: object, spec: str, source: object) -> None:
     second here); on a live source every frame of that second would be dropped as stale, and a
     replayed clip would lose its first rep. A file is warmed on its own first frame (read
     separately, so the replay itself starts untouched); a camera or stream on a grey frame.
+    A file read frame by frame is not warmed: no frame can be dropped, and a tracker that has
+    seen the first frame already would read every later one a little differently from
+    `analyse`.
     """
     import numpy as np
 
