@@ -49,6 +49,8 @@ class BlockOutcome:
     target_reps: int | None = None
     hold_target_s: float = 0.0
     series: AngleSeries | None = None  # on the routine clock
+    # reps its counter found that do not move like its exercise (`routine.match.Unmatched`)
+    unmatched: tuple[Any, ...] = ()
 
     @property
     def rep_count(self) -> int:

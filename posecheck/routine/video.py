@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from posecheck.routine.match import split_summary, trunk_share
 from posecheck.routine.model import Routine, RoutineError
 from posecheck.routine.outcome import (
     HipTrace,
@@ -92,6 +93,7 @@ def run_routine_video(
     (`History.add_routine_run`).
     """
     from posecheck.core.analyzer import SessionAnalyzer
+    from posecheck.core.geometry import trunk_inclination
     from posecheck.core.profiles import get_profile
     from posecheck.report import SessionReport
 
@@ -108,14 +110,17 @@ def run_routine_video(
     times = [p.timestamp_ms / 1000.0 for p in poses]
     frame_s = (1.0 / fps * stride) if fps else 0.0
     end_s = times[-1] + frame_s
+    trunk = [trunk_inclination(p) if p.present else float("nan") for p in poses]
     detected = boundaries_s is None
     if boundaries_s is None:
-        boundaries_s = detect_boundaries(times, postures, probe_hip, routine.blocks)
+        boundaries_s = detect_boundaries(
+            times, postures, probe_hip, routine.blocks, trunk_deg=trunk
+        )
     if len(boundaries_s) != len(routine.blocks):
         raise RoutineError(
             f"{len(boundaries_s)} boundaries for {len(routine.blocks)} blocks"
         )
-    if boundaries_s[-1] >= end_s:
+    if not detected and boundaries_s[-1] >= end_s:
         raise RoutineError(
             f"block {len(routine.blocks)} starts at {boundaries_s[-1]:g} s, after the video ends "
             f"({end_s:.1f} s)"
@@ -123,8 +128,12 @@ def run_routine_video(
     spans = list(zip(boundaries_s, [*boundaries_s[1:], end_s], strict=True))
     outcomes = []
     reports = []
-    for block, (start, stop) in zip(routine.blocks, spans, strict=True):
+    not_done = []
+    exercises = [b.exercise for b in routine.blocks if b.exercise]
+    for i, (block, (start, stop)) in enumerate(zip(routine.blocks, spans, strict=True)):
         chunk = [p for p in poses if start <= p.timestamp_ms / 1000.0 < stop]
+        if not chunk:
+            not_done.append(i)
         if block.exercise is None or not chunk:
             outcomes.append(timed_outcome(block, start, stop))
             reports.append(None)
@@ -135,8 +144,13 @@ def run_routine_video(
         for pose in chunk:
             result = analyzer.update(pose)
             trace.add(result.t_ms / 1000.0, result)
+        summary, unmatched = split_summary(
+            analyzer.summary(), profile,
+            lambda a, b: trunk_share(times, trunk, probe_hip, a, b), exercises,
+            lambda a, b: _main_posture(times, postures, a, b),
+        )
         report = SessionReport.from_summary(
-            analyzer.summary(),
+            summary,
             exercise=block.exercise,
             exercise_auto_detected=False,
             model=model_name,
@@ -147,11 +161,22 @@ def run_routine_video(
         )
         outcomes.append(counted_outcome(
             block, start, stop, report, started_at=started_at, mode="routine",
-            series=trace.series(),
+            series=trace.series(), unmatched=unmatched,
         ))
         reports.append(report)
     return RoutineRun(
         routine=routine, source=str(video), boundaries_s=tuple(boundaries_s), end_s=end_s,
         boundaries_detected=detected, blocks=tuple(outcomes), reports=tuple(reports),
         balance=score_run(outcomes, routine, started_at, history), started_at=started_at,
+        not_done=tuple(not_done),
     )
+
+
+def _main_posture(
+    times: Sequence[float], postures: Sequence[str | None], start_s: float, end_s: float
+) -> str | None:
+    """The most common known posture between two times (None when none is known)."""
+    from collections import Counter
+
+    seen = Counter(p for t, p in zip(times, postures, strict=True) if start_s <= t <= end_s and p)
+    return seen.most_common(1)[0][0] if seen else None
