@@ -43,33 +43,46 @@ def estimate_poses(
     progress: Any = None,
 ) -> PoseTrack:
     """Run the pose model once over a video (landmarks only are kept, a few KB per frame)."""
-    from posecheck.core.analyzer import SessionAnalyzer
     from posecheck.errors import SourceError
     from posecheck.pose import PoseEstimator
     from posecheck.sources import open_source
 
     poses = []
-    postures: list[str | None] = []
-    hip: list[float] = []
-    probe = SessionAnalyzer("glute_bridge")  # only its per-frame measures are used
     with open_source(video, stride=stride) as source, PoseEstimator(
         model, orientation=orientation
     ) as estimator:
         fps = source.fps
         total = source.frame_count
         for n, frame in enumerate(source, start=1):
-            pose = estimator.detect(frame.image, frame.timestamp_ms, frame.index)
-            poses.append(pose)
-            m = probe.update(pose).measures
-            postures.append(m.posture if m is not None and m.posture != "unknown" else None)
-            hips = [] if m is None else [v for v in m.hip_flexion_deg.values() if v == v]
-            hip.append(sum(hips) / len(hips) if hips else float("nan"))
+            poses.append(estimator.detect(frame.image, frame.timestamp_ms, frame.index))
             if progress is not None:
                 progress(n, total)
         model_name = str(getattr(estimator, "model_name", model))
     if not poses:
         raise SourceError(f"no frames could be decoded from {video}")
-    return PoseTrack(str(video), poses, postures, hip, fps, stride, model_name)
+    return track_from_poses(poses, str(video), fps, stride=stride, model_name=model_name)
+
+
+def track_from_poses(
+    poses: Sequence[Any], source: str, fps: float | None, *, stride: int = 1,
+    model_name: str = "",
+) -> PoseTrack:
+    """A `PoseTrack` from poses already estimated (or generated from known landmarks).
+
+    Each frame's posture and mean raw hip flexion come from one probe analyzer, as boundary
+    detection reads them.
+    """
+    from posecheck.core.analyzer import SessionAnalyzer
+
+    postures: list[str | None] = []
+    hip: list[float] = []
+    probe = SessionAnalyzer("glute_bridge")  # only its per-frame measures are used
+    for pose in poses:
+        m = probe.update(pose).measures
+        postures.append(m.posture if m is not None and m.posture != "unknown" else None)
+        hips = [] if m is None else [v for v in m.hip_flexion_deg.values() if v == v]
+        hip.append(sum(hips) / len(hips) if hips else float("nan"))
+    return PoseTrack(source, list(poses), postures, hip, fps, stride, model_name)
 
 
 def run_routine_video(
@@ -88,9 +101,11 @@ def run_routine_video(
     Poses are estimated once for the whole video (`estimate_poses`; pass its `PoseTrack` to
     reuse it); each block's frames then go through a fresh `SessionAnalyzer` with the block's
     profile and hold target. Block boundaries are given (start times) or detected
-    (`detect_boundaries`). `history` (a `posecheck.history.History`) adds the user's earlier
-    numbers to the balance report; storing the run is the caller's choice
-    (`History.add_routine_run`).
+    (`detect_boundaries`); a detected block nothing fits is not done (`RoutineRun.not_done`).
+    A block is credited only with reps that move like its exercise (`routine.match`); the
+    others are kept on its outcome as `unmatched`. `history` (a `posecheck.history.History`)
+    adds the user's earlier numbers to the balance report; storing the run is the caller's
+    choice (`History.add_routine_run`).
     """
     from posecheck.core.analyzer import SessionAnalyzer
     from posecheck.core.geometry import trunk_inclination
