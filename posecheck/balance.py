@@ -374,6 +374,7 @@ def balance_report(
                 sum(1 for r in b.session.reps if r.hold_met) if b.session is not None else None
             ),
             "hold_target_s": b.hold_target_s,
+            "unmatched_reps": len(b.unmatched),
         }
         for b in blocks
     )

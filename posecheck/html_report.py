@@ -465,7 +465,10 @@ def render_balance_html(
         )
         reps = b.get("reps")
         target = b.get("target_reps")
-        reps_text = "–" if reps is None else f"{reps}" + (f" / {target}" if target else "")
+        reps_text = (("not done" if b.get("exercise") else "–") if reps is None
+                     else f"{reps}" + (f" / {target}" if target else ""))
+        if b.get("unmatched_reps"):
+            reps_text += f" ({b['unmatched_reps']} not counted: other movement)"
         holds = b.get("holds_met")
         holds_text = (
             f"{holds} of {reps} ≥ {b.get('hold_target_s'):g} s"

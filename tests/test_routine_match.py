@@ -144,3 +144,4 @@ def test_routine_cli_on_a_bridges_only_video(
     assert [b["done"] for b in data["blocks"]] == [False, True, False, False]
     balance = json.loads((out / "balance.json").read_text())
     assert balance["flexion"]["reps"] == 0 and balance["extension"]["reps"] == truth["reps"]
+    assert (out / "balance.html").read_text().count(">not done<") == 3
