@@ -17,7 +17,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from posecheck.history import RepRecord, SessionRecord, session_metrics, to_utc_iso
+from posecheck.history import (
+    RepRecord,
+    SessionRecord,
+    over_arch_limit,
+    over_arched,
+    session_metrics,
+    to_utc_iso,
+)
 
 NORMAL_FLEXION_DEG = 120.0  # normal active hip flexion (clinical range of motion)
 NORMAL_EXTENSION_DEG = 30.0  # normal active hip extension past neutral
@@ -49,6 +56,8 @@ class BlockOutcome:
     target_reps: int | None = None
     hold_target_s: float = 0.0
     series: AngleSeries | None = None  # on the routine clock
+    # reps its counter found that do not move like its exercise (`routine.match.Unmatched`)
+    unmatched: tuple[Any, ...] = ()
 
     @property
     def rep_count(self) -> int:
@@ -75,10 +84,13 @@ class WorkSummary:
     rom_right_deg: float | None
     rom_asymmetry_pct: float | None  # |L - R| / max(L, R) in %, per exercise, rep-weighted
     rep_asymmetry_pct: float | None
-    pct_of_normal: float | None  # the kind's own peak vs its normal range, in percent
+    # the peak vs the normal active range, in percent; extension: only exercises with no safe
+    # range of their own (a bridge's extension is checked against its over-arch limit instead)
+    pct_of_normal: float | None
     per_exercise: tuple[dict[str, Any], ...] = ()  # see `exercise_sides`
     history: dict[str, Any] = field(default_factory=dict)  # the user's earlier numbers
     vs_history: dict[str, float | None] = field(default_factory=dict)  # this minus earlier mean
+    over_arched: int = 0  # reps past their exercise's over-arch limit: form faults, not range
 
     @property
     def peak(self) -> float | None:
@@ -134,6 +146,7 @@ def hip_reps_from_series(record: SessionRecord, series: AngleSeries) -> SessionR
     """
     import numpy as np
 
+    limit = over_arch_limit(record.exercise)
     t = np.asarray(series.t_s, dtype=float)
     sides = {"left": np.asarray(series.left, dtype=float),
              "right": np.asarray(series.right, dtype=float)}
@@ -154,8 +167,26 @@ def hip_reps_from_series(record: SessionRecord, series: AngleSeries) -> SessionR
             peak = min(peaks) if record.kind == "extension" else max(peaks)
             rep = dataclasses.replace(rep, peak_deg=round(peak, 2),
                                       rom_deg=round(sum(ranges) / len(ranges), 2))
-        out.append(rep)
+        out.append(_mark_over_arch(rep, limit))
     return dataclasses.replace(record, reps=tuple(out))
+
+
+def _mark_over_arch(rep: RepRecord, limit: float | None) -> RepRecord:
+    """The rep with an "over_arch" fault when its peak lies past the exercise's limit."""
+    if "over_arch" in rep.faults or not over_arched(rep, limit):
+        return rep
+    return dataclasses.replace(rep, faults=(*rep.faults, "over_arch"))
+
+
+def marked_reps(session: SessionRecord) -> list[RepRecord]:
+    """A session's reps, each over-arched one marked as such (cue fired or peak past limit)."""
+    limit = over_arch_limit(session.exercise)
+    return [_mark_over_arch(r, limit) for r in session.reps]
+
+
+def progress_reps(session: SessionRecord) -> list[RepRecord]:
+    """The reps whose hip numbers count as range: over-arched reps are form faults."""
+    return [r for r in marked_reps(session) if "over_arch" not in r.faults]
 
 
 def asymmetry_pct(left: float | None, right: float | None) -> float | None:
@@ -188,11 +219,11 @@ def exercise_sides(kind: str, sessions: Sequence[SessionRecord]) -> list[dict[st
     out = []
     for exercise in dict.fromkeys(s.exercise for s in sessions):
         group = [s for s in sessions if s.exercise == exercise]
-        reps = [r for s in group for r in s.reps]
+        reps = [r for s in group for r in marked_reps(s)]
         m = session_metrics(reps, kind)
         rom: dict[str, list[float]] = {"left": [], "right": []}
         for s in group:
-            for r in s.reps:
+            for r in progress_reps(s):
                 if r.rom_deg is not None and math.isfinite(r.rom_deg):
                     for side in _measured_sides(r, s.side_used):
                         rom[side].append(r.rom_deg)
@@ -208,21 +239,34 @@ def exercise_sides(kind: str, sessions: Sequence[SessionRecord]) -> list[dict[st
                 "rom_left_deg": left,
                 "rom_right_deg": right,
                 "rom_asymmetry_pct": asymmetry_pct(left, right),
+                "safe_extension_deg": _safe_extension(exercise),
+                "over_arched": m["over_arched"],
+                "over_arch_peak_deg": _neg(m["over_arch_peak_deg"]),
             }
         )
     return out
+
+
+def _safe_extension(exercise: str | None) -> float | None:
+    """Degrees past neutral where the exercise's safe range ends (its over-arch limit)."""
+    limit = over_arch_limit(exercise)
+    return None if limit is None else -limit
+
+
+def _neg(value: float | None) -> float | None:
+    return None if value is None else -value
 
 
 def summarise_work(
     kind: str, sessions: Sequence[SessionRecord], history: Mapping[str, Any] | None = None
 ) -> WorkSummary:
     """Pool the sessions of one kind of work (all reps together, per side where measured)."""
-    reps = [r for s in sessions for r in s.reps]
+    reps = [r for s in sessions for r in marked_reps(s)]
     pooled = session_metrics(reps, kind)
     per_ex = exercise_sides(kind, sessions)
     rom: dict[str, list[float]] = {"left": [], "right": []}
     for s in sessions:
-        for r in s.reps:
+        for r in progress_reps(s):
             if r.rom_deg is not None and math.isfinite(r.rom_deg):
                 for side in _measured_sides(r, s.side_used):
                     rom[side].append(r.rom_deg)
@@ -236,6 +280,7 @@ def summarise_work(
     one_leg = pooled["reps_left"] + pooled["reps_right"] > 0
     peak = pooled["peak_flexion_deg"] if kind == "flexion" else pooled["peak_extension_deg"]
     normal = NORMAL_FLEXION_DEG if kind == "flexion" else NORMAL_EXTENSION_DEG
+    mobility = _mobility_peak(kind, per_ex)
     hist = dict(history or {})
     vs: dict[str, float | None] = {}
     if hist.get("sessions"):
@@ -268,11 +313,24 @@ def summarise_work(
         rep_asymmetry_pct=(
             asymmetry_pct(pooled["reps_left"], pooled["reps_right"]) if one_leg else None
         ),
-        pct_of_normal=None if peak is None else round(100.0 * peak / normal, 1),
+        pct_of_normal=None if mobility is None else round(100.0 * mobility / normal, 1),
+        over_arched=pooled["over_arched"],
         per_exercise=tuple(per_ex),
         history=hist,
         vs_history=vs,
     )
+
+
+def _mobility_peak(kind: str, per_exercise: Sequence[Mapping[str, Any]]) -> float | None:
+    """The peak to compare with the normal active range, or None when no exercise measures it.
+
+    Flexion: every exercise's peak. Extension: only exercises without a safe range of their
+    own; a bridge's top is held to its safe range (`safe_extension_deg`), not to ≈30°.
+    """
+    key = f"peak_{kind}_deg"
+    values = [e[key] for e in per_exercise if e[key] is not None
+              and (kind == "flexion" or e["safe_extension_deg"] is None)]
+    return max(values) if values else None
 
 
 def _delta(now: float | None, before: float | None) -> float | None:
@@ -316,6 +374,7 @@ def balance_report(
                 sum(1 for r in b.session.reps if r.hold_met) if b.session is not None else None
             ),
             "hold_target_s": b.hold_target_s,
+            "unmatched_reps": len(b.unmatched),
         }
         for b in blocks
     )
@@ -372,18 +431,8 @@ def findings(report: BalanceReport) -> list[str]:
                 f"{peak:.0f}° of {name} is beyond what a hip does (≈{limit:.0f}°): the "
                 f"{worst['exercise']} angles look like a measurement artefact (camera view?)."
             )
-    if ext.reps and ext.peak_extension_deg is not None:
-        if ext.peak_extension_deg <= 0:
-            out.append(
-                f"The hip stopped {-ext.peak_extension_deg:.0f}° short of neutral in extension "
-                f"work (normal extension ≈{NORMAL_EXTENSION_DEG:.0f}° past neutral): "
-                "tight hip flexors?"
-            )
-        else:
-            out.append(
-                f"Peak hip extension {ext.peak_extension_deg:.0f}° past neutral "
-                f"({ext.pct_of_normal:.0f}% of the normal ≈{NORMAL_EXTENSION_DEG:.0f}°)."
-            )
+    if ext.reps:
+        out.extend(extension_findings(ext))
     for work in (flex, ext):
         for e in work.per_exercise:
             asym = e["rom_asymmetry_pct"]
@@ -402,6 +451,61 @@ def findings(report: BalanceReport) -> list[str]:
                 f"over {runs} earlier session{'s' if runs != 1 else ''}."
             )
     return out
+
+
+def extension_findings(ext: WorkSummary) -> list[str]:
+    """What the extension work reached, each exercise against the right yardstick.
+
+    An exercise with an over-arch limit (a bridge) is read against its own safe range: its top
+    is a lockout, not a mobility test, and reps past the limit are form faults, left out of the
+    figures. Others (a prone leg lift) are compared with the normal active range (≈30°).
+    """
+    out: list[str] = []
+    mobility = _mobility_peak("extension", ext.per_exercise)
+    if mobility is not None and mobility <= 0:
+        out.append(
+            f"The hip stopped {-mobility:.0f}° short of neutral in extension "
+            f"work (normal extension ≈{NORMAL_EXTENSION_DEG:.0f}° past neutral): "
+            "tight hip flexors?"
+        )
+    elif mobility is not None and ext.pct_of_normal is not None:
+        out.append(
+            f"Peak hip extension {mobility:.0f}° past neutral "
+            f"({ext.pct_of_normal:.0f}% of the normal ≈{NORMAL_EXTENSION_DEG:.0f}°)."
+        )
+    for e in ext.per_exercise:
+        safe = e["safe_extension_deg"]
+        if safe is None:
+            continue
+        out.extend(_safe_range_findings(_title(e["exercise"]), e, safe))
+    return out
+
+
+def _safe_range_findings(title: str, e: Mapping[str, Any], safe: float) -> list[str]:
+    """One exercise's extension against its own safe range (neutral to its over-arch limit)."""
+    out = []
+    peak = e["peak_extension_deg"]
+    if peak is not None and peak < 0:
+        out.append(f"{title}: the hips stopped {-peak:.0f}° short of neutral at the top "
+                   "(thigh in line with the trunk).")
+    elif peak is not None:
+        out.append(f"{title}: the top reached {peak:.0f}° past neutral, inside its safe range "
+                   f"(up to {safe:.0f}°; beyond that the lower back arches).")
+    n, worst = e["over_arched"], e["over_arch_peak_deg"]
+    if n:
+        how_far = f" (up to {worst:.0f}° past neutral)" if worst is not None else ""
+        out.append(f"{title}: {n} rep{'s' if n != 1 else ''} over-arched{how_far}, beyond the "
+                   f"safe {safe:.0f}°: the lower back finished the rep. A form fault, left out "
+                   "of the range figures.")
+    return out
+
+
+def _title(exercise: str) -> str:
+    """The exercise's title ("Glute bridge"), or its name when it has no profile."""
+    from posecheck.core.profiles import PROFILES
+
+    prof = PROFILES.get(exercise)
+    return prof.title if prof is not None else exercise.replace("_", " ").capitalize()
 
 
 def history_baselines(hist: Any, before: str | None = None) -> dict[str, dict[str, Any]]:

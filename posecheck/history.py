@@ -115,6 +115,7 @@ class RepRecord:
     hold_s: float | None = None
     hold_met: bool = False
     top_s: float | None = None
+    faults: tuple[str, ...] = ()  # form rules that fired on the rep (e.g. "over_arch")
 
     @property
     def duration_s(self) -> float:
@@ -144,11 +145,47 @@ class SessionRecord:
 
     def metrics(self) -> dict[str, Any]:
         """The derived numbers stored as columns (see `session_metrics`)."""
-        return session_metrics(self.reps, self.kind, self.side_used)
+        return session_metrics(self.reps, self.kind, self.side_used, self.exercise)
+
+
+def over_arch_limit(exercise: str | None) -> float | None:
+    """The exercise's over-arch limit (signed hip flexion, e.g. -15°), or None if it has none.
+
+    It is the `over_arch` form rule's `min_deg` in the exercise profile: beyond it the lower
+    back, not the hip, is finishing the rep (a bridge's own safe range ends there).
+    """
+    try:
+        from posecheck.core.profiles import get_profile
+
+        prof = get_profile(exercise) if exercise else None
+    except (ImportError, PosecheckError):
+        return None
+    for ref in prof.rules if prof is not None else ():
+        if ref.name == "over_arch":
+            return ref.kwargs.get("min_deg", -15.0)
+    return None
+
+
+def over_arched(rep: RepRecord, limit: float | None) -> bool:
+    """True when the over-arch cue fired on the rep or its peak lies past `limit`.
+
+    A peak beyond what a hip and a back can do together (`HIP_RANGE_DEG`) is a measurement
+    artefact, not an over-arch: it stays in the figures, where the balance report names it.
+    """
+    peak = rep.peak_deg
+    known = peak is not None and math.isfinite(peak)
+    if known and peak < HIP_RANGE_DEG[0]:
+        return False
+    if "over_arch" in rep.faults:
+        return True
+    return limit is not None and known and peak < limit
 
 
 def session_metrics(
-    reps: Iterable[RepRecord], kind: str | None = None, side_used: str | None = None
+    reps: Iterable[RepRecord],
+    kind: str | None = None,
+    side_used: str | None = None,
+    exercise: str | None = None,
 ) -> dict[str, Any]:
     """Per-session numbers the history and the balance report share.
 
@@ -159,14 +196,19 @@ def session_metrics(
     when the hip never reached neutral. ROM per side: a rep of one leg counts for that leg; a
     rep of both legs (a bridge seen from the side) counts for the side it was measured on
     (`side_used`), or for both when both were trusted. Rep counts per side are one-leg reps only.
+    Over-arched reps (`over_arched`, limit from `exercise`) count as reps and time under tension,
+    but not towards peaks or ROM: lower-back extension is a form fault, not hip range.
     """
     reps = [r for r in reps if not r.partial]
+    limit = over_arch_limit(exercise)
+    faulty = [r for r in reps if over_arched(r, limit)]
+    clean = [r for r in reps if not over_arched(r, limit)]
     both_to = (side_used,) if side_used in ("left", "right") else ("left", "right")
-    left = [r for r in reps if r.side == "left" or (r.side == "both" and "left" in both_to)]
-    right = [r for r in reps if r.side == "right" or (r.side == "both" and "right" in both_to)]
+    left = [r for r in clean if r.side == "left" or (r.side == "both" and "left" in both_to)]
+    right = [r for r in clean if r.side == "right" or (r.side == "both" and "right" in both_to)]
     holds = [r for r in reps if r.hold_s is not None and r.hold_s > 0]
     ends: list[float] = []
-    for r in reps:
+    for r in clean:
         if r.peak_deg is None or not math.isfinite(r.peak_deg):
             continue
         ends.append(r.peak_deg)
@@ -191,7 +233,14 @@ def session_metrics(
         "peak_extension_deg": round(-min(ends), 2) if ends else None,
         "rom_left_deg": _mean_rom(left),
         "rom_right_deg": _mean_rom(right),
+        "over_arched": len(faulty),
+        "over_arch_peak_deg": _round(min((r.peak_deg for r in faulty if r.peak_deg is not None),
+                                         default=None)),
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def _mean_rom(reps: list[RepRecord]) -> float | None:
@@ -239,7 +288,16 @@ def _rep_from_dict(d: Mapping[str, Any], partial: bool = False) -> RepRecord:
         partial=bool(d.get("partial", partial)),
         hold_s=hold_s,
         hold_met=bool(hold_met),
+        faults=_rep_faults(d.get("cues")),
     )
+
+
+def _rep_faults(cues: Any) -> tuple[str, ...]:
+    """The rule names of a report rep's cues (`[{"rule": ...}, ...]`), in order, once each."""
+    if not isinstance(cues, list):
+        return ()
+    names = (c.get("rule") for c in cues if isinstance(c, Mapping))
+    return tuple(dict.fromkeys(str(n) for n in names if n))
 
 
 def _to_plain(obj: Any) -> Any:

@@ -371,6 +371,16 @@ def _exercise_table(work: WorkSummary) -> str:
     )
 
 
+def _range_kpi(work: WorkSummary, normal: float) -> str:
+    """The peak against the normal range; for bridge-type extension work (no normal-range
+    figure: its top is held to a safe range) the over-arched reps instead."""
+    if work.kind == "flexion" or work.pct_of_normal is not None or not work.reps:
+        return (f'<div class="kpi"><small>of normal ≈{normal:g}°</small><span class="big">'
+                f"{_f(work.pct_of_normal, '%')}</span></div>")
+    return (f'<div class="kpi"><small>over-arched reps</small><span class="big">'
+            f"{work.over_arched}</span></div>")
+
+
 def _work_card(work: WorkSummary, weeks: Sequence[Any] | None) -> str:
     cls = "flex" if work.kind == "flexion" else "ext"
     peak_label = "peak flexion" if work.kind == "flexion" else "peak extension"
@@ -398,6 +408,9 @@ def _work_card(work: WorkSummary, weeks: Sequence[Any] | None) -> str:
          if vs else ""),
         ("Left/right asymmetry (ROM)", _f(work.rom_asymmetry_pct, " %"), "", ""),
     ]
+    if work.over_arched:
+        rows.append(("Over-arched reps (form fault, not in the figures)",
+                     f"{work.over_arched}", "", ""))
     runs = hist.get("runs") or 0
     table = "".join(
         f"<tr><td>{_e(a)}</td><td class='n'>{b}</td><td class='n'>{c}</td>"
@@ -410,8 +423,7 @@ def _work_card(work: WorkSummary, weeks: Sequence[Any] | None) -> str:
         f'<div class="kpi"><small>reps</small><span class="big">{work.reps}</span></div>',
         f'<div class="kpi"><small>{peak_label}</small><span class="big">'
         f"{_f(work.peak, '°')}</span></div>",
-        f'<div class="kpi"><small>of normal ≈{normal:g}°</small><span class="big">'
-        f"{_f(work.pct_of_normal, '%')}</span></div>",
+        _range_kpi(work, normal),
         f'<div class="kpi"><small>vs your average</small><span class="big">'
         f"{_signed(vs.get('peak_deg'), '°') if vs else '–'}</span></div>",
         "</div>",
@@ -453,7 +465,10 @@ def render_balance_html(
         )
         reps = b.get("reps")
         target = b.get("target_reps")
-        reps_text = "–" if reps is None else f"{reps}" + (f" / {target}" if target else "")
+        reps_text = (("not done" if b.get("exercise") else "–") if reps is None
+                     else f"{reps}" + (f" / {target}" if target else ""))
+        if b.get("unmatched_reps"):
+            reps_text += f" ({b['unmatched_reps']} not counted: other movement)"
         holds = b.get("holds_met")
         holds_text = (
             f"{holds} of {reps} ≥ {b.get('hold_target_s'):g} s"

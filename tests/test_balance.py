@@ -72,7 +72,8 @@ def test_flexion_and_extension_work_numbers() -> None:
     assert flex.peak_flexion_deg == 90.0 and flex.peak_extension_deg == pytest.approx(-4.0)
     assert ext.peak_extension_deg == 5.0 and ext.peak_flexion_deg == 40.0
     assert flex.pct_of_normal == pytest.approx(100 * 90 / NORMAL_FLEXION_DEG, abs=0.1)
-    assert ext.pct_of_normal == pytest.approx(100 * 5 / NORMAL_EXTENSION_DEG, abs=0.1)
+    # a bridge's top is a lockout held to its own safe range, not a mobility score
+    assert ext.pct_of_normal is None and ext.per_exercise[0]["safe_extension_deg"] == 15.0
     assert (ext.holds, ext.holds_met) == (4, 3)
     # per side: knee raises measured both hips; bridges only the left (seen) hip
     (knee,) = flex.per_exercise
@@ -89,7 +90,9 @@ def test_findings_name_the_imbalances() -> None:
     text = " ".join(balance_report(_blocks(), started_at=WHEN).findings)
     assert "leans to flexion work (71% flexion / 29% extension)" in text
     assert "Peak hip flexion 90° (75% of the normal ≈120°)" in text
-    assert "Peak hip extension 5° past neutral (17% of the normal ≈30°)" in text
+    assert ("Glute bridge: the top reached 5° past neutral, inside its safe range (up to 15°; "
+            "beyond that the lower back arches)") in text
+    assert "of the normal ≈30°" not in text
     assert "standing_knee_raise: the right hip's range of motion is 20% smaller" in text
 
 
@@ -250,3 +253,62 @@ def test_artefact_peaks_are_not_a_baseline(tmp_path: Path) -> None:
     assert base["runs"] == 2
     assert base["peak_extension_mean"] == pytest.approx(4.0)  # the 64° reading is left out
     assert base["peak_extension_best"] == pytest.approx(64.0)  # raw stats stay raw
+
+
+# ----------------------------------------------------------------- over-arching (issue 19)
+
+
+def _bridge_report() -> dict:
+    """A bridge set as report.json has it: a clean rep 4° past neutral, an over-arched rep
+    (21°, the over_arch cue fired) and one 18° past neutral with no cue (a hip trace's peak)."""
+    def rep(i: int, peak: float, rom: float, cues: list[str]) -> dict:
+        return {"index": i, "side": "both", "start_s": 4.0 * i, "end_s": 4.0 * i + 3.0,
+                "peak_deg": peak, "rom_deg": rom, "cues": [{"rule": c} for c in cues]}
+
+    return {"exercise": "glute_bridge", "started_at": WHEN, "side_used": "left",
+            "reps": [rep(0, -4.0, 45.0, ["tempo_fast"]), rep(1, -21.0, 62.0, ["over_arch"]),
+                     rep(2, -18.0, 60.0, [])]}
+
+
+def test_over_arched_reps_are_form_faults_not_progress(tmp_path: Path) -> None:
+    """The balance page and the weekly history leave over-arched reps out of the range figures,
+    and say so; the reps still count as reps."""
+    from posecheck.history import session_from_report
+
+    record = session_from_report(_bridge_report())
+    assert [r.faults for r in record.reps] == [("tempo_fast",), ("over_arch",), ()]
+    m = record.metrics()
+    assert (m["rep_count"], m["over_arched"], m["over_arch_peak_deg"]) == (3, 2, -21.0)
+    assert m["peak_extension_deg"] == 4.0 and m["rom_left_deg"] == 45.0
+    assert m["tut_s"] == pytest.approx(9.0)
+    report = balance_report([BlockOutcome("Bridges", "glute_bridge", "extension", 0, 12,
+                                          session=record)], started_at=WHEN)
+    ext = report.extension
+    assert (ext.reps, ext.over_arched, ext.peak_extension_deg) == (3, 2, 4.0)
+    assert ext.pct_of_normal is None
+    text = " ".join(report.findings)
+    assert "Glute bridge: the top reached 4° past neutral, inside its safe range" in text
+    assert ("Glute bridge: 2 reps over-arched (up to 21° past neutral), beyond the safe 15°: "
+            "the lower back finished the rep. A form fault, left out of the range figures.") in text
+    html = render_balance_html(report, [], None)
+    assert "Over-arched reps" in html and "of normal ≈30°" not in html
+    with History(tmp_path / "h.sqlite3") as hist:
+        hist.add_session(record)
+        (week,) = hist.weekly()
+        assert week.peak_extension_deg == 4.0 and week.rom_left_deg == 45.0
+
+
+def test_extension_range_exercises_still_compare_with_the_normal_range() -> None:
+    """A prone leg lift is hip extension range: it is compared with ≈30°, bridges beside it
+    are not pooled into that figure."""
+    lifts = _session("prone_leg_lift", "extension", [_rep("left", 0, -12.0, 14.0)])
+    bridge = _session("glute_bridge", "extension", [_rep("both", 10, -14.0, 50.0)])
+    report = balance_report([
+        BlockOutcome("Lifts", "prone_leg_lift", "extension", 0, 10, session=lifts),
+        BlockOutcome("Bridges", "glute_bridge", "extension", 10, 20, session=bridge),
+    ], started_at=WHEN)
+    assert report.extension.pct_of_normal == pytest.approx(100 * 12 / NORMAL_EXTENSION_DEG)
+    text = " ".join(report.findings)
+    assert "Peak hip extension 12° past neutral (40% of the normal ≈30°)." in text
+    assert "Glute bridge: the top reached 14° past neutral, inside its safe range" in text
+    assert "over-arched" not in text

@@ -109,6 +109,21 @@ def _run(rt: object, out: Path, video: str | None, source: str | None,
     return data, run
 
 
+def _unmatched_lines(name: str, unmatched: tuple) -> list[str]:
+    """One line per kind of rep a block's counter found but did not credit to the block."""
+    from collections import Counter
+
+    from posecheck.routine.match import movement_word
+
+    groups = Counter((u.looks_like, movement_word(u.trunk_share)) for u in unmatched)
+    lines = []
+    for (like, how), count in groups.items():
+        what = " or ".join(x.replace("_", " ") + "s" for x in like) or "no block of the routine"
+        lines.append(f"{count} rep{'s' if count != 1 else ''} not counted: {how}, "
+                     f"like {what}, not {name.lower()}")
+    return lines
+
+
 @click.command("routine")
 @click.argument("name", required=False, metavar="NAME|FILE")
 @click.option("--list", "list_only", is_flag=True, help="List the shipped routines and exit.")
@@ -195,12 +210,17 @@ def routine(
         if i in run.not_reached:
             click.echo(f"  {'':17s} {block.name}: not reached")
             continue
+        if i in run.not_done:
+            click.echo(f"  {'':17s} {block.name}: not done (nothing in the video moves like it)")
+            continue
         if outcome.session is None:
             click.echo(f"  {span}  {block.name}: timed")
             continue
         target = f" / {block.reps}" if block.reps else ""
         click.echo(f"  {span}  {block.name}: {outcome.rep_count}{target} reps"
                    f" ({len(outcome.session.partials)} partial)")
+        for line in _unmatched_lines(block.name, outcome.unmatched):
+            click.echo(f"  {'':17s}   {line}")
     for line in run.balance.findings:
         click.echo(f"  - {line}")
     click.echo(f"  wrote: {out / 'balance.html'}, {out / 'balance.json'}, {out / 'routine.json'}")

@@ -96,6 +96,9 @@ class ExerciseProfile:
     knee_gate_deg: tuple[float, float] | None = None  # max knee flexion must lie in this range
     position_deg: tuple[float, float] = (-10.0, 20.0)  # hip flexion: < a extended, > b flexed
     rules: tuple[RuleRef, ...] = ()
+    # Which segment moves the hip: the trunk's turn over a rep divided by the hip angle's change
+    # (image angles), as an accepted (lo, hi); None: not checked. See `PELVIS_LIFT`.
+    trunk_share: tuple[float, float] | None = None
     max_lost_s: float = 0.6  # pose missing longer than this abandons a rep in progress
     posture_grace_s: float = 0.3  # posture mismatch longer than this abandons a rep
     notes: str = field(default="", compare=False)
@@ -147,6 +150,15 @@ class ExerciseProfile:
 
 OVER_ARCH_DEG = -15.0
 
+# Which segment moves the hip (`ExerciseProfile.trunk_share`). A bridge lifts the pelvis with
+# the feet planted, so the trunk turns about half as far as the hip angle changes (side views:
+# rendered 0.47-0.50, real clips 0.42-0.51; a front-oblique hip thrust 0.18-0.21). A leg raise,
+# knee raise or donkey kick moves the thigh under a still trunk (rendered 0.02-0.05, real
+# 0.04-0.11). The same angles can come from either (bridges read as leg raises in reverse), so
+# this is what tells them apart; the bounds leave a margin both ways.
+PELVIS_LIFT = (0.15, 2.0)
+THIGH_LIFT = (0.0, 0.3)
+
 _BRIDGE_RULES = (
     rule("incomplete_lockout", lockout_deg=10.0),
     rule("hold_short"),
@@ -186,6 +198,7 @@ GLUTE_BRIDGE = ExerciseProfile(
     # ~145° on real clips, so the upper bound is the knee's own limit
     knee_gate_deg=(40.0, 160.0),
     position_deg=(-10.0, 20.0),
+    trunk_share=PELVIS_LIFT,
     rules=_BRIDGE_RULES,
     notes="Supine, knees bent, feet flat; drive the hips up to a straight shoulder-knee line.",
 )
@@ -215,6 +228,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         laterality="one_leg",
         side_by="planted",
         knee_gate_deg=(25.0, 160.0),
+        trunk_share=PELVIS_LIFT,
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
@@ -239,6 +253,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         partial_min_rom_deg=15.0,
         hold_target_s=1.0,
         knee_gate_deg=(40.0, 160.0),
+        trunk_share=PELVIS_LIFT,
         rules=(
             rule("incomplete_lockout", lockout_deg=10.0),
             rule("hold_short"),
@@ -263,6 +278,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         partial_min_rom_deg=7.0,
         hold_target_s=0.0,
         knee_gate_deg=(40.0, 160.0),
+        trunk_share=PELVIS_LIFT,
         rules=(
             rule("incomplete_lockout", lockout_deg=8.0),
             rule("over_arch", min_deg=OVER_ARCH_DEG),
@@ -283,6 +299,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         partial_min_rom_deg=15.0,
         hold_target_s=0.0,
         laterality="per_leg",
+        trunk_share=THIGH_LIFT,
         rules=(
             rule("incomplete_lockout", lockout_deg=75.0),
             rule("tempo_fast", min_concentric_s=0.25, min_eccentric_s=0.25),
@@ -331,6 +348,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         min_rom_deg=30.0,
         partial_min_rom_deg=15.0,
         hold_target_s=0.0,
+        trunk_share=THIGH_LIFT,
         rules=(
             rule("incomplete_lockout", lockout_deg=70.0),
             rule("tempo_fast", min_concentric_s=0.4, min_eccentric_s=0.5),
@@ -421,6 +439,7 @@ PROFILE_LIST: tuple[ExerciseProfile, ...] = (
         hold_target_s=2.0,  # the seeds' speed skaters: "pause for a count of 1-1000, 2-1000"
         laterality="one_leg",
         side_by="hip_min",
+        trunk_share=THIGH_LIFT,
         rules=(
             rule("incomplete_lockout", lockout_deg=5.0),
             rule("hold_short"),

@@ -40,6 +40,7 @@ class RoutineRun:
     not_reached: tuple[int, ...] = ()  # blocks a live run never got to (0-based)
     skipped: tuple[int, ...] = ()  # blocks the person cut short ('e' in the live loop)
     repeated: tuple[int, ...] = ()  # blocks the person started over ('r')
+    not_done: tuple[int, ...] = ()  # video blocks no part of the video fits (0-based)
 
     def to_dict(self) -> dict[str, Any]:
         rows = []
@@ -58,6 +59,8 @@ class RoutineRun:
                     "reached": i not in self.not_reached,
                     "skipped": i in self.skipped,
                     "repeats": self.repeated.count(i),
+                    "done": i not in self.not_done,
+                    "unmatched_reps": [u.to_dict() for u in outcome.unmatched],
                     "report": report.to_dict() if report is not None else None,
                 }
             )
@@ -119,11 +122,13 @@ def counted_outcome(
     mode: str,
     series: AngleSeries | None,
     shift_s: float = 0.0,
+    unmatched: tuple[Any, ...] = (),
 ) -> BlockOutcome:
     """A counted block's outcome from its `SessionReport` and hip trace.
 
     `shift_s` moves the report's rep times onto the routine clock (a live set counts from the
-    camera's clock); per-side reps come from the trace when there is one.
+    camera's clock); per-side reps come from the trace when there is one. `unmatched` are the
+    reps left out because they do not move like the block's exercise (`routine.match`).
     """
     data = report.to_dict()
     data.update(started_at=started_at, kind=block.kind)
@@ -139,6 +144,7 @@ def counted_outcome(
     return BlockOutcome(
         block.name, block.exercise, block.kind, start_s, end_s, session=record,
         target_reps=block.reps, hold_target_s=block.hold_s, series=series,
+        unmatched=unmatched,
     )
 
 

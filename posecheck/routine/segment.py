@@ -40,18 +40,23 @@ def detect_boundaries(
     hip_deg: Sequence[float],
     blocks: Sequence[Block],
     window_s: float = BOUNDARY_WINDOW_S,
+    trunk_deg: Sequence[float] | None = None,
 ) -> tuple[float, ...]:
     """Block start times from how posture and movement change over the video.
 
     The video is cut into windows; each window gets a score per block: the share of its frames
     in a posture the block accepts, plus (counted blocks) how far the hip angle travels across
-    the block's own rest/top zones, or (timed blocks) how still it is. Blocks follow each other
+    the block's own rest/top zones, or (timed blocks) how still it is. With `trunk_deg` (trunk
+    inclination per frame) a counted block scores nothing where the hip moves by the wrong
+    segment (`posecheck.routine.match`: bridges are not leg raises). Blocks follow each other
     in order, so the best cut is a monotone assignment of windows to blocks (dynamic
-    programming, every block at least one window).
+    programming). A block no window fits gets none: its start equals the next block's (or the
+    video's end), and the runner reports it as not done.
     """
     import numpy as np
 
     from posecheck.core.profiles import get_profile
+    from posecheck.routine.match import moves_like, trunk_share
 
     n = len(blocks)
     t = np.asarray(times_s, dtype=float)
@@ -66,6 +71,7 @@ def detect_boundaries(
         raise RoutineError(f"the video is too short ({t1 - t0:.1f} s) for {n} blocks")
     which = np.minimum(((t - t0) // window_s).astype(int), n_win - 1)
     hip = np.asarray(hip_deg, dtype=float)
+    trunk = None if trunk_deg is None else np.asarray(trunk_deg, dtype=float)
     score = np.zeros((n_win, n))
     accepted = [_accepted_postures(b) for b in blocks]
     profiles = [get_profile(b.exercise) if b.exercise else None for b in blocks]
@@ -77,6 +83,12 @@ def detect_boundaries(
         wide = np.nonzero(np.abs(t - (edges[w] + window_s / 2)) <= 2 * window_s)[0]
         vals = hip[wide][np.isfinite(hip[wide])]
         for b in range(n):
+            if trunk is not None and profiles[b] is not None:
+                # only the frames in the block's own posture: a change of posture turns the trunk
+                own = wide[[postures[i] in accepted[b] for i in wide]]
+                share = trunk_share(t[own], trunk[own], hip[own], -np.inf, np.inf)
+                if not moves_like(profiles[b], share):
+                    continue
             known = [postures[i] for i in idx if postures[i]]
             if known and accepted[b]:
                 score[w, b] += sum(p in accepted[b] for p in known) / len(known)
@@ -90,51 +102,105 @@ def detect_boundaries(
                 z_lo, z_hi = sorted((prof.rest_deg, prof.top_deg))
                 travel = max(0.0, min(hi, z_hi) - max(lo, z_lo)) / (z_hi - z_lo)
                 score[w, b] += 0.5 * travel
-    # best[w, b]: best total for windows 0..w with window w in block b
-    best = np.full((n_win, n), -np.inf)
-    back = np.zeros((n_win, n), dtype=int)
-    best[0, 0] = score[0, 0]
-    for w in range(1, n_win):
-        for b in range(n):
-            stay = best[w - 1, b]
-            move = best[w - 1, b - 1] if b > 0 else -np.inf
-            back[w, b] = b if stay >= move else b - 1
-            best[w, b] = max(stay, move) + score[w, b]
-    starts = [0] * n
-    b = n - 1
-    for w in range(n_win - 1, 0, -1):
-        prev = back[w, b]
-        if prev != b:
-            starts[b] = w
-        b = prev
-    cuts = [float(edges[s]) for s in starts]
-    # refine each cut to the frame near it where the posture changes or, between a still
-    # (timed) block and a counted one in the same posture, where the movement starts or stops
+    starts = _assign_windows(score)
+    cuts = [float(edges[w]) if w < n_win else t1 + 1e-3 for w in starts]
+    # refine each cut between two done blocks to the frame near it where the work changes
+    # (posture, still against moving, or which segment moves: `_fits_near`)
     moving = _moving(t, hip)
-    for b in range(1, n):
-        same = set(accepted[b]) == set(accepted[b - 1])
-        one_timed = (profiles[b] is None) != (profiles[b - 1] is None)
-        if not accepted[b] or not accepted[b - 1] or (same and not one_timed):
-            continue
+    done = [b for b in range(n) if (b == n - 1 and starts[b] < n_win)
+            or (b < n - 1 and starts[b] < starts[b + 1])]
+    for a, b in itertools.pairwise(done):
+        same = set(accepted[b]) == set(accepted[a])
         reach = window_s if not same else 2.5 * window_s
         near = np.nonzero(np.abs(t - cuts[b]) <= reach)[0]
-        if len(near) < 2:
+        fits = _fits_near(near, (a, b), accepted, profiles, postures, moving,
+                          (t, trunk, hip))
+        if len(near) < 2 or fits is None:
             continue
-        if same:
-            before = np.array([1.0 - moving[i] if profiles[b - 1] is None else moving[i]
-                               for i in near])
-            after = 1.0 - before
-        else:
-            before = np.array([_match(postures[i], accepted[b - 1]) for i in near])
-            after = np.array([_match(postures[i], accepted[b]) for i in near])
-        # cut before frame k: frames < k should fit block b-1, frames >= k block b
+        before, after = fits
+        # cut before frame k: frames < k should fit block a, frames >= k block b
         gain = np.concatenate(([0.0], np.cumsum(before)))[:-1] + (
             np.cumsum(after[::-1])[::-1]
         )
         k = int(np.argmax(gain))
-        lo = cuts[b - 1] if b - 1 > 0 else t0
-        cuts[b] = max(float(t[near[k]]), lo + 1e-3)
+        lo = cuts[a] if a > 0 else t0
+        new = max(float(t[near[k]]), lo + 1e-3)
+        for e in range(a + 1, b + 1):  # empty blocks between them start where b does
+            cuts[e] = new
     return tuple(cuts)
+
+
+def _fits_near(
+    near: Any,
+    pair: tuple[int, int],
+    accepted: Sequence[tuple[str, ...]],
+    profiles: Sequence[Any],
+    postures: Sequence[str | None],
+    moving: Any,
+    signals: tuple[Any, Any | None, Any],
+) -> tuple[Any, Any] | None:
+    """Per frame near a cut between blocks a and b: how well it fits a, and b (0..1).
+
+    By posture where the two blocks' postures differ; in one posture, by stillness against
+    movement (a timed block next to a counted one) or by which segment moves the hip (two
+    exercises such as bridges and leg raises). None when nothing tells the two apart.
+    """
+    import numpy as np
+
+    from posecheck.routine.match import moves_like, trunk_share
+
+    a, b = pair
+    if not accepted[a] or not accepted[b]:
+        return None
+    if set(accepted[a]) != set(accepted[b]):
+        return (np.array([_match(postures[i], accepted[a]) for i in near]),
+                np.array([_match(postures[i], accepted[b]) for i in near]))
+    if (profiles[a] is None) != (profiles[b] is None):
+        before = np.array([1.0 - moving[i] if profiles[a] is None else moving[i] for i in near])
+        return before, 1.0 - before
+    t, trunk, hip = signals
+    if trunk is None or profiles[a] is None or profiles[a].trunk_share == profiles[b].trunk_share:
+        return None
+    fit = {a: [], b: []}
+    for i in near:
+        own = np.nonzero(np.abs(t - t[i]) <= 1.0)[0]
+        share = trunk_share(t[own], trunk[own], hip[own], -np.inf, np.inf)
+        for x in (a, b):
+            fit[x].append(0.5 if share is None else float(moves_like(profiles[x], share)))
+    return np.array(fit[a]), np.array(fit[b])
+
+
+def _assign_windows(score: Any) -> list[int]:
+    """First window of each block in the best monotone assignment of windows to blocks.
+
+    `score[w, b]` is how well window w fits block b. Windows go to blocks in order; a block may
+    get none (its first window is then the next block's, or `n_win` after the last window).
+    On ties a window stays in the block of the window before it, so a block is skipped only
+    when another block fits its windows better.
+    """
+    import numpy as np
+
+    n_win, n = score.shape
+    best = np.array(score[0], dtype=float)
+    back = np.zeros((n_win, n), dtype=int)
+    for w in range(1, n_win):
+        new = np.empty(n)
+        for b in range(n):
+            prev = b if best[b] >= best[: b + 1].max() else int(np.argmax(best[: b + 1]))
+            back[w, b] = prev
+            new[b] = best[prev] + score[w, b]
+        best = new
+    which = [0] * n_win
+    b = int(np.argmax(best))
+    for w in range(n_win - 1, -1, -1):
+        which[w] = b
+        b = int(back[w, b])
+    starts = [n_win] * n
+    for w in range(n_win - 1, -1, -1):
+        starts[which[w]] = w
+    for b in range(n - 2, -1, -1):
+        starts[b] = min(starts[b], starts[b + 1])
+    return starts
 
 
 def _moving(t: Any, hip: Any, half_window_s: float = 0.5, still_deg: float = 4.0) -> Any:
