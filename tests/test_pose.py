@@ -389,7 +389,7 @@ def test_a_search_finds_each_probe_input_made_ahead(monkeypatch: pytest.MonkeyPa
     """While nobody is found, a search probes one rotation a frame, in turn; `prepare` (the
     decode thread, frames ahead) makes each frame's input at the rotation its probe will use, so
     the model's thread makes none itself after the first frame (which probes all four)."""
-    import posecheck.pose as pose_module
+    import posecheck.pose.estimator as pose_module  # where `detect` looks the name up
 
     frames = [np.zeros((96, 64, 3), np.uint8) for _ in range(14)]
     made_in_detect: list[int] = []

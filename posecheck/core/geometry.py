@@ -2,40 +2,26 @@
 inclination, pelvis height, asymmetry, and which body side to trust.
 
 Conventions. Image coordinates are pixels of the original frame, x right, y down. Hip flexion
-is clinical: 0 = thigh in line with the trunk, + = flexion, - = extension.
-
-The 2D sign problem. In a side view the shoulder-hip-knee angle has a magnitude but no sign
-until we know which side of the trunk line is the body's front. That depends on the camera side
-and on which way the person faces, and must not depend on "up" in the image (people lie down).
-So the front is derived from anatomy that only bends one way, per frame, as a weighted vote:
-the knee flexes backwards (shank behind the thigh), the foot points forwards from the shank, and
-the nose is in front of the ears. The vote gives the body's *chirality* in the image: `facing`
-= +1 when, with the trunk turned upright in the image, the front points to +x.
+is clinical: 0 = thigh in line with the trunk, + = flexion, - = extension. The sign of a 2D
+angle needs the body's front: the facing vote of `posecheck.core.facing`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
+from posecheck.core.facing import SIDES, _cross2, _norm, _vis, estimate_facing
 from posecheck.core.landmarks import SIDE_JOINTS, Landmark, PoseFrame
+from posecheck.core.posture import classify_posture
 from posecheck.core.results import BodyMeasures
 
-SIDES: tuple[str, str] = ("left", "right")
 NAN = float("nan")
 
 # Landmarks whose visibility decides how much a side is trusted (the hip chain).
 _CONF_JOINTS = {s: (j.shoulder, j.hip, j.knee, j.ankle) for s, j in SIDE_JOINTS.items()}
-
-
-def _cross2(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a[0] * b[1] - a[1] * b[0])
-
-
-def _norm(v: np.ndarray) -> float:
-    return float(np.hypot(v[0], v[1])) if v.shape[-1] == 2 else float(np.linalg.norm(v))
 
 
 def signed_angle_2d(a: np.ndarray, b: np.ndarray) -> float:
@@ -50,13 +36,6 @@ def unsigned_angle(a: np.ndarray, b: np.ndarray) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(a, b)) / (na * nb)))))
 
 
-def _vis(pose: PoseFrame, idx: int) -> float:
-    v = 1.0 if pose.visibility is None else float(pose.visibility[idx])
-    if pose.presence is not None:
-        v *= float(pose.presence[idx])
-    return v if np.isfinite(v) else 0.0
-
-
 def side_confidence(pose: PoseFrame) -> dict[str, float]:
     """Mean visibility x presence of a side's shoulder, hip, knee and ankle (0 without a pose)."""
     if not pose.present:
@@ -69,64 +48,6 @@ def side_confidence(pose: PoseFrame) -> dict[str, float]:
             continue
         out[s] = float(np.mean([_vis(pose, j) for j in joints]))
     return out
-
-
-@dataclass(frozen=True)
-class Facing:
-    """The body's chirality in the image and how sure we are."""
-
-    sign: int  # +1 / -1
-    confidence: float  # |weighted vote| / total weight, 0..1
-    weight: float  # total evidence weight (0 = no evidence at all)
-
-
-def estimate_facing(pose: PoseFrame) -> Facing:
-    """Vote for the body's chirality in the image from knees, feet and the nose (see module doc).
-
-    Each cue votes with the sign of a 2D cross product, weighted by how bent/clear it is and by
-    its landmarks' visibility: knee (only when bent beyond ~10 deg, full weight from 25 deg),
-    foot (heel->toe against the shank), nose against the ears. Returns sign 0-weight when no
-    cue is measurable.
-    """
-    xy = pose.image_xy
-    if xy is None:
-        return Facing(1, 0.0, 0.0)
-    vote = 0.0
-    total = 0.0
-    sh_mid = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]) / 2
-    hip_mid = (xy[Landmark.LEFT_HIP] + xy[Landmark.RIGHT_HIP]) / 2
-    trunk = sh_mid - hip_mid
-    for s in SIDES:
-        j = SIDE_JOINTS[s]
-        thigh = xy[j.knee] - xy[j.hip]
-        shank = xy[j.ankle] - xy[j.knee]
-        foot = xy[j.foot_index] - xy[j.heel]
-        # Knee flexes backwards: cross(thigh, shank) has the chirality's sign.
-        nt, ns, nf = _norm(thigh), _norm(shank), _norm(foot)
-        if nt > 0 and ns > 0 and np.isfinite(nt + ns):
-            sin_k = _cross2(thigh, shank) / (nt * ns)
-            strength = min(1.0, max(0.0, (abs(sin_k) - 0.17) / (0.42 - 0.17)))
-            w = strength * min(_vis(pose, j.knee), _vis(pose, j.ankle), _vis(pose, j.hip))
-            vote += w * math.copysign(1.0, sin_k)
-            total += w
-        # Foot points forwards: cross(shank, foot) has the opposite sign.
-        if ns > 0 and nf > 0 and np.isfinite(ns + nf):
-            sin_f = _cross2(shank, foot) / (ns * nf)
-            w = 0.8 * min(1.0, abs(sin_f) / 0.5) * min(_vis(pose, j.heel), _vis(pose, j.foot_index))
-            vote -= w * math.copysign(1.0, sin_f)
-            total += w
-    # Nose in front of the ears.
-    ears = (xy[Landmark.LEFT_EAR] + xy[Landmark.RIGHT_EAR]) / 2
-    nose = xy[Landmark.NOSE] - ears
-    nn, ntr = _norm(nose), _norm(trunk)
-    if nn > 0 and ntr > 0 and np.isfinite(nn + ntr):
-        sin_n = _cross2(trunk, nose) / (nn * ntr)
-        w = 0.6 * min(1.0, abs(sin_n) / 0.5) * _vis(pose, Landmark.NOSE)
-        vote += w * math.copysign(1.0, sin_n)
-        total += w
-    if total <= 1e-9:
-        return Facing(1, 0.0, 0.0)
-    return Facing(1 if vote >= 0 else -1, abs(vote) / total, total)
 
 
 def hip_flexion_2d(pose: PoseFrame, side: str, facing: int) -> float:
@@ -327,8 +248,6 @@ def measure(pose: PoseFrame, *, facing_hint: int | None = None) -> BodyMeasures:
         facing=facing,
         posture="unknown",
     )
-    from posecheck.core.posture import classify_posture
-
     return replace(m, posture=classify_posture(pose, m))
 
 

@@ -1,12 +1,10 @@
 """Left/right leg identity guard: undo a pose model's clean leg swaps, flag its leg merges.
 
-Seen from the side, a pose model often confuses the two legs while one is raised: in some
-frames it labels the raised leg as the other one (a clean *swap*: the legs' points are where
-the other leg was), in others it puts both knees and feet onto their midpoint (a *merge*).
-Either turns one knee raise into two or three "reps" (the rendered knee-raise sample, exposed
-like real footage: 14 reps + 1 partial for 8). Both break the legs' continuity, so the guard
-keeps a short causal track of each leg (knee, ankle, heel, toe; the hips are left alone, the
-model keeps their labels) and compares every frame with its constant-velocity prediction:
+Seen from the side, a pose model often confuses the two legs while one is raised: it labels the
+raised leg as the other one (a clean *swap*) or puts both knees and feet onto their midpoint (a
+*merge*). Either turns one knee raise into two or three "reps". Both break the legs' continuity,
+so the guard keeps a short causal track of each leg (knee, ankle, heel, toe; the hips are left
+alone) and compares every frame with its constant-velocity prediction:
 
 * the labels continue the track (each leg within FIT): passed on untouched, the track follows;
 * swap: the legs are as far apart as predicted and the exchanged labels fit the prediction
@@ -16,20 +14,11 @@ model keeps their labels) and compares every frame with its constant-velocity pr
   jumped towards each other -> both legs are untrusted for that frame (zero visibility; the
   analyzer drops their angles). No value is invented; the track waits at its last position.
 
-Nearness alone is never a merge: standing with both feet down, a side view's legs lie on top
-of each other (the rest pose); a leg put down meets the standing one, which does not move; a
-march or a lunge passes one leg across the other while the legs close in. Identity is judged
-only on an established track (CONFIRM frames) with the legs apart. A frame the track cannot
-follow otherwise is passed on as it is while the track waits (HOLD_MS), then restarts from the
-frames; gaps without a pose, non-finite points and a merge that lasts (MAX_MERGE_MS) restart it
-too. A frame the prediction misses but that opens the legs with labels that clearly fit (a
-raise's first frames at 10-15 fps) is followed; a swap is not judged on a held track when the
-legs came close meanwhile (they may have crossed). Measured: 0.02 ms per frame; on the 12 shared
-real clips it touched two frames (one-frame swaps of a lunge's legs); scored against the rendered
-corpora's truth joints (v5, v6; every frame and every other frame) it changed no correct frame.
-Made for 25-30 fps: at 15 fps a merge that shows two frames after the last followed one is not
-caught, and a model run at 15 fps merges the legs gradually over ~4 frames, which continuity
-cannot tell from a leg being lowered (docs/core.md, "Known limits").
+Nearness alone is never a merge (legs on top of each other standing, a leg put down, a march
+passing one leg across the other). Identity is judged only on an established track (CONFIRM
+frames) with the legs apart; a frame the track cannot follow is passed on while the track waits
+(HOLD_MS), then it restarts. Made for 25-30 fps. The rules in full, the known limits (15 fps
+merges) and what it changed: docs/core.md, "Leg identity guard"; docs/measurements.md, "Legs".
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ vertical. Rules, in order:
 * trunk (hip -> shoulder midpoints) within 40 deg of image up -> upright family:
   "seated" when both thighs are within 40 deg of horizontal, else "standing";
 * trunk more than 60 deg from up -> lying family: the body's front (from the anatomical facing
-  vote, see `geometry`) points up -> "supine"; down -> "quadruped" when the wrists are well below
+  vote, see `facing`) points up -> "supine"; down -> "quadruped" when the wrists are well below
   the shoulders and the knees well below the hips (hands and knees on the floor), else "prone";
 * in between (40-60 deg, e.g. a hip thrust's bottom or a deep hinge): front clearly up ->
   "supine" (reclined), else "standing" (a forward lean is still on the feet).
@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from posecheck.core.facing import estimate_facing
 from posecheck.core.landmarks import SIDE_JOINTS, Landmark, PoseFrame
 from posecheck.core.results import BodyMeasures
 
@@ -60,12 +61,7 @@ def classify_posture(pose: PoseFrame, measures: BodyMeasures | None = None) -> s
         return "unknown"
     incl = math.degrees(math.acos(max(-1.0, min(1.0, -trunk[1] / trunk_len))))
 
-    if measures is not None:
-        facing = measures.facing
-    else:
-        from posecheck.core.geometry import estimate_facing
-
-        facing = estimate_facing(pose).sign
+    facing = measures.facing if measures is not None else estimate_facing(pose).sign
     t = trunk / trunk_len
     front = facing * np.array([-t[1], t[0]])
     front_up = float(-front[1])  # +1 = the chest faces the ceiling

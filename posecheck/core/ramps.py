@@ -1,34 +1,27 @@
 """Where a rep's movements start and stop: a parametric fit of each point-to-point movement.
 
 Why a fit of the whole movement: near the end of a slow eased movement the signal differs from
-where it stops by less than the per-frame noise (a 2 s minimum-jerk rise over 50° is within
-0.5° of its top for its last 0.2 s; landmark noise of 2 % of the thigh is ~2.5° of hip angle a
-frame), so no threshold or local corner can place the stop to 0.1 s. The whole movement carries
-the information: once its shape is known, its steep middle pins its duration and so its ends.
+where it stops by less than the per-frame noise, so no threshold or local corner can place the
+stop to 0.1 s. The whole movement carries the information: once its shape is known, its steep
+middle pins its duration and so its ends (figures: docs/measurements.md, "Hold edges").
 
-Human point-to-point movements are smooth and close to minimum jerk (Flash & Hogan 1985);
-controlled exercise reps are also often cosine-eased, and some are abrupt (near constant speed,
-stopping hard). Each movement is fitted with each of these shapes (`SHAPES`) and the one with
-the smallest squared error is kept. A shape outside the family is fitted by its nearest member,
-whose ends are then off by a fraction of the movement's duration (measured in the tests).
+Human point-to-point movements are close to minimum jerk (Flash & Hogan 1985); reps are also
+cosine-eased or abrupt (near constant speed). Each movement is fitted with each of these shapes
+(`SHAPES`) and the best least-squares fit is kept; a shape outside the family is fitted by its
+nearest member, its ends then off by a fraction of its duration (measured in the tests).
 
 Model of one rep (x in seconds; g1, g2 the rise and the fall, each a shape of
 u = clip((x - start) / (end - start), 0, 1)):
 
     p = B (1 - g1) + L (g1 - g2) + B2 g2 + b * clip(x - arrive, 0, depart - arrive) * (1 - g2)
 
-B, L, B2: rest, top and rest-after levels; b: a slow drift of the top during a hold, down by
-up to `max_drift` per second (hips sagging: a fault the cue rules report, still a hold) and up
-by at most `max_creep`, far slower: a held top that settles upwards (a pose model's estimate
-converging on a still pose; rendered corpus tops creep up to ~1°/s, and a fit that forbids it
-puts both edges of such a hold late, the arrival up to 0.13 s) is still a hold, while a faster
-rise is the movement's own slow end (a real hip thrust's gradual approach is read as a creeping
-hold from 3°/s). For fixed times
-and shapes these are linear least squares; the four times are searched on grids: first each
-movement on its own side of the peak (coarse grid, then finer), then the two together by
-coordinate descent (each refined with the other fixed). When the samples stop soon after the
-fall (a rep finalised as it settles), B2 = B: people return to where they started, and without
-samples of the new rest the fall's end is not determined.
+B, L, B2: rest, top and rest-after levels; b: a slow drift of the top during a hold, down by up
+to `max_drift` per second (hips sagging: a fault the cue rules report, still a hold) and up by
+at most `max_creep`, far slower (a pose model's estimate of a still top converging upwards).
+For fixed times and shapes these are linear least squares; the four times are searched on
+grids, each movement on its own side of the peak, then both by coordinate descent. When the
+samples stop soon after the fall, B2 = B: without samples of the new rest the fall's end is not
+determined, and people return to where they started.
 """
 
 from __future__ import annotations
