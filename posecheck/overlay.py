@@ -219,9 +219,15 @@ class HipAngleAnnotator:
             round(hip[1] - trunk[1] / np.hypot(*trunk) * radius * 1.3),
         )
         _dashed_line(frame, centre, ref_end, WHITE, max(1, style.line // 2), 6 * style.unit)
-        cv2.ellipse(
-            frame, centre, (radius, radius), 0, ref, ref + sweep, colour, style.line, cv2.LINE_AA
-        )
+        # outlined, so it reads over a shirt of its own colour; the end mark keeps a near-zero
+        # angle at the top of a bridge visible as more than a sliver
+        for col, width in ((BLACK, style.line + 2), (colour, style.line)):
+            cv2.ellipse(frame, centre, (radius, radius), 0, ref, ref + sweep, col, width,
+                        cv2.LINE_AA)  # fmt: skip
+        end = math.radians(ref + sweep)
+        tip = (round(hip[0] + radius * math.cos(end)), round(hip[1] + radius * math.sin(end)))
+        cv2.circle(frame, tip, style.line + 2, BLACK, -1, cv2.LINE_AA)
+        cv2.circle(frame, tip, style.line + 1, colour, -1, cv2.LINE_AA)
         # label outside the trunk-thigh angle, where neither segment is drawn
         out = -(trunk / np.hypot(*trunk) + thigh / thigh_len)
         if np.hypot(*out) < 0.3:  # nearly straight: go perpendicular to the trunk
@@ -254,16 +260,49 @@ def _dashed_line(
 
 
 class PanelAnnotator:
-    """Top-left panel: reps (full + partial), phase, hold timer."""
+    """Top panel: reps (full + partial), phase, hold timer. It sits in the top corner with less
+    in it (`place`): a channel's logo or a caption there would hide the count, or be hidden."""
+
+    def __init__(self) -> None:
+        self.corner: str | None = None  # chosen once per clip, on its first frame with a body
 
     @staticmethod
     def width(style: Style) -> int:
-        """Right edge of the panel in pixels (other annotators keep clear of it)."""
+        """Width of the panel and its margin in pixels (other annotators keep clear of it)."""
         return int(260 * style.unit) + style.pad
+
+    @staticmethod
+    def height(style: Style) -> int:
+        return int(text_height(style) * 7.6) + 3 * style.pad
+
+    def span(self, frame: np.ndarray, style: Style, corner: str | None = None) -> tuple[int, int]:
+        """(x0, x1) of the panel in this frame."""
+        w = frame.shape[1]
+        inner = self.width(style) - style.pad
+        if (corner or self.corner) == "right":
+            return w - style.pad - inner, w - style.pad
+        return style.pad, style.pad + inner
+
+    def place(self, frame: np.ndarray, style: Style, pose: PoseFrame) -> None:
+        """Left unless the top-left corner is clearly busier (edges of a logo or text, or the
+        person) than the top-right. Decided once: a panel that moved would be hard to follow."""
+        if self.corner is not None or pose.image_xy is None:
+            return
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        xy = pose.image_xy[np.all(np.isfinite(pose.image_xy), axis=1)]
+        y1 = min(frame.shape[0], self.height(style) + style.pad)
+
+        def busy(corner: str) -> float:
+            x0, x1 = self.span(frame, style, corner)
+            edges = float(np.mean(cv2.Canny(grey[:y1, x0:x1], 80, 160) > 0))
+            inside = np.sum((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] <= y1))
+            return edges + 0.02 * float(inside)
+
+        self.corner = "right" if busy("right") < 0.5 * busy("left") - 0.005 else "left"
 
     def annotate(self, frame: np.ndarray, result: FrameResult, style: Style) -> None:
         lh = text_height(style)
-        x0, y0 = style.pad, style.pad
+        x0, y0 = self.span(frame, style)[0], style.pad
         width = self.width(style) - style.pad
         height = int(lh * 7.6) + 2 * style.pad
         darken(frame, x0, y0, x0 + width, y0 + height)
@@ -313,16 +352,21 @@ class PanelAnnotator:
 
 
 class CueAnnotator:
-    """The latest form cue, top right (beside the panel), wrapped to the space there."""
+    """The cue on show, at the top beside the panel, wrapped to the space there."""
 
-    def annotate(self, frame: np.ndarray, result: FrameResult, style: Style, left: int) -> None:
+    def annotate(
+        self, frame: np.ndarray, result: FrameResult, style: Style, panel: tuple[int, int]
+    ) -> None:
         cue = result.latest_cue
         if cue is None:
             return
         colour = SEVERITY_COLOUR.get(cue.severity, WHITE)
         lh = text_height(style)
         w = frame.shape[1]
-        x0, x1 = left + style.pad, w - style.pad
+        if panel[0] > w // 2:  # the panel is on the right: the cue goes left of it
+            x0, x1 = style.pad, panel[0] - style.pad
+        else:
+            x0, x1 = panel[1] + style.pad, w - style.pad
         max_w = x1 - x0 - 2 * style.pad
         lines = wrap_text(cue.message, style, max_w, max_lines=3)
         y0 = style.pad
@@ -358,6 +402,10 @@ def wrap_text(text: str, style: Style, max_w: int, max_lines: int = 3) -> list[s
             last = last[:-1]
         lines[-1] = last + "..."
     return lines
+
+
+PLOT_TEXT = 0.8  # the plot's text scale: ~13 px tall at 480p, as small as text may get
+DIM_GRID = (90, 90, 90)
 
 
 class AnglePlotAnnotator:
@@ -410,13 +458,13 @@ class AnglePlotAnnotator:
     def annotate(self, frame: np.ndarray, style: Style) -> None:
         x0, y0, x1, y1 = self.box(frame, style)
         darken(frame, x0, y0, x1, y1)
-        lh = text_height(style, 0.6)
+        lh = text_height(style, PLOT_TEXT)
         put_text(
             frame,
             f"hip angle, last {self.seconds:.0f} s",
             (x0 + style.pad // 2, y0 + lh + style.pad // 2),
             style,
-            scale=0.6,
+            scale=PLOT_TEXT,
             colour=GREY,
         )
         py0, py1 = y0 + lh + style.pad, y1 - style.pad // 2
@@ -431,14 +479,25 @@ class AnglePlotAnnotator:
             hi = max(hi, float(np.nanmax(v[finite])) + 5)
         t_end = t[-1]
         t0 = t_end - self.seconds * 1000.0
+        label_w = text_width("+90°", style, PLOT_TEXT) + style.pad
+        x1 -= label_w  # the scale's labels get a column of their own, clear of the curve
 
         def ypix(val: float) -> int:
             return int(py1 - (val - lo) / (hi - lo) * (py1 - py0))
 
-        zero = ypix(0.0)
-        cv2.line(frame, (x0, zero), (x1, zero), GREY, 1, cv2.LINE_AA)
-        put_text(frame, "flex", (x0 + style.pad // 2, py0 + lh), style, scale=0.5, colour=FLEXION)
-        put_text(frame, "ext", (x0 + style.pad // 2, py1 - 2), style, scale=0.5, colour=EXTENSION)
+        # the scale: a line at 0° (thigh in line with the trunk) and every 30°, labelled at the
+        # right edge, flexion above and extension below
+        for deg in range(math.ceil(lo / 30.0) * 30, int(hi) + 1, 30):
+            y = ypix(float(deg))
+            if not py0 + lh // 2 <= y <= py1:
+                continue
+            cv2.line(frame, (x0, y), (x1, y), GREY if deg == 0 else DIM_GRID, 1, cv2.LINE_AA)
+            label = f"{deg:+d}°" if deg else "0°"
+            tw = text_width(label, style, PLOT_TEXT)
+            tone = GREY if deg == 0 else FLEXION if deg > 0 else EXTENSION
+            base = min(y + lh // 2, y1 - 2)  # inside the box at its bottom
+            put_text(frame, label, (x1 + label_w - tw - style.pad // 2, base), style,
+                     scale=PLOT_TEXT, colour=tone)  # fmt: skip
         xs = (x0 + (t - t0) / (self.seconds * 1000.0) * (x1 - x0)).astype(np.int32)
         ys = np.zeros(len(v), dtype=np.int32)
         ys[finite] = (py1 - (v[finite] - lo) / (hi - lo) * (py1 - py0)).astype(np.int32)
@@ -471,6 +530,7 @@ class Overlay:
 
     def reset(self) -> None:
         self.plot.reset()
+        self.panel.corner = None
 
     def style_for(self, frame: np.ndarray) -> Style:
         h, w = frame.shape[:2]
@@ -480,6 +540,7 @@ class Overlay:
 
     def annotate(self, frame: np.ndarray, pose: PoseFrame, result: FrameResult) -> np.ndarray:
         style = self.style_for(frame)
+        self.panel.place(frame, style, pose)  # on the frame as filmed, before anything is drawn
         side = shown_side(result)
         angle = shown_angle(result, side)
         self.plot.push(result.t_ms, angle)
@@ -489,5 +550,5 @@ class Overlay:
         if self.show_plot:
             self.plot.place(frame, style, pose)
             self.plot.annotate(frame, style)
-        self.cue.annotate(frame, result, style, left=self.panel.width(style))
+        self.cue.annotate(frame, result, style, self.panel.span(frame, style))
         return frame

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,43 @@ def test_wrapped_cue_lines_fit_as_drawn(wh: tuple[int, int]) -> None:
     for line in wrap_text(message, style, max_w):
         drawn = put_text(np.zeros((wh[1], wh[0], 3), np.uint8), line, (0, wh[1] // 2), style)
         assert drawn == text_width(line, style) <= max_w
+
+
+def first_frame_with_a_body(clip, npz=None):
+    """A real frame and its pose, from the model (lite: placement needs only where the body is)."""
+    import cv2
+
+    from posecheck.pose import PoseEstimator
+
+    cap = cv2.VideoCapture(str(clip))
+    cap.set(cv2.CAP_PROP_POS_MSEC, 2000.0)
+    ok, image = cap.read()
+    cap.release()
+    assert ok
+    with PoseEstimator("lite") as est:
+        return image, est.detect(image, 2000.0, 0)
+
+
+def test_the_count_panel_keeps_off_a_logo(shared_clips) -> None:
+    """The DAREBEE clips carry their logo top left: the panel takes the plain top right (and
+    the cue the space left of it); a rendered sample with nothing there keeps it left."""
+    image, pose = first_frame_with_a_body(shared_clips / "glute_bridge_darebee_side.mp4")
+    overlay = Overlay()
+    result = make_result(latest_cue=Cue("hold_short", "Pause at the top", Severity.WARNING, 0))
+    overlay.annotate(image.copy(), pose, result)
+    assert overlay.panel.corner == "right"
+    sample = Path(__file__).resolve().parents[1] / "sample_videos" / "glute_bridge_side.mp4"
+    image, pose = first_frame_with_a_body(sample)
+    overlay.reset()
+    overlay.annotate(image.copy(), pose, result)
+    assert overlay.panel.corner == "left"
+
+
+@pytest.mark.parametrize("wh", [(640, 480), (854, 480), (3840, 2160)])
+def test_the_plot_text_is_readable(wh: tuple[int, int]) -> None:
+    """At 480p the plot's smallest text is at least 10 px tall (it was ~8), and it scales with
+    the frame up to 4K."""
+    from posecheck.overlay import PLOT_TEXT, text_height
+
+    style = Style.for_frame(*wh)
+    assert text_height(style, PLOT_TEXT) >= 10 * min(wh) / 480

@@ -378,11 +378,11 @@ class SessionAnalyzer:
         """A movement under way: earlier remarks leave the screen, in-rep rules judge it."""
         so_far = step.so_far
         assert so_far is not None
-        if so_far.attempt != self._attempt:
+        if self._attempt is None or so_far.attempt > self._attempt:
             self._attempt = so_far.attempt
             self._hold_shown = 0.0
             self._board.attempt_started(so_far.attempt)
-        fired = evaluate_live(self.profile, so_far, t, self._board.told(so_far.attempt))
+        fired = evaluate_live(self.profile, so_far, t)
         shown = self._board.during_rep(fired, t)
         return [Event(EventKind.CUE, t, step.rep_in_progress, None, c.message) for c in shown]
 

@@ -52,7 +52,13 @@ class CueBoard:
             self._shown = None
 
     def during_rep(self, cues: Iterable[Cue], t_ms: float) -> list[Cue]:
-        """Cues fired while the rep is under way; returns the ones newly shown."""
+        """Cues fired while the rep is under way; returns the ones newly shown. A rule already
+        told keeps its time, and the cue on show follows its figure (an arch that deepens)."""
+        cues = list(cues)
+        current = self._shown
+        for c in cues:
+            if current is not None and (c.rule, c.attempt) == (current.rule, current.attempt):
+                self._shown = replace(current, message=c.message, value=c.value)
         new = [c for c in cues if c.attempt is not None and c.rule not in self.told(c.attempt)]
         for c in new:
             self._told.setdefault(c.attempt or 0, {})[c.rule] = c

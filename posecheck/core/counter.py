@@ -294,6 +294,7 @@ _RAMP_MARGIN_MS = 400.0  # rest samples either side of a rep in its movement fit
 _RAMP_RMS = (1.5, 0.3)  # the movement fit explains a rep: rms <= a * rest noise + b degrees
 _MOVING_SIGMAS = 3.0  # a sample this many noise deviations below the top is still moving
 _RAMP_PLATEAU_F = 7.0  # the movement fit's plateau F over its turning point (see _ramp_fit)
+_PAST_PEAK_SHARE = 0.25  # a rep has passed its top once down by this share of its range
 _CREEP_SHARE = 0.1  # a held top may rise this share of the still speed per second (module doc)
 
 
@@ -751,7 +752,10 @@ class RepCounter:
             attempt=rep.attempt,
             start_ms=rep.start_ms,
             peak_hip_deg=rep.peak_hip,
-            past_peak=math.isfinite(last) and last < rep.peak_p - h,
+            # clearly on its way down: by the hysteresis and by a quarter of its range (a noisy
+            # signal dips by a few degrees on the way up)
+            past_peak=math.isfinite(last)
+            and last < rep.peak_p - max(h, _PAST_PEAK_SHARE * (rep.peak_p - rep.bottom_p)),
             counts=self._went_somewhere(rep),
             holding=holding,
             held_s=(rep.samples[-1].t - rep.hold_start) / 1000.0 if rep.hold_start else 0.0,

@@ -261,14 +261,12 @@ def evaluate_rep(profile: ExerciseProfile, feats: RepFeatures) -> tuple[Cue, ...
     return tuple(cues)
 
 
-def evaluate_live(
-    profile: ExerciseProfile, so_far: RepSoFar, t_ms: float, skip: set[str]
-) -> tuple[Cue, ...]:
-    """The cues the rep in progress has earned so far, except the rules in `skip` (fired)."""
+def evaluate_live(profile: ExerciseProfile, so_far: RepSoFar, t_ms: float) -> tuple[Cue, ...]:
+    """The cues the rep in progress has earned so far."""
     cues: list[Cue] = []
     for ref in profile.rules:
         r = get_rule(ref)
-        if r.live_check is None or r.name in skip:
+        if r.live_check is None:
             continue
         found = r.live_check(so_far, profile, ref.kwargs)
         if found is not None:
