@@ -102,11 +102,13 @@ reps = 3
     run = run_routine_video(routine, track, starts)
     bridge, legs = run.blocks
     assert bridge.rep_count == 3 and legs.rep_count == 0
-    assert len(legs.unmatched) == 3
+    # read as a leg raise, a bridge is backwards: its rest is the raise's top, so the third
+    # ends the video "at the top" of a raise: unfinished, not a rep (issue 18), and not listed
+    assert len(legs.unmatched) == 2
     assert all(u.looks_like == ("glute_bridge",) for u in legs.unmatched)
     assert run.balance.flexion.reps == 0
     rows = run.to_dict()["blocks"]
-    assert [len(r["unmatched_reps"]) for r in rows] == [0, 3]
+    assert [len(r["unmatched_reps"]) for r in rows] == [0, 2]
     assert rows[1]["unmatched_reps"][0]["movement"] == "the pelvis lifted"
     assert rows[1]["report"]["reps"] == []  # the block's report holds only its own reps
 
