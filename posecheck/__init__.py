@@ -18,16 +18,16 @@ __version__ = "0.1.0"
 __all__ = ["SessionReport", "__version__", "analyse_video", "run_batch"]
 
 _LAZY = {
-    "analyse_video": ("posecheck.analyse", "analyse_video"),
-    "analyze_video": ("posecheck.analyse", "analyse_video"),
-    "SessionReport": ("posecheck.report", "SessionReport"),
-    "run_batch": ("posecheck.batch", "run_batch"),
+    "analyse_video": ("posecheck.apps.analyse", "analyse_video"),
+    "analyze_video": ("posecheck.apps.analyse", "analyse_video"),
+    "SessionReport": ("posecheck.outputs.report", "SessionReport"),
+    "run_batch": ("posecheck.apps.batch", "run_batch"),
 }
 
 if TYPE_CHECKING:
-    from posecheck.analyse import analyse_video
-    from posecheck.batch import run_batch
-    from posecheck.report import SessionReport
+    from posecheck.apps.analyse import analyse_video
+    from posecheck.apps.batch import run_batch
+    from posecheck.outputs.report import SessionReport
 
 
 def __getattr__(name: str) -> Any:
