@@ -6,12 +6,15 @@ The Python API mirrors the CLI::
     report = posecheck.analyse_video("bridge.mp4", exercise="glute_bridge")
     report.rep_count, report.holds, report.to_json()
 
-Names are imported lazily, so `import posecheck` (and the CLI's start-up) stays light.
+Names are imported lazily, so `import posecheck` (and the CLI's start-up) stays light. The
+modules grouped into `apps/`, `inputs/` and `outputs/` keep their old paths too (`_moved.py`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from posecheck import _moved
 
 __version__ = "0.1.0"
 
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from posecheck.apps.analyse import analyse_video
     from posecheck.apps.batch import run_batch
     from posecheck.outputs.report import SessionReport
+
+
+_moved.install()
 
 
 def __getattr__(name: str) -> Any:
