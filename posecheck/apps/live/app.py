@@ -17,7 +17,8 @@ from typing import TextIO
 
 from posecheck.apps.live.capture import Backoff, FrameGrabber
 from posecheck.apps.live.keys import CvKeySource, KeySource, NoKeys
-from posecheck.apps.live.session import LiveOutcome, LiveSession, LiveSettings, ProgressPrinter
+from posecheck.apps.live.records import LiveOutcome, LiveSettings, ProgressPrinter
+from posecheck.apps.live.session import LiveSession
 from posecheck.apps.live.speech import Speaker, make_speech
 from posecheck.apps.live.window import CvWindow, Display, NoWindow, display_available
 
