@@ -27,7 +27,7 @@ COMPARED = ("clip", "reps", "partials", "holds", "hold_spans_s", "passed", "erro
 
 
 def run(engine: str, paths: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    from posecheck.batch import run_batch
+    from posecheck.apps.batch import run_batch
 
     stats: dict[str, Any] = {}
     t0 = time.perf_counter()

@@ -134,7 +134,7 @@ def raw_landmarker_fps(clip: Path, model: str) -> tuple[float, float, int]:
     import mediapipe as mp
     from mediapipe.tasks.python import vision
 
-    from posecheck.models import resolve_model
+    from posecheck.inputs.models import resolve_model
 
     t_start = time.perf_counter()
     bundle = resolve_model(model)
@@ -171,9 +171,9 @@ def estimator_fps(clip: Path, model: str) -> float:
     """Decode + posecheck.pose.PoseEstimator.detect in one loop (its default settings, as the
     pipeline uses them: orientation search, one-person tracker + people census): the model as
     analyse runs it."""
-    from posecheck.analyse import opencv_single_threaded
+    from posecheck.apps.analyse import opencv_single_threaded
+    from posecheck.inputs.sources import open_source
     from posecheck.pose import PoseEstimator
-    from posecheck.sources import open_source
 
     # as analyse does: OpenCV's pool off, the model input made in the decode thread
     with opencv_single_threaded(), open_source(clip) as src, PoseEstimator(model) as est:
@@ -189,7 +189,7 @@ def estimator_fps(clip: Path, model: str) -> float:
 def analyse_fps(
     clip: Path, exercise: str, model: str, *, video: bool, stride: int = 1
 ) -> tuple[float, object]:
-    from posecheck.analyse import analyse_video
+    from posecheck.apps.analyse import analyse_video
 
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), cpu_s()
@@ -205,7 +205,7 @@ def analyse_fps(
 def batch_fps(
     clip: Path, exercise: str, model: str, copies: int, workers: int
 ) -> tuple[float, list[int]]:
-    from posecheck.batch import run_batch
+    from posecheck.apps.batch import run_batch
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = []

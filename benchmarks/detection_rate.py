@@ -27,8 +27,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from posecheck.inputs.sources import open_source  # noqa: E402
 from posecheck.pose import PoseEstimator  # noqa: E402
-from posecheck.sources import open_source  # noqa: E402
 
 CLIPS = REPO.parent / "shared" / "clips"
 FULL_BODY_SEGMENTS_S = {

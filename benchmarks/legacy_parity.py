@@ -25,7 +25,7 @@ import cv2
 import mediapipe as mp
 import numpy as np
 
-from posecheck.models import create_landmarker, resolve_model
+from posecheck.inputs.models import create_landmarker, resolve_model
 
 REPO = Path(__file__).resolve().parents[1]
 CLIPS = REPO.parent / "shared" / "clips"

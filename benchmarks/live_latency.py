@@ -98,8 +98,8 @@ def outcome_period_ms(clip: Path) -> float:
 
 def run(clip: Path, model: str, window: bool, extra_ms: float = 0.0,
         fresher: float | None = None) -> dict[str, object]:
-    from posecheck.live.app import LiveConfig, run_live
-    from posecheck.live.keys import CvKeySource, NoKeys
+    from posecheck.apps.live.app import LiveConfig, run_live
+    from posecheck.apps.live.keys import CvKeySource, NoKeys
 
     out_dir = Path(f"/tmp/posecheck-live-latency-{int(time.time() * 1000)}")
     wrap = (lambda est: SlowedEstimator(est, extra_ms)) if extra_ms > 0 else None

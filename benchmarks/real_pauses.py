@@ -20,8 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from posecheck.agreement import agreement, match_pauses
-from posecheck.batch import ClipRow, load_labels, make_jobs, run_batch, score_row
+from posecheck.apps.agreement import agreement, match_pauses
+from posecheck.apps.batch import ClipRow, load_labels, make_jobs, run_batch, score_row
 
 CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "clips"
 REST_PAUSE_EXERCISES = ("romanian_deadlift", "back_lunge")

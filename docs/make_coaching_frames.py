@@ -43,7 +43,7 @@ def main() -> int:
     import cv2
     import numpy as np
 
-    from posecheck.analyse import analyse_video
+    from posecheck.apps.analyse import analyse_video
 
     tiles = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,7 +30,7 @@ def main() -> int:
 
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from posecheck.analyse import analyse_video
+    from posecheck.apps.analyse import analyse_video
     from posecheck.testing.browser import full_page_png, offline_chromium
 
     with tempfile.TemporaryDirectory() as tmp:

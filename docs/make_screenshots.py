@@ -28,9 +28,9 @@ def main() -> int:
 
     import cv2
 
-    from posecheck.live.app import LiveConfig, run_live
-    from posecheck.live.keys import CvKeySource, ScriptedKeys
-    from posecheck.live.session import LiveSession
+    from posecheck.apps.live.app import LiveConfig, run_live
+    from posecheck.apps.live.keys import CvKeySource, ScriptedKeys
+    from posecheck.apps.live.session import LiveSession
     from posecheck.testing.xvfb import screenshot, virtual_display
 
     target = args.out / "live_window.png"

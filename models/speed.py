@@ -18,7 +18,7 @@ import cv2
 import mediapipe as mp
 import numpy as np
 
-from posecheck.models import MODEL_NAMES, create_landmarker, named_bundle
+from posecheck.inputs.models import MODEL_NAMES, create_landmarker, named_bundle
 
 CLIP = Path(__file__).resolve().parents[2] / "shared/clips/glute_bridge_darebee_side.mp4"
 

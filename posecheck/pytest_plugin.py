@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from posecheck.batch import ClipJob, ClipLabel, ClipRow
-    from posecheck.report import SessionReport
+    from posecheck.apps.batch import ClipJob, ClipLabel, ClipRow
+    from posecheck.outputs.report import SessionReport
 
 HOLD_TOLERANCE_S = 0.25
 
@@ -116,7 +116,7 @@ def _check_holds(
     if not expected:
         return [] if not counted else [f"holds: expected none, counted {len(counted)}"]
     if isinstance(expected[0], (tuple, list)):
-        from posecheck.batch import ClipRow, score_holds
+        from posecheck.apps.batch import ClipRow, score_holds
 
         row = ClipRow(clip="", path="", hold_spans_s=counted)
         label = _label_with_holds(expected)  # type: ignore[arg-type]
@@ -136,7 +136,7 @@ def _check_holds(
 
 
 def _label_with_holds(spans: Sequence[tuple[float, float]]) -> ClipLabel:
-    from posecheck.batch import ClipLabel
+    from posecheck.apps.batch import ClipLabel
 
     return ClipLabel("", "", None, None, None, tuple((float(s), float(e)) for s, e in spans))
 
@@ -202,7 +202,7 @@ def posecheck_analyse(request: pytest.FixtureRequest) -> Callable[..., SessionRe
     Uses --posecheck-model and --posecheck-stride unless given; writes no files unless
     `out_dir=` is passed.
     """
-    from posecheck.analyse import analyse_video
+    from posecheck.apps.analyse import analyse_video
 
     cache: dict[tuple[Any, ...], SessionReport] = {}
     model = request.config.getoption("posecheck_model")
@@ -232,7 +232,7 @@ class LabelsFile(pytest.File):
     """A labels.json: one item per labelled clip (missing clip files fail, not skip)."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from posecheck.batch import load_labels, make_jobs
+        from posecheck.apps.batch import load_labels, make_jobs
 
         labels = load_labels(self.path)  # LabelsError -> a collection error with one line
         for name in labels:
@@ -256,7 +256,7 @@ class LabelledClip(pytest.Item):
         self.add_marker("posecheck_clip")
 
     def runtest(self) -> None:
-        from posecheck.batch import run_job, score_row
+        from posecheck.apps.batch import run_job, score_row
 
         if not Path(self.job.path).exists():
             raise CountMismatch(f"clip not found: {self.job.path}")

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from posecheck.analyse import (
+from posecheck.apps.analyse import (
     NoPersonError,
     VideoSink,
     analyse_video,
@@ -30,7 +30,7 @@ from posecheck.cli import main as cli
 from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.results import BodyMeasures
 from posecheck.errors import OutputError, PosecheckError, ProfileError, SourceError
-from posecheck.sources import Frame
+from posecheck.inputs.sources import Frame
 
 BRIDGE = "glute_bridge_darebee_side.mp4"
 
@@ -413,7 +413,7 @@ def test_memory_stays_flat_on_a_ten_minute_stream(tmp_path: Path) -> None:
 def test_each_encoder_writes_a_readable_file(
     codec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from posecheck.analyse import ffmpeg_with_x264
+    from posecheck.apps.analyse import ffmpeg_with_x264
 
     if codec == "x264" and ffmpeg_with_x264() is None:
         pytest.skip("no ffmpeg with libx264 on this machine (OpenCV falls back to mp4v)")
@@ -431,7 +431,7 @@ def test_the_encoder_yields_the_cpu_to_the_model(
 ) -> None:
     """The annotate-and-encode thread (and ffmpeg, when it encodes) run at a lower priority than
     the rest of the process: on two cores they compete with the model's thread."""
-    from posecheck.analyse import BACKGROUND_NICENESS, ffmpeg_with_x264
+    from posecheck.apps.analyse import BACKGROUND_NICENESS, ffmpeg_with_x264
 
     base = os.getpriority(os.PRIO_PROCESS, 0)
     seen: dict[str, int] = {}
@@ -483,7 +483,7 @@ def test_cli_json_no_video_and_alias(bridge_clip: Path, tmp_path: Path) -> None:
 
 
 def test_rich_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    from posecheck.analyse import _rich_progress
+    from posecheck.apps.analyse import _rich_progress
 
     update, stop = _rich_progress(10, "clip.mp4")
     for i in range(1, 11):
@@ -498,7 +498,7 @@ def test_opencv_pool_is_restored_however_overlapping_runs_finish() -> None:
     its size then is the one from before the first began (not the off state the second saw)."""
     import cv2
 
-    from posecheck.analyse import opencv_single_threaded
+    from posecheck.apps.analyse import opencv_single_threaded
 
     original = cv2.getNumThreads()
     cv2.setNumThreads(3)

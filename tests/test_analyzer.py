@@ -229,8 +229,8 @@ def test_bridge_holds_in_the_region_any_script(reps, rest, fps, noise, dropout, 
 # Outside the region: the worst |hold error| benchmarks/hold_timing.py measured in the cell (6
 # seeds x 4 holds at 2 %, 4 seeds at 0.5 %; the first two seeds replayed here). These bounds may
 # only go down. (noise, fps, ramp s, easing): worst s. Re-measured when the held top was allowed
-# to rise slowly (counter module doc): every cell the same or lower (was 0.155, 0.138, 0.162,
-# 0.326, 0.517, 0.235, 0.253).
+# to rise slowly (docs/measurements.md, "Counter: hold timing"): every cell the same or lower
+# (was 0.155, 0.138, 0.162, 0.326, 0.517, 0.235, 0.253).
 MEASURED_WORST = {
     (0.02, 10, 0.4, "minimum_jerk"): 0.151,  # 2 %: no normal-tempo region meets ±0.1 s
     (0.02, 30, 0.4, "linear"): 0.134,

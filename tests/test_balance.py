@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import require_chromium
 
-from posecheck.balance import (
+from posecheck.outputs.balance import (
     NORMAL_EXTENSION_DEG,
     NORMAL_FLEXION_DEG,
     AngleSeries,
@@ -22,8 +22,8 @@ from posecheck.balance import (
     hip_reps_from_series,
     history_baselines,
 )
-from posecheck.history import History, RepRecord, SessionRecord
-from posecheck.html_report import render_balance_html, write_balance_html
+from posecheck.outputs.history import History, RepRecord, SessionRecord
+from posecheck.outputs.html_report import render_balance_html, write_balance_html
 
 WHEN = "2025-06-02T08:00:00+00:00"
 
@@ -273,7 +273,7 @@ def _bridge_report() -> dict:
 def test_over_arched_reps_are_form_faults_not_progress(tmp_path: Path) -> None:
     """The balance page and the weekly history leave over-arched reps out of the range figures,
     and say so; the reps still count as reps."""
-    from posecheck.history import session_from_report
+    from posecheck.outputs.history import session_from_report
 
     record = session_from_report(_bridge_report())
     assert [r.faults for r in record.reps] == [("tempo_fast",), ("over_arch",), ()]

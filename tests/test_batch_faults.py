@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from posecheck.batch import (
+from posecheck.apps.batch import (
     WORKER_MEMORY_BYTES,
     ClipRow,
     cap_workers,
     parse_labels,
     run_batch,
 )
-from posecheck.batch_output import TableWriter
+from posecheck.apps.batch_output import TableWriter
 from posecheck.cli import main as cli
 from posecheck.errors import LabelsError
 
@@ -171,5 +171,5 @@ def test_address_without_ray_engine_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_base_import_does_not_load_ray() -> None:
-    code = "import sys, posecheck.batch, posecheck.cli; sys.exit('ray' in sys.modules)"
+    code = "import sys, posecheck.apps.batch, posecheck.cli; sys.exit('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

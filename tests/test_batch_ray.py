@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from posecheck.batch import ClipRow, run_batch
+from posecheck.apps.batch import ClipRow, run_batch
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 FAST = {"model": "lite", "stride": 4}
@@ -133,7 +133,7 @@ def test_killed_worker_clip_is_retried_and_no_row_lost(
 def test_clip_that_keeps_killing_its_worker_becomes_an_error_row(ray_address: str) -> None:
     """Retries are bounded: a clip whose worker dies on every attempt (1 + RETRIES) is an error
     row, and the batch still ends."""
-    from posecheck.batch_ray import RETRIES
+    from posecheck.apps.batch_ray import RETRIES
 
     stop, killed = threading.Event(), []
     killer = threading.Thread(target=_kill_busy_workers, args=(stop, killed, RETRIES + 1))

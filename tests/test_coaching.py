@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import cut_clip
 
-from posecheck.analyse import analyse_video
-from posecheck.report import SessionReport
+from posecheck.apps.analyse import analyse_video
+from posecheck.outputs.report import SessionReport
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 

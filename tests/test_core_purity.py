@@ -11,6 +11,7 @@ import posecheck.core
 PURE_EXTRA = (
     "posecheck.synthetic.kinematics",
     "posecheck.synthetic.motions",
+    "posecheck.synthetic.poses",
     "posecheck.synthetic.landmarks",
 )
 

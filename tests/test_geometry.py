@@ -26,7 +26,8 @@ from posecheck.core.landmarks import Landmark, PoseFrame
 from posecheck.core.posture import classify_posture
 from posecheck.synthetic.kinematics import BodyShape, BodyState, turned, world_landmarks
 from posecheck.synthetic.landmarks import Camera, projected_hip_flexion, to_pose_frames
-from posecheck.synthetic.motions import MotionScript, RepSpec, animate, pose_at
+from posecheck.synthetic.motions import MotionScript, RepSpec, animate
+from posecheck.synthetic.poses import pose_at
 
 SHAPE = BodyShape()
 SIDES = ("left", "right")
@@ -369,7 +370,7 @@ def test_quadruped_kick_sign_from_both_sides_and_facings(camera_side, yaw, kick_
     the lower back arched, as in the DAREBEE donkey-kick clip: there the trunk line and thigh
     really are ~40-60° apart at the top). Rest ~75° flexion; the kick reads negative, the
     supporting hip positive, from either camera side and either facing."""
-    from posecheck.synthetic.motions import quadruped_pitch
+    from posecheck.synthetic.poses import quadruped_pitch
 
     pitch = quadruped_pitch(SHAPE)
     state = BodyState(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from posecheck.history import (
+from posecheck.outputs.history import (
     MIGRATIONS,
     SCHEMA_VERSION,
     History,
@@ -30,7 +30,7 @@ from posecheck.history import (
 
 
 def _report_dict(exercise: str = "glute_bridge", n: int = 3, **extra: object) -> dict:
-    """The report.json shape `posecheck analyse` writes (posecheck.report.rep_to_dict)."""
+    """The report.json shape `posecheck analyse` writes (posecheck.outputs.report.rep_to_dict)."""
     reps = [
         {
             "index": i + 1, "side": "both", "partial": False,
@@ -160,7 +160,7 @@ def test_same_report_is_stored_once(tmp_path: Path) -> None:
 
 def test_record_session_accepts_a_session_report(tmp_path: Path) -> None:
     from posecheck.core.results import Hold, Rep, SetSummary
-    from posecheck.report import SessionReport
+    from posecheck.outputs.report import SessionReport
 
     hold = Hold(rep_index=1, start_ms=1200, end_ms=3400, target_s=2.0)
     rep = Rep(index=1, side="left", start_ms=0, top_ms=1500, end_ms=4000, rom_deg=12.0,
@@ -275,7 +275,7 @@ def test_thousand_sessions_insert_and_queries_use_indexes(tmp_path: Path) -> Non
 _WRITER = textwrap.dedent(
     """
     import sys, time
-    from posecheck.history import History, RepRecord, SessionRecord
+    from posecheck.outputs.history import History, RepRecord, SessionRecord
     path, mode = sys.argv[1], sys.argv[2]
     hist = History(path)
 
@@ -473,7 +473,7 @@ def test_help_says_where_the_history_lives() -> None:
     from click.testing import CliRunner
 
     from posecheck.cli import main
-    from posecheck.history import user_db_path
+    from posecheck.outputs.history import user_db_path
 
     for command in (["history"], ["analyse"], ["live"], ["routine"]):
         text = CliRunner().invoke(main, [*command, "--help"]).output

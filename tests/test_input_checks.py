@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from posecheck.input_checks import InputStats, degraded_input_warnings
+from posecheck.inputs.input_checks import InputStats, degraded_input_warnings
 
 KINDS = {"glute_bridge": "extension", "frog_pump": "extension", "lying_leg_raise": "flexion",
          "romanian_deadlift": "extension", "standing_knee_raise": "flexion"}

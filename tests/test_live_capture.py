@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from posecheck.apps.live.capture import Backoff, CaptureState, FrameGrabber
 from posecheck.errors import SourceError
-from posecheck.live.capture import Backoff, CaptureState, FrameGrabber
 
 
 @dataclass

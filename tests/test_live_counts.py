@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from helpers import cut_clip
 
-from posecheck.analyse import analyse_video
+from posecheck.apps.analyse import analyse_video
+from posecheck.apps.live.app import LiveConfig, run_live
 from posecheck.core.counter import MIN_HOLD_S  # the core's shortest recorded hold
 from posecheck.core.profiles import PROFILES
-from posecheck.live.app import LiveConfig, run_live
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,11 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from posecheck.core.landmarks import NUM_LANDMARKS, Landmark, PoseFrame
-from posecheck.core.results import Cue, Direction, FrameResult, Phase, Position, Severity
-from posecheck.live import hints
-from posecheck.live.hints import HintTracker, pose_hint
-from posecheck.live.hud import (
+from posecheck.apps.live import hints
+from posecheck.apps.live.hints import HintTracker, pose_hint
+from posecheck.apps.live.hud import (
     AMBER,
     CANVAS_WH,
     GREEN,
@@ -23,6 +21,8 @@ from posecheck.live.hud import (
     draw_hud,
     draw_summary,
 )
+from posecheck.core.landmarks import NUM_LANDMARKS, Landmark, PoseFrame
+from posecheck.core.results import Cue, Direction, FrameResult, Phase, Position, Severity
 
 
 def frame_result(*, present: bool = True, holding: bool = False, elapsed: float = 0.0,

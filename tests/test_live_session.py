@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from posecheck.apps.live.capture import FrameGrabber
+from posecheck.apps.live.keys import Action, ScriptedKeys
+from posecheck.apps.live.session import LiveSession, LiveSettings, ProgressPrinter
+from posecheck.apps.live.window import NoWindow
 from posecheck.core.analyzer import SessionAnalyzer
 from posecheck.core.landmarks import PoseFrame
-from posecheck.live.capture import FrameGrabber
-from posecheck.live.keys import Action, ScriptedKeys
-from posecheck.live.session import LiveSession, LiveSettings, ProgressPrinter
-from posecheck.live.window import NoWindow
 
 
 @dataclass
@@ -153,7 +153,7 @@ def listening_sockets_of_this_process() -> list[tuple[str, int]]:
 
 
 def test_nothing_listens_beyond_loopback(shared_clips: Path, tmp_path: Path) -> None:
-    from posecheck.live.app import LiveConfig, run_live
+    from posecheck.apps.live.app import LiveConfig, run_live
     from posecheck.testing.mjpeg_server import MjpegServer, load_clip
 
     frames, fps = load_clip(shared_clips / "glute_bridge_darebee_side.mp4", max_width=320)
@@ -170,7 +170,7 @@ def test_nothing_listens_beyond_loopback(shared_clips: Path, tmp_path: Path) -> 
 
 
 def test_display_detection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from posecheck.live import window
+    from posecheck.apps.live import window
 
     monkeypatch.setattr(window, "_qt_platforms", lambda: {"xcb"})
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)

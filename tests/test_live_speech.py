@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from helpers import require_espeak
 
+from posecheck.apps.live import speech
+from posecheck.apps.live.speech import Coach, NullSpeech, Speaker, WavRecorder, make_speech
 from posecheck.core.results import (
     Direction,
     Event,
@@ -21,8 +23,6 @@ from posecheck.core.results import (
     Phase,
     Position,
 )
-from posecheck.live import speech
-from posecheck.live.speech import Coach, NullSpeech, Speaker, WavRecorder, make_speech
 
 
 def result(t_ms: float, *, reps: int = 0, holding: bool = False, elapsed: float = 0.0,
@@ -212,8 +212,8 @@ def test_live_says_once_why_speech_is_off_and_refuses_a_wav_it_cannot_write(
     """Without espeak-ng: `live` prints one note line; `--speech-wav` is a one-line error."""
     from click.testing import CliRunner
 
+    from posecheck.apps.live import app
     from posecheck.cli import main
-    from posecheck.live import app
 
     monkeypatch.setattr(speech, "espeak_path", lambda: None)
     wav = tmp_path / "coach.wav"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from posecheck.live.app import LiveConfig, run_live
-from posecheck.live.capture import Backoff
-from posecheck.live.session import LiveSession
+from posecheck.apps.live.app import LiveConfig, run_live
+from posecheck.apps.live.capture import Backoff
+from posecheck.apps.live.session import LiveSession
 from posecheck.testing.mjpeg_server import MjpegServer
 
 CLIP = "glute_bridge_darebee_side.mp4"  # 5 reps; rests at ~1.5-1.9, 3.45-3.8, 5.5-5.7 s

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from helpers import require_ffmpeg, require_xvfb
 
-from posecheck.live.app import LiveConfig, run_live
-from posecheck.live.hud import AMBER, BLUE, GREEN, GREY, PANEL_FRAC, RED
-from posecheck.live.keys import Action, CvKeySource, ScriptedKeys
-from posecheck.live.session import LiveSession
-from posecheck.live.window import WINDOW_NAME
+from posecheck.apps.live.app import LiveConfig, run_live
+from posecheck.apps.live.hud import AMBER, BLUE, GREEN, GREY, PANEL_FRAC, RED
+from posecheck.apps.live.keys import Action, CvKeySource, ScriptedKeys
+from posecheck.apps.live.session import LiveSession
+from posecheck.apps.live.window import WINDOW_NAME
 from posecheck.testing.xvfb import screenshot, virtual_display
 
 CLIP = "glute_bridge_darebee_side.mp4"  # 232 frames, 5 reps (labels.json)
@@ -129,6 +129,6 @@ def test_pause_reset_quit_keys_in_a_real_window(display: str, shared_clips: Path
 
 
 def outcome_actions(keys: ScriptedKeys) -> list[Action]:
-    from posecheck.live.keys import action_for
+    from posecheck.apps.live.keys import action_for
 
     return [a for a in (action_for(k) for k in keys.pressed) if a is not None]

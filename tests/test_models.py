@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from posecheck.cli import main as cli_main
 from posecheck.errors import ModelError
-from posecheck.models import (
+from posecheck.inputs.models import (
     BUNDLE_MEMBERS,
     COMMITTED_MODELS,
     MODELS_DIR_ENV,

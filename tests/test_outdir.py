@@ -12,7 +12,7 @@ from helpers import short_sample_clip
 
 from posecheck.cli import main
 from posecheck.errors import OutputError, SourceError
-from posecheck.outdir import missing_dirs, out_dir_for_run, prepare_out_dir
+from posecheck.outputs.outdir import missing_dirs, out_dir_for_run, prepare_out_dir
 
 
 def test_a_failed_run_leaves_no_empty_folders(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_an_unwritable_report_json_keeps_the_summary_and_names_the_file(
 def test_a_full_disk_ends_the_timeline_not_the_analysis(tmp_path: Path) -> None:
     from helpers import frame_result
 
-    from posecheck.report import TimelineWriter
+    from posecheck.outputs.report import TimelineWriter
 
     class FullDisk:
         def write(self, text: str) -> int:
@@ -119,7 +119,7 @@ def test_a_full_disk_ends_the_timeline_not_the_analysis(tmp_path: Path) -> None:
 
 
 def test_several_unwritten_files_are_one_line() -> None:
-    from posecheck.analyse import not_written_message
+    from posecheck.apps.analyse import not_written_message
 
     message = not_written_message(["cannot write /o/timeline.csv: No space left on device",
                                    "cannot write /o/annotated.mp4: ffmpeg stopped",

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from posecheck.cli import main
-from posecheck.report import TIMELINE_COLUMNS
+from posecheck.outputs.report import TIMELINE_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((REPO / "docs" / "report.schema.json").read_text())

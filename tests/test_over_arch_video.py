@@ -24,7 +24,7 @@ reps = 5
 
 @pytest.fixture(scope="module")
 def mistakes_track():
-    from posecheck.routine import estimate_poses
+    from posecheck.apps.routine import estimate_poses
 
     return estimate_poses(CLIP)
 
@@ -34,9 +34,9 @@ def test_routine_balance_and_history_leave_the_over_arched_rep_out(
 ) -> None:
     """Before: "Peak hip extension 21° past neutral (69% of the normal ≈30°)" on the balance
     page, and 20.7° as the week's peak extension in the history."""
-    import posecheck.routine.video as routine_video
+    import posecheck.apps.routine.video as routine_video
     from posecheck.cli.routine_cmd import routine
-    from posecheck.history import History
+    from posecheck.outputs.history import History
 
     truth = json.loads(CLIP.with_suffix(".truth.json").read_text())
     arched = [r for r in truth["truth_reps"] if "over_arch" in r["mistakes"]]

@@ -16,7 +16,7 @@ from posecheck.core.results import (
     Phase,
     Severity,
 )
-from posecheck.overlay import (
+from posecheck.outputs.overlay import (
     AMBER,
     EXTENSION,
     FLEXION,
@@ -188,7 +188,7 @@ def test_overlay_holds_no_frames_over_a_long_run() -> None:
 def test_wrapped_cue_lines_fit_as_drawn(wh: tuple[int, int]) -> None:
     """Wrapping measures text as `put_text` draws it (its thickness, the '°' ring): a cue with
     degrees used to run past the right edge of a 640x480 frame."""
-    from posecheck.overlay import Style, put_text, text_width, wrap_text
+    from posecheck.outputs.overlay import Style, put_text, text_width, wrap_text
 
     style = Style.for_frame(*wh)
     message = "Drive the hips all the way up (top reached 14° of hip flexion)"
@@ -232,7 +232,7 @@ def test_the_count_panel_keeps_off_a_logo(shared_clips) -> None:
 def test_the_plot_text_is_readable(wh: tuple[int, int]) -> None:
     """At 480p the plot's smallest text is at least 10 px tall (it was ~8), and it scales with
     the frame up to 4K."""
-    from posecheck.overlay import PLOT_TEXT, text_height
+    from posecheck.outputs.overlay import PLOT_TEXT, text_height
 
     style = Style.for_frame(*wh)
     assert text_height(style, PLOT_TEXT) >= 10 * min(wh) / 480

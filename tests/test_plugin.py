@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from posecheck.core.results import Hold, Rep, SetSummary
+from posecheck.outputs.report import SessionReport
 from posecheck.pytest_plugin import CountMismatch, assert_counts
-from posecheck.report import SessionReport
 
 pytest_plugins = ["pytester"]
 
@@ -67,7 +67,7 @@ def test_assert_counts_hold_durations_and_ranges() -> None:
 
 FAKE_RUN_JOB = """
 import pytest
-import posecheck.batch as batch
+import posecheck.apps.batch as batch
 
 COUNTS = {COUNTS}
 
@@ -167,9 +167,9 @@ def test_fixture_and_helper_in_a_users_test(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         textwrap.dedent(
             """
-            import posecheck.analyse
+            import posecheck.apps.analyse
             from posecheck.core.results import Rep, SetSummary
-            from posecheck.report import SessionReport
+            from posecheck.outputs.report import SessionReport
 
             CALLS = []
 
@@ -184,13 +184,13 @@ def test_fixture_and_helper_in_a_users_test(pytester: pytest.Pytester) -> None:
                     s, exercise_auto_detected=False, model=kw["model"], source=str(path), fps=30.0
                 )
 
-            REAL = posecheck.analyse.analyse_video
+            REAL = posecheck.apps.analyse.analyse_video
 
             def pytest_sessionstart(session):
-                posecheck.analyse.analyse_video = fake
+                posecheck.apps.analyse.analyse_video = fake
 
             def pytest_sessionfinish(session, exitstatus):
-                posecheck.analyse.analyse_video = REAL  # in-process: restore for the outer run
+                posecheck.apps.analyse.analyse_video = REAL  # in-process: restore for the outer run
             """
         )
     )

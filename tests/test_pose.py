@@ -14,6 +14,7 @@ import pytest
 
 from posecheck.core.landmarks import NUM_LANDMARKS, Landmark, PoseFrame
 from posecheck.errors import ModelError, OutputError, PosecheckError
+from posecheck.inputs.sources import open_source
 from posecheck.pose import (
     ROTATIONS,
     PoseEstimator,
@@ -32,7 +33,6 @@ from posecheck.pose import (
     unrotate_points,
     upright_rotation,
 )
-from posecheck.sources import open_source
 
 TARGET_RATE = 0.98
 
@@ -543,7 +543,7 @@ def test_direct_model_calls_read_what_mediapipe_s_api_reads() -> None:
     without the private handles it needs (another mediapipe) goes through the public API."""
     import mediapipe as mp
 
-    from posecheck.models import create_landmarker, resolve_model
+    from posecheck.inputs.models import create_landmarker, resolve_model
     from posecheck.pose import _api_result, run_model
 
     bundle = resolve_model("lite")

@@ -18,7 +18,8 @@ from posecheck.synthetic.kinematics import (
     rest_arms_on_floor,
     world_landmarks,
 )
-from posecheck.synthetic.motions import animate, pose_at
+from posecheck.synthetic.motions import animate
+from posecheck.synthetic.poses import pose_at
 from posecheck.synthetic.render import (
     SKIN_TONES,
     Box,

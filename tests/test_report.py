@@ -23,7 +23,7 @@ from posecheck.core.results import (
     Severity,
 )
 from posecheck.errors import OutputError
-from posecheck.report import (
+from posecheck.outputs.report import (
     TIMELINE_COLUMNS,
     AngleTrace,
     SessionReport,
@@ -259,7 +259,7 @@ def _mistakes_report() -> SessionReport:
 
 
 def test_repeated_cues_group_once_with_count_and_reps_most_severe_first() -> None:
-    from posecheck.report import group_cues
+    from posecheck.outputs.report import group_cues
 
     report = _mistakes_report()
     groups = group_cues(report.cues, report.partials)
@@ -279,7 +279,7 @@ def test_repeated_cues_group_once_with_count_and_reps_most_severe_first() -> Non
 
 
 def test_different_wordings_of_one_rule_stay_apart() -> None:
-    from posecheck.report import group_cues
+    from posecheck.outputs.report import group_cues
 
     cues = [Cue("asymmetry", "Keep the hips level (left lower)", Severity.INFO, 0.0, 1),
             Cue("asymmetry", "Keep the hips level (right lower)", Severity.INFO, 1.0, 2),

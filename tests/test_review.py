@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posecheck.report import TIMELINE_COLUMNS
-from posecheck.review import write_batch_index, write_review_page
-from posecheck.review.data import decimate, summary
+from posecheck.outputs.report import TIMELINE_COLUMNS
+from posecheck.outputs.review import write_batch_index, write_review_page
+from posecheck.outputs.review.data import decimate, summary
 
 
 def _rep(i: int, start: float, *, hold: float | None = 2.0, ext: float = 4.0,

@@ -10,15 +10,15 @@ import pytest
 from click.testing import CliRunner
 from helpers import require_ffmpeg, short_sample_clip
 
-from posecheck.core.profiles import PROFILES
-from posecheck.errors import PosecheckError, ProfileError
-from posecheck.routine import (
+from posecheck.apps.routine import (
     Block,
     RoutineError,
     builtin_routines,
     load_routine,
     parse_routine,
 )
+from posecheck.core.profiles import PROFILES
+from posecheck.errors import PosecheckError, ProfileError
 
 
 def _parse(text: str):
@@ -326,7 +326,7 @@ hold_s = 2
 def rendered_track(tmp_path_factory: pytest.TempPathFactory):
     import json
 
-    from posecheck.routine import estimate_poses
+    from posecheck.apps.routine import estimate_poses
 
     truths = [json.loads((SAMPLES / f"{n}.truth.json").read_text()) for n in RENDERED]
     video = _concat([SAMPLES / f"{n}.mp4" for n in RENDERED],
@@ -368,7 +368,7 @@ def _check_against_truth(run, truths: list[dict]) -> None:
 
 
 def test_routine_on_rendered_samples_against_their_truth(rendered_track) -> None:
-    from posecheck.routine import run_routine_video
+    from posecheck.apps.routine import run_routine_video
 
     track, starts, truths = rendered_track
     routine = parse_routine(RENDERED_ROUTINE, source="rendered.toml")
@@ -386,9 +386,9 @@ def test_routine_cli_on_video_writes_reports_and_history(
 ) -> None:
     import json
 
-    import posecheck.routine.video as routine_video
+    import posecheck.apps.routine.video as routine_video
     from posecheck.cli.routine_cmd import routine
-    from posecheck.history import History
+    from posecheck.outputs.history import History
 
     track, starts, _ = rendered_track
     monkeypatch.setattr(routine_video, "estimate_poses", lambda *a, **k: track)  # reuse the pass
@@ -438,7 +438,7 @@ reps = 7
 @pytest.fixture(scope="module")
 def clips_track(tmp_path_factory: pytest.TempPathFactory, shared_clips: Path,
                 clip_labels: dict[str, dict]):
-    from posecheck.routine import estimate_poses
+    from posecheck.apps.routine import estimate_poses
 
     video = _concat([shared_clips / name for name, _ in E2E_CLIPS],
                     tmp_path_factory.mktemp("e2e") / "concat.mp4", size="960x540")
@@ -478,7 +478,7 @@ def _check_counts(run, clip_labels: dict[str, dict]) -> None:
 def test_routine_on_concatenated_clips_detects_the_boundaries(
     clips_track, clip_labels: dict[str, dict]
 ) -> None:
-    from posecheck.routine import run_routine_video
+    from posecheck.apps.routine import run_routine_video
 
     track, starts = clips_track
     routine = parse_routine(E2E_ROUTINE, source="clips.toml")
@@ -491,7 +491,7 @@ def test_routine_on_concatenated_clips_detects_the_boundaries(
 
 
 def test_boundaries_option_is_validated() -> None:
-    from posecheck.routine import parse_boundaries
+    from posecheck.apps.routine import parse_boundaries
 
     assert parse_boundaries("0, 30,60", 3) == (0.0, 30.0, 60.0)
     with pytest.raises(RoutineError, match="gives 2 start times but the routine has 3"):
@@ -506,7 +506,7 @@ def test_boundary_detection_on_posture_changes() -> None:
     """Three blocks with distinct postures; 10 fps; changes at 12.3 s and 20.7 s."""
     import math
 
-    from posecheck.routine import detect_boundaries
+    from posecheck.apps.routine import detect_boundaries
 
     routine = parse_routine(E2E_ROUTINE, source="clips.toml")
     times = [i / 10 for i in range(320)]
@@ -545,7 +545,7 @@ def test_routine_live_switches_blocks_on_targets(clips_track, tmp_path: Path) ->
     """The live loop plays the concatenation as a live source, headless and mute: a timed block,
     a rep target that ends its block, a rest, a timed exercise block, and a last block the
     video ends in."""
-    from posecheck.routine import run_routine_live
+    from posecheck.apps.routine import run_routine_live
 
     track, _ = clips_track
     routine = parse_routine(LIVE_ROUTINE, source="live.toml")
@@ -566,7 +566,7 @@ def test_routine_live_switches_blocks_on_targets(clips_track, tmp_path: Path) ->
 
 
 class _FakeLiveSession:
-    """The live session's public surface as `posecheck.live.session.LiveSession` behaves:
+    """The live session's public surface as `posecheck.apps.live.session.LiveSession` behaves:
     PAUSE toggles counting, RESET closes the set and counts from zero, NEXT_EXERCISE closes it
     and opens one on the next name of `settings.exercises`; a set with no frames after another
     set leaves no record."""
@@ -585,7 +585,7 @@ class _FakeLiveSession:
         self.coach = SimpleNamespace(say=lambda *a, **k: None)
 
     def handle(self, action: object) -> None:
-        from posecheck.live.keys import Action
+        from posecheck.apps.live.keys import Action
 
         self.actions.append(action)
         if action is Action.PAUSE:
@@ -622,8 +622,8 @@ class _FakeLiveSession:
 
 
 def test_live_controller_follows_targets_and_the_persons_skip_and_repeat_keys() -> None:
-    from posecheck.live.keys import Action
-    from posecheck.routine import LiveRoutineController
+    from posecheck.apps.live.keys import Action
+    from posecheck.apps.routine import LiveRoutineController
 
     routine = parse_routine(
         """
@@ -670,7 +670,7 @@ def test_boundary_detection_tells_still_from_moving_in_one_posture() -> None:
     """The daily reset starts prone twice: breathing (still), then leg lifts (moving)."""
     import math
 
-    from posecheck.routine import detect_boundaries
+    from posecheck.apps.routine import detect_boundaries
 
     routine = load_routine("daily_reset")
     times = [i / 10 for i in range(400)]
@@ -758,7 +758,7 @@ def test_routine_with_a_damaged_db_warns_and_keeps_its_outputs(
 def test_routine_with_a_locked_db_warns_and_keeps_balance_html(
     short_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from posecheck.history import History, HistoryError
+    from posecheck.outputs.history import History, HistoryError
 
     def locked(self: History, *args: object, **kwargs: object) -> None:
         raise HistoryError(f"history database {self.path}: database is locked")

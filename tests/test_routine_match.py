@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from posecheck.routine import load_routine, parse_routine, run_routine_video
-from posecheck.routine.match import moves_like, trunk_share
-from posecheck.routine.video import PoseTrack, track_from_poses
+from posecheck.apps.routine import load_routine, parse_routine, run_routine_video
+from posecheck.apps.routine.match import moves_like, trunk_share
+from posecheck.apps.routine.video import PoseTrack, track_from_poses
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 FPS = 15.0
@@ -115,7 +115,7 @@ reps = 3
 
 @pytest.fixture(scope="module")
 def bridge_track() -> PoseTrack:
-    from posecheck.routine import estimate_poses
+    from posecheck.apps.routine import estimate_poses
 
     return estimate_poses(SAMPLES / "glute_bridge_side.mp4")
 
@@ -127,7 +127,7 @@ def test_routine_cli_on_a_bridges_only_video(
 
     Before: "Glute bridges 1 / 10", "Lying leg raises 4 / 10", 72 % flexion.
     """
-    import posecheck.routine.video as routine_video
+    import posecheck.apps.routine.video as routine_video
     from posecheck.cli.routine_cmd import routine
 
     truth = json.loads((SAMPLES / "glute_bridge_side.truth.json").read_text())

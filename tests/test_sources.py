@@ -17,7 +17,7 @@ import pytest
 from helpers import damaged_clip
 
 from posecheck.errors import SourceError
-from posecheck.sources import (
+from posecheck.inputs.sources import (
     CameraSource,
     Frame,
     ImageFolderSource,
@@ -287,7 +287,7 @@ def test_truncated_body_ends_early_and_says_so(tmp_path: Path) -> None:
 
 
 def test_clock_falls_back_to_index_over_fps_when_container_repeats() -> None:
-    from posecheck.sources import _MonotonicClock
+    from posecheck.inputs.sources.base import _MonotonicClock
 
     clock = _MonotonicClock(fps=20.0)
     assert clock(0, 0.0) == 0.0

@@ -18,14 +18,13 @@ from posecheck.synthetic.kinematics import (
 )
 from posecheck.synthetic.landmarks import Camera, to_pose_frames
 from posecheck.synthetic.motions import (
-    EXERCISES,
     MISTAKES,
     MotionScript,
     RepSpec,
     animate,
     bridge_script,
-    pose_at,
 )
+from posecheck.synthetic.poses import EXERCISES, pose_at
 
 SHAPE = BodyShape()
 

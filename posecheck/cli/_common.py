@@ -72,7 +72,7 @@ def history_options(func: F) -> F:
 
 def store_in_history(reports: Iterable[Any], *, db: Path | None, mode: str) -> None:
     """Store finished sessions; a history failure is a warning, never a lost analysis."""
-    from posecheck.history import HistoryError, record_session
+    from posecheck.outputs.history import HistoryError, record_session
 
     for report in reports:
         try:
@@ -99,7 +99,7 @@ def prescription_options(func: F) -> F:
 
 def default_db_hint() -> str:
     """Where the history lives by default, for --help (this user's path, home as ~)."""
-    from posecheck.history import user_db_path
+    from posecheck.outputs.history import user_db_path
 
     text, home = str(user_db_path()), str(Path.home())
     return "~" + text[len(home):] if text.startswith(home + os.sep) else text

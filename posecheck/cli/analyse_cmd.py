@@ -20,7 +20,7 @@ from posecheck.cli._common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from posecheck.report import SessionReport
+    from posecheck.outputs.report import SessionReport
 
 
 def default_out_dir(video: str) -> Path:
@@ -114,7 +114,7 @@ def analyse(
     """Count reps and time holds in a recorded VIDEO; write an annotated copy and reports."""
     from rich.console import Console
 
-    from posecheck.analyse import analyse_video
+    from posecheck.apps.analyse import analyse_video
     from posecheck.errors import ResultsNotWritten
 
     err = Console(stderr=True)

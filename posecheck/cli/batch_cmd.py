@@ -161,8 +161,8 @@ def batch(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from posecheck.batch import expand_paths, load_labels, run_batch
-    from posecheck.report import _plain
+    from posecheck.apps.batch import expand_paths, load_labels, run_batch
+    from posecheck.outputs.report import _plain
 
     if address is not None and engine != "ray":
         raise click.UsageError("--address needs --engine ray")

@@ -55,7 +55,7 @@ def history(
     from rich.console import Console
     from rich.table import Table
 
-    from posecheck.history import History, to_utc_iso
+    from posecheck.outputs.history import History, to_utc_iso
 
     if since is not None:
         to_utc_iso(since)  # a bad date is a one-line error before any database is made
@@ -95,8 +95,8 @@ def history(
         )
     console.print(table)
     if not no_plot and weeks:
-        from posecheck.analyse import prepare_out_dir
-        from posecheck.html_report import write_progress_plot
+        from posecheck.apps.analyse import prepare_out_dir
+        from posecheck.outputs.html_report import write_progress_plot
 
         out = Path(plot_path)
         if out.suffix.lower() != ".png":  # matplotlib would add it; say where the file really is
@@ -113,7 +113,7 @@ def history(
 @run_command
 def import_cmd(ctx: click.Context, folder: str, db: str | None) -> None:
     """Import every report.json under DIR (one transaction; already stored ones are skipped)."""
-    from posecheck.history import import_reports
+    from posecheck.outputs.history import import_reports
 
     db = db or (ctx.obj or {}).get("db")
     added, skipped = import_reports(folder, db)

@@ -63,7 +63,7 @@ def live(source: str, exercise: str, out_dir: Path | None, record_dir: Path | No
     f fullscreen, s snapshot. The report, timeline and angle plot are written when the
     session ends, however it ends (q, window closed, Ctrl-C, end of file, camera gone).
     """
-    from posecheck.live.app import LiveConfig, default_out_dir, run_live
+    from posecheck.apps.live.app import LiveConfig, default_out_dir, run_live
 
     out = out_dir or default_out_dir()
     config = LiveConfig(

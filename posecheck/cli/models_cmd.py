@@ -8,7 +8,7 @@ from rich.table import Table
 
 from posecheck.cli._common import run_command
 from posecheck.errors import ModelError
-from posecheck.models import (
+from posecheck.inputs.models import (
     COMMITTED_MODELS,
     DEFAULT_MODEL,
     MODEL_NAMES,

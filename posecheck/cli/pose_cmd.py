@@ -45,8 +45,8 @@ def pose(video: str, out: Path, orientation: str, stride: int, num_poses: int, m
     rotation used, and 33 landmarks as (x, y, z, visibility) in pixels of the original frame
     plus 33 world landmarks in metres. VIDEO may also be an image folder, a glob or a stream URL.
     """
+    from posecheck.inputs.sources import open_source
     from posecheck.pose import PoseEstimator, check_landmarks_path, save_pose_frames
-    from posecheck.sources import open_source
 
     check_landmarks_path(out)
     stderr = Console(stderr=True)

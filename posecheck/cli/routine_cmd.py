@@ -12,7 +12,7 @@ from posecheck.cli._common import default_db_hint, model_option, run_command
 
 
 def _print_routine(routine: object) -> None:
-    from posecheck.routine import Routine
+    from posecheck.apps.routine import Routine
 
     assert isinstance(routine, Routine)
     planned = routine.planned_s
@@ -46,8 +46,8 @@ def _open_history(db: str | None, no_history: bool) -> object | None:
     analysed; reading the baselines now finds that before any work, and the run goes on
     without history, as `analyse` does.
     """
-    from posecheck.balance import history_baselines
-    from posecheck.history import History, HistoryError
+    from posecheck.outputs.balance import history_baselines
+    from posecheck.outputs.history import History, HistoryError
 
     if no_history or (db is None and os.environ.get("POSECHECK_NO_HISTORY")):
         return None
@@ -71,17 +71,17 @@ def _run(rt: object, out: Path, video: str | None, source: str | None,
     The history is best effort: storing the run (a locked or damaged database) only warns,
     and balance.html is written either way (without the weekly plot when it cannot be read).
     """
-    from posecheck.history import HistoryError
-    from posecheck.html_report import write_balance_html
+    from posecheck.outputs.history import HistoryError
+    from posecheck.outputs.html_report import write_balance_html
 
     hist = _open_history(db, no_history)
     try:
         if video is not None:
-            from posecheck.routine import run_routine_video
+            from posecheck.apps.routine import run_routine_video
 
             run = run_routine_video(rt, video, bounds, model=model, history=hist)
         else:
-            from posecheck.routine import run_routine_live
+            from posecheck.apps.routine import run_routine_live
 
             run = run_routine_live(rt, source or "0", model=model, history=hist,
                                    headless=headless, mute=mute, out_dir=out)
@@ -113,7 +113,7 @@ def _unmatched_lines(name: str, unmatched: tuple) -> list[str]:
     """One line per kind of rep a block's counter found but did not credit to the block."""
     from collections import Counter
 
-    from posecheck.routine.match import movement_word
+    from posecheck.apps.routine.match import movement_word
 
     groups = Counter((u.looks_like, movement_word(u.trunk_share)) for u in unmatched)
     lines = []
@@ -173,8 +173,8 @@ def routine(
     wake the glutes) and balanced_hip (flexion and extension work, alternating). `--show`
     lists a routine's blocks.
     """
+    from posecheck.apps.routine import builtin_routines, load_routine, parse_boundaries
     from posecheck.errors import PosecheckError
-    from posecheck.routine import builtin_routines, load_routine, parse_boundaries
 
     if list_only:
         for rname in builtin_routines():
@@ -194,7 +194,7 @@ def routine(
     bounds = parse_boundaries(boundaries, len(rt.blocks)) if boundaries is not None else None
     out = Path(out_dir) if out_dir else Path("posecheck-out") / f"routine-{rt.name}"
 
-    from posecheck.outdir import out_dir_for_run
+    from posecheck.outputs.outdir import out_dir_for_run
 
     with out_dir_for_run(out):  # made now; removed again if the run fails before writing
         data, run = _run(rt, out, video, source, bounds, model=model, db=db,

@@ -29,7 +29,7 @@ import numpy as np
 
 from posecheck.core.landmarks import PoseFrame
 from posecheck.errors import PosecheckError
-from posecheck.models import quiet_native_stderr, resolve_model
+from posecheck.inputs.models import quiet_native_stderr, resolve_model
 from posecheck.pose.census import _Census, _PendingCensus
 from posecheck.pose.landmarkers import _Landmarkers, _SideModel
 from posecheck.pose.mediapipe_call import ModelInput, _Result, make_model_input, run_model
@@ -497,7 +497,7 @@ class PoseEstimator(_Census, _Landmarkers):
         return found[rotation]
 
     def run(self, frames: Iterable[object]) -> Iterable[PoseFrame]:
-        """Detect on `posecheck.sources.Frame`s (anything with index, timestamp_ms, image)."""
+        """Detect on `inputs.sources.Frame`s (anything with index, timestamp_ms, image)."""
         for frame in frames:
             yield self.detect(frame.image, frame.timestamp_ms, frame.index)  # type: ignore[attr-defined]
 

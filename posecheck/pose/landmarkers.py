@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from posecheck.errors import PosecheckError
-from posecheck.models import ModelBundle, create_landmarker, quiet_native_stderr
+from posecheck.inputs.models import ModelBundle, create_landmarker, quiet_native_stderr
 from posecheck.pose.mediapipe_call import ModelInput, run_model, srgb_image, warmed_up
 from posecheck.pose.rotation import ROTATIONS
 

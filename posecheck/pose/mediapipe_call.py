@@ -3,7 +3,7 @@
 `run_model` calls the landmarker's C functions directly (`_NativeCall`) when this mediapipe has
 the private handles that needs (checked once per landmarker: the version check), else its
 public `detect` / `detect_for_video` (`_api_result`). Both give the same `_Result`. Everything
-else in `posecheck.pose` talks to mediapipe through this module and `posecheck.models`.
+else in `posecheck.pose` talks to mediapipe through this module and `posecheck.inputs.models`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from posecheck.errors import PosecheckError
-from posecheck.models import quiet_native_stderr
+from posecheck.inputs.models import quiet_native_stderr
 from posecheck.pose.rotation import rotate_image
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posecheck.sources import rotate_clockwise
+from posecheck.inputs.sources import rotate_clockwise
 
 ROTATIONS: tuple[int, ...] = (0, 90, 180, 270)
 

@@ -150,10 +150,10 @@ def corpus_dir(directory: str | Path | None = None) -> Path:
 def _code_digest() -> str:
     """sha256 of the modules that decide what a clip looks like and what its truth is, so a
     change to the body model, the motions or the renderer re-renders the corpus."""
-    from posecheck.synthetic import kinematics, motions, render, scenario
+    from posecheck.synthetic import kinematics, motions, poses, render, scenario, scene
 
     h = hashlib.sha256()
-    for module in (kinematics, motions, render, scenario):
+    for module in (kinematics, motions, poses, scene, render, scenario):
         h.update(Path(module.__file__ or "").read_bytes())
     return h.hexdigest()
 

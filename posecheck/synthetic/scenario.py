@@ -37,7 +37,8 @@ from posecheck.synthetic.kinematics import (
     BodyShape,
     world_landmarks,
 )
-from posecheck.synthetic.motions import EXERCISES, MISTAKES, Motion, MotionScript, RepSpec, animate
+from posecheck.synthetic.motions import MISTAKES, Motion, MotionScript, RepSpec, animate
+from posecheck.synthetic.poses import EXERCISES
 from posecheck.synthetic.render import (
     SKIN_TONES,
     Box,
