@@ -160,18 +160,8 @@ def require_chromium() -> str:
 def short_sample_clip(out: Path, frames: int = 45, size: tuple[int, int] = (320, 240)) -> Path:
     """The first `frames` of the bundled side-view bridge sample, downscaled, as mp4v in `out`
     (a real body for the model in ~1.5 s of video: cheap end-to-end runs, never in the repo)."""
-    import cv2
-
     sample = Path(__file__).resolve().parents[1] / "sample_videos" / "glute_bridge_side.mp4"
-    cap = cv2.VideoCapture(str(sample))
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, size)
-    for _ in range(frames):
-        ok, frame = cap.read()
-        assert ok, f"{sample} has fewer than {frames} frames"
-        writer.write(cv2.resize(frame, size))
-    writer.release()
-    cap.release()
-    return out
+    return clip_head(sample, out, frames=frames, size=size)
 
 
 def damaged_clip(path: Path, wh: tuple[int, int] = (64, 48), frames: int = 60,
@@ -198,18 +188,36 @@ def damaged_clip(path: Path, wh: tuple[int, int] = (64, 48), frames: int = 60,
 
 
 def cut_clip(src: Path, out: Path, seconds: float) -> Path:
-    import cv2
     """The first `seconds` of a clip, re-encoded: an input that ends mid-rep."""
+    return clip_head(src, out, seconds=seconds)
+
+
+def clip_head(
+    src: Path,
+    out: Path,
+    *,
+    frames: int | None = None,
+    seconds: float | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
+    """The first `frames` (or `seconds`) of `src`, resized to `size` when given, as mp4v at the
+    clip's own frame rate in `out`."""
+    import cv2
+
     cap = cv2.VideoCapture(str(src))
     fps = cap.get(cv2.CAP_PROP_FPS)
-    ok, frame = cap.read()
-    h, w = frame.shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for _ in range(round(seconds * fps)):
-        if not ok:
-            break
-        writer.write(frame)
+    count = frames if frames is not None else round((seconds or 0.0) * fps)
+    writer = None
+    for _ in range(count):
         ok, frame = cap.read()
-    writer.release()
+        assert ok, f"{src} has fewer than {count} frames"
+        if size is not None:
+            frame = cv2.resize(frame, size)
+        if writer is None:
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                     (frame.shape[1], frame.shape[0]))
+        writer.write(frame)
+    if writer is not None:
+        writer.release()
     cap.release()
     return out

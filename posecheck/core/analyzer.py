@@ -618,7 +618,7 @@ class SessionAnalyzer:
         newest = self._attempt is None or feats.attempt >= self._attempt
         if newest and not rep.partial:
             self._hold_shown = rep.hold.duration_s if rep.hold is not None else 0.0
-        _, fresh = self._board.rep_over(rep.cues, feats.attempt, t)
+        fresh = self._board.rep_over(rep.cues, feats.attempt, t)
         return [Event(EventKind.CUE, t, rep.index, rep.side, c.message) for c in fresh]
 
     def _side_counts(self, reps: Sequence[Rep]) -> dict[str, int]:

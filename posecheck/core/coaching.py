@@ -40,9 +40,6 @@ class CueBoard:
             self._shown = None
         return self._shown
 
-    def told(self, attempt: int) -> set[str]:
-        return set(self._told.get(attempt, {}))
-
     def attempt_started(self, attempt: int) -> None:
         """A new movement: remarks about earlier ones leave the screen."""
         if self._attempt is not None and attempt <= self._attempt:
@@ -59,7 +56,9 @@ class CueBoard:
         for c in cues:
             if current is not None and (c.rule, c.attempt) == (current.rule, current.attempt):
                 self._shown = replace(current, message=c.message, value=c.value)
-        new = [c for c in cues if c.attempt is not None and c.rule not in self.told(c.attempt)]
+        new = [
+            c for c in cues if c.attempt is not None and c.rule not in self._told.get(c.attempt, {})
+        ]
         for c in new:
             self._told.setdefault(c.attempt or 0, {})[c.rule] = c
         top = worst(new)
@@ -71,31 +70,23 @@ class CueBoard:
 
     def with_told_times(self, cues: tuple[Cue, ...], attempt: int) -> tuple[Cue, ...]:
         """A rep's cues, each already told during it keeping the time it was first shown."""
-        return self._with_times(cues, self._told.get(attempt, {}))
-
-    @staticmethod
-    def _with_times(cues: tuple[Cue, ...], told: dict[str, Cue]) -> tuple[Cue, ...]:
+        told = self._told.get(attempt, {})
         return tuple(replace(c, t_ms=told[c.rule].t_ms) if c.rule in told else c for c in cues)
 
-    def rep_over(
-        self, cues: tuple[Cue, ...], attempt: int, t_ms: float
-    ) -> tuple[tuple[Cue, ...], list[Cue]]:
-        """A rep's final cues: those already told keep the time they were first shown.
-
-        Returns (the rep's cues, the ones newly told now). The worst is shown unless a newer
-        movement has begun; a rep that ends clean takes its earlier remark off the screen.
-        """
+    def rep_over(self, cues: tuple[Cue, ...], attempt: int, t_ms: float) -> list[Cue]:
+        """A rep is final, with `cues` (as `with_told_times` gave them): returns the ones newly
+        told now. The worst is shown unless a newer movement has begun; a rep that ends clean
+        takes its earlier remark off the screen."""
         told = self._told.pop(attempt, {})
-        final = self._with_times(cues, told)
-        fresh = [c for c in final if c.rule not in told]
         if self._attempt is not None and attempt < self._attempt:
-            return final, []  # the next rep is under way: this one's remarks go to the report
-        top = worst(final)
+            return []  # the next rep is under way: this one's remarks go to the report
+        fresh = [c for c in cues if c.rule not in told]
+        top = worst(cues)
         if top is not None:
             self._show(top, t_ms)
         elif self._shown is not None and self._shown.attempt == attempt:
             self._shown = None
-        return final, fresh
+        return fresh
 
     def about_the_set(self, cue: Cue, t_ms: float) -> bool:
         """A remark about no rep in particular (e.g. no rep reached the top): shown when

@@ -12,8 +12,8 @@ check reads all reps of a set (left/right balance needs both legs). A check retu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from posecheck.core.counter import RepFeatures, RepSoFar
 from posecheck.core.profiles import ExerciseProfile, RuleRef
@@ -246,44 +246,45 @@ def validate_rules(profile: ExerciseProfile) -> None:
             )
 
 
-def evaluate_rep(profile: ExerciseProfile, feats: RepFeatures) -> tuple[Cue, ...]:
-    """The cues one finished rep earns, in the profile's rule order."""
-    cues: list[Cue] = []
+def _findings(
+    profile: ExerciseProfile,
+    check_of: Callable[[CueRule], Callable[..., Finding] | None],
+    arg: object,
+) -> Iterator[tuple[CueRule, str, float]]:
+    """(rule, message, value) for each of the profile's rules whose check (`check_of(rule)`,
+    None to skip the rule) fires on `arg`, in the profile's rule order."""
     for ref in profile.rules:
         r = get_rule(ref)
-        if r.rep_check is None or (feats.rep.partial and not r.on_partials):
+        check = check_of(r)
+        if check is None:
             continue
-        found = r.rep_check(feats, profile, ref.kwargs)
+        found = check(arg, profile, ref.kwargs)
         if found is not None:
-            msg, value = found
-            cue = Cue(r.name, msg, r.severity, feats.rep.end_ms, feats.rep.index, value)
-            cues.append(replace(cue, attempt=feats.attempt))
-    return tuple(cues)
+            yield r, *found
+
+
+def evaluate_rep(profile: ExerciseProfile, feats: RepFeatures) -> tuple[Cue, ...]:
+    """The cues one finished rep earns, in the profile's rule order."""
+    rep = feats.rep
+    return tuple(
+        Cue(r.name, msg, r.severity, rep.end_ms, rep.index, value, feats.attempt)
+        for r, msg, value in _findings(
+            profile, lambda r: r.rep_check if r.on_partials or not rep.partial else None, feats
+        )
+    )
 
 
 def evaluate_live(profile: ExerciseProfile, so_far: RepSoFar, t_ms: float) -> tuple[Cue, ...]:
     """The cues the rep in progress has earned so far."""
-    cues: list[Cue] = []
-    for ref in profile.rules:
-        r = get_rule(ref)
-        if r.live_check is None:
-            continue
-        found = r.live_check(so_far, profile, ref.kwargs)
-        if found is not None:
-            msg, value = found
-            cues.append(Cue(r.name, msg, r.severity, t_ms, None, value, so_far.attempt))
-    return tuple(cues)
+    return tuple(
+        Cue(r.name, msg, r.severity, t_ms, None, value, so_far.attempt)
+        for r, msg, value in _findings(profile, lambda r: r.live_check, so_far)
+    )
 
 
 def evaluate_set(profile: ExerciseProfile, reps: Sequence[Rep], t_ms: float) -> tuple[Cue, ...]:
     """Cues about the set as a whole (e.g. left/right balance)."""
-    cues: list[Cue] = []
-    for ref in profile.rules:
-        r = get_rule(ref)
-        if r.set_check is None:
-            continue
-        found = r.set_check(reps, profile, ref.kwargs)
-        if found is not None:
-            msg, value = found
-            cues.append(Cue(r.name, msg, r.severity, t_ms, None, value))
-    return tuple(cues)
+    return tuple(
+        Cue(r.name, msg, r.severity, t_ms, None, value)
+        for r, msg, value in _findings(profile, lambda r: r.set_check, reps)
+    )

@@ -136,6 +136,15 @@ def phase_label(result: FrameResult) -> tuple[str, tuple[int, int, int]]:
     return "still", WHITE
 
 
+def landmarks_in(pose: PoseFrame, box: tuple[float, float, float, float]) -> int:
+    """How many of the pose's known landmarks lie in the (x0, y0, x1, y1) box, edges included."""
+    if pose.image_xy is None:
+        return 0
+    xy = pose.image_xy[np.all(np.isfinite(pose.image_xy), axis=1)]
+    x0, y0, x1, y1 = box
+    return int(np.sum((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)))
+
+
 class SkeletonAnnotator:
     """The shown side bold and coloured; when the core tracks both legs, the other leg in its
     own colour but thinner; everything else thin and grey."""
@@ -289,14 +298,12 @@ class PanelAnnotator:
         if self.corner is not None or pose.image_xy is None:
             return
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        xy = pose.image_xy[np.all(np.isfinite(pose.image_xy), axis=1)]
         y1 = min(frame.shape[0], self.height(style) + style.pad)
 
         def busy(corner: str) -> float:
             x0, x1 = self.span(frame, style, corner)
             edges = float(np.mean(cv2.Canny(grey[:y1, x0:x1], 80, 160) > 0))
-            inside = np.sum((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] <= y1))
-            return edges + 0.02 * float(inside)
+            return edges + 0.02 * landmarks_in(pose, (x0, -math.inf, x1, y1))
 
         self.corner = "right" if busy("right") < 0.5 * busy("left") - 0.005 else "left"
 
@@ -441,14 +448,10 @@ class AnglePlotAnnotator:
         """Keep the plot off the person: use the bottom corner with fewer landmarks in it."""
         if pose.image_xy is None:
             return
-        xy = pose.image_xy[np.all(np.isfinite(pose.image_xy), axis=1)]
 
         def inside(corner: str) -> int:
             self.corner = corner
-            x0, y0, x1, y1 = self.box(frame, style)
-            return int(
-                np.sum((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
-            )
+            return landmarks_in(pose, self.box(frame, style))
 
         current = self.corner
         other = "left" if current == "right" else "right"
