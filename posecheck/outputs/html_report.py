@@ -207,6 +207,14 @@ def _nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
 # ----------------------------------------------------------------------------- charts
 
 
+def _span(start_s: float, end_s: float) -> str:
+    """A block's stretch of the video in whole seconds, '–' for a block that got none."""
+    if end_s <= start_s:
+        return "–"
+    start, end = f"{start_s:.0f}", f"{end_s:.0f}"
+    return f"{start} s" if start == end else f"{start}–{end} s"
+
+
 def angle_timeline_svg(blocks: Sequence[BlockOutcome]) -> str:
     """Hip angle over the whole session, blocks shaded by kind of work, reps marked."""
     series = [b.series for b in blocks if b.series is not None and len(b.series.t_s)]
@@ -227,6 +235,8 @@ def angle_timeline_svg(blocks: Sequence[BlockOutcome]) -> str:
         chart.hline(NORMAL_FLEXION_DEG, FLEX_COLOUR, f"normal flexion ≈{NORMAL_FLEXION_DEG:g}°")
     chart.hline(-NORMAL_EXTENSION_DEG, EXT_COLOUR, f"normal extension ≈{NORMAL_EXTENSION_DEG:g}°")
     for b in blocks:
+        if b.series is None or not len(b.series.t_s):  # no frames of its own: no label on
+            continue  # top of the next block's (a block not done)
         chart.vline(b.start_s, "#b8bcc4")
         chart.text(chart.x(b.start_s) + 4, chart.mt + 12, b.name, "#4a5160", 10, "start")
         if b.session is not None:
@@ -477,7 +487,7 @@ def render_balance_html(
         block_rows.append(
             f"<tr><td>{_e(b['name'])}</td><td><span class='tag {tag[0]}'>{tag[1]}</span></td>"
             f"<td>{_e(b.get('exercise') or '–')}</td>"
-            f"<td class='n'>{b['start_s']:.0f}–{b['end_s']:.0f} s</td>"
+            f"<td class='n'>{_span(b['start_s'], b['end_s'])}</td>"
             f"<td class='n'>{reps_text}</td><td class='n'>{b.get('partials') or 0}</td>"
             f"<td class='n'>{holds_text}</td></tr>"
         )
