@@ -10,9 +10,7 @@ VIDEO mode). The montage clip is mostly close-ups and an outro with nobody in fr
 is also given over its full-body shots (listed in its labels' notes); `evaluated` says which
 frames the rate columns cover. fps is the auto estimator's own throughput (inference only).
 
-Measured (full model, one-person tracker, search budget 1): auto rate 100.0 % over the evaluated
-frames of all four lying clips (darebee 232, single-leg 154, montage 597, pelvic tilt 278); the
-montage over all its frames 82.6 % (84.3 % with budget 2: close-ups found a few frames later).
+Results and their history: docs/measurements.md.
 """
 
 from __future__ import annotations

@@ -24,38 +24,7 @@ decoder) -> overlay and panel drawn into the window picture. Parts, per shown fr
 Not in "age", reported beside it: show (imshow hands the picture to Qt) and pump (waitKey: Qt
 paints into the X server there); "age when painted" = age + show + the first pump.
 
-Measured 2026-11-25 on the 2-core dev machine while other sessions ran (load average 12.5-15,
-heavier than the previous figures' 8-12), DAREBEE clip (1280x720, 23.98 fps = 41.7 ms a frame,
-232 frames), pick-up policy 0.5 (default), medians:
-                   age        infer      wait core overlay hud | show pump painted | shown
-  full, headless   18.7-18.9  16.4-17.4  0.1  0.6   -      -  |  -    -     -     | 138-187
-  full, window     24.8-27.5  17.5-19.7  0.1  0.6  1.5    0.7 | 0.3  3.3  32-34   | 160-166
-  lite, headless   15.4       11.9       0.2  0.7   -      -  |  -    -     -     | 155
-  lite, window     18.1       11.9       1.3  0.6  1.5    0.7 | 0.3  4.9  25.8    | 180
-  (shown of 232; fewer shown = load stalls. Full inference on a quiet machine: ~12 ms. The
-  previous figures had full inference in a window at 35-42 ms; now 17.5-19.7 ms. That gain is
-  not this loop's doing (its changes save a few ms of wait and drawing); pose.py was being
-  changed in the tree during these runs.)
-  target (age <= infer + 15 ms) met in all four; full + 70 ms: age 116-119 ms, inference
-  95-101 ms, 165-171 of 232 dropped (at most 26-34 in a row), age first/last third 111/117 and
-  134/118 ms: dropped, not queued.
-Heavy load shows as stalls, not as a slow loop: inference p95 80-200 ms, up to 38 frames in a
-row dropped, and then a rep can be missed (4 of 5 in one headless full run, one lite window run).
-
-Pick-up policy (`LiveSettings.fresher_within`): when the loop is free and the newest frame is
-already old, wait for the next one if it is due within that fraction of a frame period. It only
-matters when the loop is about as slow as the camera (otherwise the loop waits for frames
-anyway); there, without it, the frame waits ~half a period in the slot. Measured with +28 ms
-per inference (loop ~ frame period, window, load 8-10; age - inference, frames shown of 232):
-  0: 28-32 ms, 186-190 shown;  0.33: 22-24 ms, 159-161;  0.5: 14-20 ms, 135-151;
-  0.67: 12-18 ms, 96-147. Default 0.5. Same load without slowing: full window policy 0 gave
-  age 29.0 vs inference 18.5 (0.5: 27.5 vs 19.7).
-Tried and dropped: painting in the GUI while the model runs on the next frame (model in a helper
-thread): the painted age got worse (60-61 -> 73-89 ms, same +28 ms run), the two compete for the
-2 cores. imshow + waitKey(1) alone on a 1280x720 canvas under Xvfb: 0.3 + 3.2 ms with the window
-flags used (WINDOW_NORMAL|KEEPRATIO|GUI_NORMAL); AUTOSIZE, GUI_EXPANDED or a canvas smaller than
-the window (Qt scales it) cost 5.5-6.5 ms. Drawing the overlay at display size instead of on a
-full-size copy saved little (overlay + hud 2.4 -> 2.2 ms); headless now draws nothing per frame.
+Results and their history: docs/measurements.md.
 """
 
 from __future__ import annotations
