@@ -331,11 +331,8 @@ def _labelled(folder: Path) -> list[str]:
     return sorted(load_labels(path)) if path.exists() else []
 
 
-# The montage's lifts are cut by edits; at stride 2 one cut lift reads as a rep's start only
-# (4 reps, stride 1: 5; both within its label of 2-5).
-KNOWN_STRIDE_MISSES = {
-    "glute_bridge_tutorial_montage_douyin.mp4": "a lift cut by an edit: 5 reps at stride 1, 4 at 2",
-}
+# Clips whose count still changes at stride 2, with why (none known).
+KNOWN_STRIDE_MISSES: dict[str, str] = {}
 
 
 def _clip_params(known: dict[str, str]) -> list[object]:

@@ -183,6 +183,26 @@ def test_rep_abandoned_when_pose_lost_for_long() -> None:
     assert c.rep_count == 1  # rep 1 was dropped; rep 2 counts
 
 
+@pytest.mark.parametrize(("raw_lead", "counted"), [(2, 1), (0, 0)])
+def test_return_cut_off_counts_if_last_measured_frame_at_rest(
+    raw_lead: int, counted: int
+) -> None:
+    # An edit cuts the return just as it reaches rest: the smoothed value (lagging) is still
+    # short of rest on the last frame. It counts if the unsmoothed value was at rest.
+    samples = signal([Seg(1.0), *rep()], 30)
+    down = next(i for i, (t, v) in enumerate(samples) if t > 3000 and v >= BRIDGE.rest_deg)
+    c = RepCounter(BRIDGE)
+    for i, (t, v) in enumerate(samples):
+        if i < down:
+            c.update(t, v, raw=samples[i + raw_lead][1] if i == down - 1 else v)
+        else:
+            c.update(t, math.nan, present=False)  # the pose is gone for good
+    assert samples[down - 1][1] < BRIDGE.rest_deg
+    assert c.rep_count == counted
+    if counted:
+        assert samples[down - 2][0] <= c.reps[0].rep.end_ms <= samples[down - 1][0] + 1
+
+
 def test_short_gap_does_not_break_a_rep() -> None:
     samples = signal([Seg(1.0)] + rep(hold=2.0) * 2, 30)
     c = RepCounter(BRIDGE)

@@ -14,7 +14,8 @@ States (on `progress = profile.direction * value`, so the top is always "up"):
 A rep therefore counts once, on its return to rest; jitter at either boundary can only move it
 between neighbouring states of the same rep. After the pose is lost for long or the posture
 changes, a rep in progress is dropped and the machine is UNARMED until it sees rest again, so a
-person who starts (or reappears) at the top is not credited a rep they did not perform.
+person who starts (or reappears) at the top is not credited a rep they did not perform. (A return
+whose last measured frame before the loss was already at rest counts: see `_close_if_back`.)
 
 Hold timing (the live flag, a finished rep's times) is the `timing` mixin's; the fits it uses
 are in `fits`.
@@ -390,7 +391,28 @@ class RepCounter(_Timing):
         if self._lost_since is None:
             self._lost_since = t_ms
         if t_ms - self._lost_since > self.profile.max_lost_s * 1000.0:
+            self._close_if_back(events)
             self._abandon(self._lost_since, events, finished)
+
+    def _close_if_back(self, events: list[Event]) -> None:
+        """A return cut off by losing the pose counts if its last measured frame was at rest.
+
+        The state follows the smoothed signal, which lags the measurement by a frame or two;
+        with no frame after the cut (an edit, the end card of a montage) that lag, not the
+        movement, would decide whether a return that reached rest counts, and it differs
+        with the frame rate. The unsmoothed last frame is what was really seen.
+        """
+        rep = self._rep
+        if self._state is not _State.ECCENTRIC or rep is None:
+            return
+        seen = [s for s in rep.samples if math.isfinite(s.raw)]
+        rest_p = self._zones.current.rest_p
+        if not seen or seen[-1].raw > rest_p:
+            return
+        last = seen[-1]
+        before = seen[-2] if len(seen) > 1 else last
+        self._close(_cross(before.t, before.raw, last.t, last.raw, rest_p), events)
+        self._enter_rest(last.p)
 
     def _on_bad_posture(
         self, t_ms: float, events: list[Event], finished: list[RepFeatures]
