@@ -203,6 +203,21 @@ def test_return_cut_off_counts_if_last_measured_frame_at_rest(
         assert samples[down - 2][0] <= c.reps[0].rep.end_ms <= samples[down - 1][0] + 1
 
 
+@pytest.mark.parametrize(("raw_lead", "counted"), [(2, 1), (0, 0)])
+def test_input_ending_on_a_return_counts_if_last_measured_frame_at_rest(
+    raw_lead: int, counted: int
+) -> None:
+    # The file ends where the edit above cut: the same rule, and `unfinished` agrees with it.
+    samples = signal([Seg(1.0), *rep()], 30)
+    down = next(i for i, (t, v) in enumerate(samples) if t > 3000 and v >= BRIDGE.rest_deg)
+    c = RepCounter(BRIDGE)
+    for i, (t, v) in enumerate(samples[:down]):
+        c.update(t, v, raw=samples[i + raw_lead][1] if i == down - 1 else v)
+    assert (c.unfinished() is None) == bool(counted)
+    c.finish()
+    assert c.rep_count == counted
+
+
 def test_short_gap_does_not_break_a_rep() -> None:
     samples = signal([Seg(1.0)] + rep(hold=2.0) * 2, 30)
     c = RepCounter(BRIDGE)

@@ -260,6 +260,8 @@ class RepCounter(_Timing):
         rep = self._rep
         if rep is None or not rep.samples or not self._went_somewhere(rep):
             return None
+        if self._back_at_rest() is not None:
+            return None  # counted by `finish`
         last = rep.samples[-1].t
         if not self._seen_at_top(rep) and last - rep.start_ms < self.profile.partial_min_s * 1000:
             return None  # a jump, not a movement (see partial_min_s)
@@ -277,8 +279,10 @@ class RepCounter(_Timing):
 
     def finish(self, t_ms: float | None = None) -> CounterStep:
         """End of the set: settle finished reps and disarm. A rep still in progress is not
-        counted (`unfinished` tells what it was, before this call)."""
+        counted (`unfinished` tells what it was, before this call), unless its return was
+        measured at rest (`_close_if_back`)."""
         events: list[Event] = []
+        self._close_if_back(events)
         done = self._settle_all()
         rep = self._rep
         t = t_ms if t_ms is not None else (self._prev[0] if self._prev else 0.0)
@@ -395,24 +399,32 @@ class RepCounter(_Timing):
             self._abandon(self._lost_since, events, finished)
 
     def _close_if_back(self, events: list[Event]) -> None:
-        """A return cut off by losing the pose counts if its last measured frame was at rest.
+        """A return cut off (the pose lost, or the input ended) counts if its last measured
+        frame was at rest.
 
         The state follows the smoothed signal, which lags the measurement by a frame or two;
-        with no frame after the cut (an edit, the end card of a montage) that lag, not the
-        movement, would decide whether a return that reached rest counts, and it differs
-        with the frame rate. The unsmoothed last frame is what was really seen.
+        with no frame after the cut (an edit, the end card of a montage, the file's end) that
+        lag, not the movement, would decide whether a return that reached rest counts, and it
+        differs with the frame rate. The unsmoothed last frame is what was really seen.
         """
+        back = self._back_at_rest()
+        if back is not None:
+            self._close(back[0], events)
+            self._enter_rest(back[1])
+
+    def _back_at_rest(self) -> tuple[float, float] | None:
+        """(time the unsmoothed signal reached rest, last progress) of a returning rep whose
+        last measured frame is at rest; None otherwise."""
         rep = self._rep
         if self._state is not _State.ECCENTRIC or rep is None:
-            return
+            return None
         seen = [s for s in rep.samples if math.isfinite(s.raw)]
         rest_p = self._zones.current.rest_p
         if not seen or seen[-1].raw > rest_p:
-            return
+            return None
         last = seen[-1]
         before = seen[-2] if len(seen) > 1 else last
-        self._close(_cross(before.t, before.raw, last.t, last.raw, rest_p), events)
-        self._enter_rest(last.p)
+        return _cross(before.t, before.raw, last.t, last.raw, rest_p), last.p
 
     def _on_bad_posture(
         self, t_ms: float, events: list[Event], finished: list[RepFeatures]
