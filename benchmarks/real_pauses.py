@@ -9,6 +9,7 @@ default: their labelled pauses are standing rests between reps, not pauses at th
     python benchmarks/real_pauses.py                         # full model, 2 workers
     python benchmarks/real_pauses.py --stride 2
     python benchmarks/real_pauses.py --poses DIR             # landmarks from `posecheck pose`
+    python benchmarks/real_pauses.py --poses DIR --without-ramp-fit   # corner fits alone
 
 `--poses DIR` reads DIR/NAME.npz written by `posecheck pose CLIP --out DIR/NAME.npz` (the same
 poses `analyse` computes) and runs only the core: seconds instead of minutes, for core changes.
@@ -17,8 +18,10 @@ poses `analyse` computes) and runs only the core: seconds instead of minutes, fo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from unittest import mock
 
 from posecheck.apps.agreement import agreement, match_pauses
 from posecheck.apps.batch import ClipRow, load_labels, make_jobs, run_batch, score_row
@@ -57,10 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--model", default="full")
     ap.add_argument("--tolerance", type=float, default=0.25)
+    ap.add_argument(
+        "--without-ramp-fit", action="store_true",
+        help="time holds by the corner fits alone (with --poses; see docs/pauses.md)",
+    )
     args = ap.parse_args(argv)
     labels_path = args.labels or args.clips / "labels.json"
+    if args.without_ramp_fit and args.poses is None:
+        ap.error("--without-ramp-fit needs --poses (the core runs in this process)")
     if args.poses is not None:
-        rows = rows_from_poses(args.clips, args.poses, labels_path)
+        with contextlib.ExitStack() as stack:
+            if args.without_ramp_fit:
+                from posecheck.core.counter.timing import _Timing
+
+                stack.enter_context(mock.patch.object(_Timing, "_ramp_fit", return_value=None))
+            rows = rows_from_poses(args.clips, args.poses, labels_path)
     else:
         rows, _ = run_batch(
             [args.clips], labels=labels_path, workers=args.workers, model=args.model,
