@@ -293,3 +293,35 @@ def test_the_wheel_ships_every_committed_bundle_and_its_hashes() -> None:
     assert wanted | {"bundles/SHA256SUMS"} <= shipped
     assert not any("heavy" in entry or entry.endswith("*.task") for entry in shipped)
     assert all((PACKAGED.parent / entry).is_file() for entry in wanted)
+
+
+_QUIET_CHILD = """
+import os, sys
+import posecheck.inputs.models as m
+real_dup2 = os.dup2
+def interrupted_dup2(a, b):
+    real_dup2(a, b)
+    raise KeyboardInterrupt  # Ctrl-C / SIGTERM landing right after the redirection
+os.dup2 = interrupted_dup2
+try:
+    with m.quiet_native_stderr():
+        pass
+except KeyboardInterrupt:
+    pass
+os.dup2 = real_dup2
+os.write(2, b"lost while redirected\\n")
+m.restore_native_stderr()
+print("posecheck: interrupted", file=sys.stderr, flush=True)
+with m.quiet_native_stderr():
+    os.write(2, b"native log line\\n")
+print("still heard", file=sys.stderr, flush=True)
+"""
+
+
+def test_an_interrupted_quiet_section_does_not_swallow_the_last_message() -> None:
+    """An interrupt inside `quiet_native_stderr`'s own bookkeeping left fd 2 pointing at its
+    sink, so `analyse`'s "interrupted" went nowhere; `restore_native_stderr` (run by the
+    estimator's close) puts it back, and later quiet sections still work."""
+    done = subprocess.run([sys.executable, "-c", _QUIET_CHILD], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["posecheck: interrupted", "still heard"]

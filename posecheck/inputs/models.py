@@ -187,26 +187,44 @@ def quiet_native_stderr() -> Iterator[None]:
     They are written to file descriptor 2 by native code, so `contextlib.redirect_stderr`
     cannot catch them. Use around model creation only, never around a whole run. Thread-safe:
     overlapping uses (a model loading on another thread) share one redirection, which the last
-    one to leave undoes.
+    one to leave undoes. An interrupt (Ctrl-C, SIGTERM) landing in this bookkeeping can leave
+    fd 2 redirected: `restore_native_stderr` puts it back once no model work is running.
     """
     global _quiet_depth, _quiet_saved
-    with _quiet_lock:
-        if _quiet_depth == 0:
-            sys.stderr.flush()
-            _quiet_saved = os.dup(2)
-            with tempfile.TemporaryFile() as sink:
-                os.dup2(sink.fileno(), 2)
-        _quiet_depth += 1
+    entered = False
     try:
+        with _quiet_lock:
+            if _quiet_saved is None:
+                sys.stderr.flush()
+                _quiet_saved = os.dup(2)
+                with tempfile.TemporaryFile() as sink:
+                    os.dup2(sink.fileno(), 2)
+            _quiet_depth += 1
+            entered = True
         yield
     finally:
-        with _quiet_lock:
-            _quiet_depth -= 1
-            if _quiet_depth == 0 and _quiet_saved is not None:
-                sys.stderr.flush()
-                os.dup2(_quiet_saved, 2)
-                os.close(_quiet_saved)
-                _quiet_saved = None
+        if entered:
+            with _quiet_lock:
+                _quiet_depth -= 1
+                if _quiet_depth == 0:
+                    _restore_locked()
+
+
+def restore_native_stderr() -> None:
+    """Put fd 2 back if no quiet section is open (one an interrupt cut short leaves it
+    redirected, and the user's last message, "interrupted", would go nowhere)."""
+    with _quiet_lock:
+        if _quiet_depth <= 0:
+            _restore_locked()
+
+
+def _restore_locked() -> None:
+    global _quiet_depth, _quiet_saved
+    saved, _quiet_saved, _quiet_depth = _quiet_saved, None, 0
+    if saved is not None:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 _quiet_lock = threading.Lock()

@@ -29,7 +29,7 @@ import numpy as np
 
 from posecheck.core.landmarks import PoseFrame
 from posecheck.errors import PosecheckError
-from posecheck.inputs.models import quiet_native_stderr, resolve_model
+from posecheck.inputs.models import quiet_native_stderr, resolve_model, restore_native_stderr
 from posecheck.pose.census import _Census, _PendingCensus
 from posecheck.pose.landmarkers import _Landmarkers, _SideModel
 from posecheck.pose.mediapipe_call import ModelInput, _Result, make_model_input, run_model
@@ -522,6 +522,7 @@ class PoseEstimator(_Census, _Landmarkers):
                 self._probe_landmarker.close()  # type: ignore[attr-defined]
         self._landmarkers.clear()
         self._probe_landmarker = None
+        restore_native_stderr()  # an interrupt may have cut a quiet section short
 
     def __enter__(self) -> PoseEstimator:
         return self
