@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +55,11 @@ def body_speed(npz: Path) -> tuple[np.ndarray, np.ndarray]:
     return t, 1000.0 * np.sqrt(sq)
 
 
-def still_spans(npz: Path, exercise: str, share: float) -> tuple[list[Span], list[Span | None]]:
-    """(hip-signal pauses, body-still stretch or None per rep), in ms."""
+def still_spans(
+    npz: Path, exercise: str, shares: Sequence[float]
+) -> tuple[list[Span], dict[float, list[Span | None]]]:
+    """(hip-signal pauses, per share the body-still stretch or None of each rep), in ms. The
+    core runs once per clip; only the stretch depends on the share."""
     frames, _ = load_pose_frames(npz)
     results, summary = analyse_poses(frames, exercise)
     t, speed = body_speed(npz)
@@ -65,12 +68,14 @@ def still_spans(npz: Path, exercise: str, share: float) -> tuple[list[Span], lis
     fin = np.isfinite(pv)
     pt, pv = pt[fin], pv[fin]
     holds = [(h.start_ms, h.end_ms) for h in summary.holds]
-    out: list[Span | None] = []
+    out: dict[float, list[Span | None]] = {share: [] for share in shares}
     for rep in summary.reps:
         idx = np.flatnonzero((t >= rep.start_ms) & (t <= rep.end_ms))
         in_rep = pv[(pt >= rep.start_ms) & (pt <= rep.end_ms)]
-        if idx.size < 5 or in_rep.size < 5:
-            out.append(None)
+        near = idx[np.abs(t[idx] - rep.top_ms) <= 300]
+        if idx.size < 5 or in_rep.size < 5 or near.size == 0:
+            for spans in out.values():
+                spans.append(None)
             continue
         top_v = float(np.interp(rep.top_ms, pt, pv))
         sign = 1.0 if top_v - in_rep.min() >= in_rep.max() - top_v else -1.0
@@ -78,18 +83,23 @@ def still_spans(npz: Path, exercise: str, share: float) -> tuple[list[Span], lis
         frac = (sign * np.interp(t, pt, pv) - bottom) / max(sign * top_v - bottom, 1e-9)
         mid = idx[(frac[idx] >= 0.2) & (frac[idx] <= 0.8)]
         ref = np.median(speed[mid]) if mid.size >= 3 else np.percentile(speed[idx], 90)
-        still = (speed <= share * ref) & (frac >= 1.0 - TOP_SHARE)
-        near = idx[np.abs(t[idx] - rep.top_ms) <= 300]
-        if near.size == 0 or not still[near[np.argmin(speed[near])]]:
-            out.append(None)
-            continue
-        a = b = int(near[np.argmin(speed[near])])
-        while a - 1 >= idx[0] and still[a - 1]:
-            a -= 1
-        while b + 1 <= idx[-1] and still[b + 1]:
-            b += 1
-        out.append((float(t[a]), float(t[b])) if t[b] - t[a] >= 200 else None)
+        slowest = int(near[np.argmin(speed[near])])
+        for share, spans in out.items():
+            spans.append(_stretch(t, (speed <= share * ref) & (frac >= 1.0 - TOP_SHARE),
+                                  slowest, int(idx[0]), int(idx[-1])))
     return holds, out
+
+
+def _stretch(t: np.ndarray, still: np.ndarray, seed: int, first: int, last: int) -> Span | None:
+    """The run of still samples through `seed`, within [first, last]; None under 200 ms."""
+    if not still[seed]:
+        return None
+    a = b = seed
+    while a - 1 >= first and still[a - 1]:
+        a -= 1
+    while b + 1 <= last and still[b + 1]:
+        b += 1
+    return (float(t[a]), float(t[b])) if t[b] - t[a] >= 200 else None
 
 
 def _body_still(holds: list[Span], still: list[Span | None]) -> list[Span]:
@@ -117,21 +127,24 @@ DEFINITIONS: dict[str, Callable[[list[Span], list[Span | None]], list[Span]]] = 
 
 
 def score(
-    labels: Path, poses: Path, share: float, rest_pauses: bool
-) -> dict[str, list[float | None]]:
-    """Per definition, the signed duration error (s) of every labelled pause (None: missed)."""
-    errors: dict[str, list[float | None]] = {name: [] for name in DEFINITIONS}
+    labels: Path, poses: Path, shares: Sequence[float], rest_pauses: bool
+) -> dict[float, dict[str, list[float | None]]]:
+    """Per share and definition, the signed duration error (s) of every labelled pause (None:
+    missed)."""
+    errors = {share: {name: [] for name in DEFINITIONS} for share in shares}
     for entry in json.loads(labels.read_text()):
         npz = poses / f"{Path(entry['file']).stem}.npz"
         if not entry["holds"] or not npz.exists():
             continue
         if not rest_pauses and entry["exercise"] in REST_PAUSE_EXERCISES:
             continue
-        holds, still = still_spans(npz, entry["exercise"], share)
+        holds, still = still_spans(npz, entry["exercise"], shares)
         labelled = [(h["start_s"], h["end_s"]) for h in entry["holds"]]
-        for name, define in DEFINITIONS.items():
-            spans = [(a / 1000.0, b / 1000.0) for a, b in define(holds, still)]
-            errors[name] += [m.error_s for m in match_pauses(entry["file"], labelled, spans)]
+        for share in shares:
+            for name, define in DEFINITIONS.items():
+                spans = [(a / 1000.0, b / 1000.0) for a, b in define(holds, still[share])]
+                matches = match_pauses(entry["file"], labelled, spans)
+                errors[share][name] += [m.error_s for m in matches]
     return errors
 
 
@@ -144,11 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     print(f"{'definition':11s} {'share':>5s} | real: found  ±0.25 s  mean | "
           "rendered: ±0.15 s  worst  mean")
+    real_by_share = score(args.clips / "labels.json", args.poses, SHARES, rest_pauses=False)
+    rendered_by_share = None
+    if args.rendered and args.rendered_poses:
+        rendered_by_share = score(
+            args.rendered / "labels.json", args.rendered_poses, SHARES, rest_pauses=True
+        )
     for share in SHARES:
-        real = score(args.clips / "labels.json", args.poses, share, rest_pauses=False)
-        rendered = None
-        if args.rendered and args.rendered_poses:
-            rendered = score(args.rendered / "labels.json", args.rendered_poses, share, True)
+        real = real_by_share[share]
+        rendered = None if rendered_by_share is None else rendered_by_share[share]
         for name in DEFINITIONS:
             if name == "hip signal" and share != SHARES[0]:
                 continue

@@ -183,20 +183,27 @@ def test_rep_abandoned_when_pose_lost_for_long() -> None:
     assert c.rep_count == 1  # rep 1 was dropped; rep 2 counts
 
 
+def _return_cut_at_rest(raw_lead: int) -> tuple[RepCounter, list[tuple[float, float]], int]:
+    """A counter fed one bridge rep up to the frame before its return reaches rest (smoothed);
+    on that last frame the unsmoothed value is `raw_lead` frames ahead. Also the samples and
+    the index where the return reaches rest."""
+    samples = signal([Seg(1.0), *rep()], 30)
+    down = next(i for i, (t, v) in enumerate(samples) if t > 3000 and v >= BRIDGE.rest_deg)
+    c = RepCounter(BRIDGE)
+    for i, (t, v) in enumerate(samples[:down]):
+        c.update(t, v, raw=samples[i + raw_lead][1] if i == down - 1 else v)
+    return c, samples, down
+
+
 @pytest.mark.parametrize(("raw_lead", "counted"), [(2, 1), (0, 0)])
 def test_return_cut_off_counts_if_last_measured_frame_at_rest(
     raw_lead: int, counted: int
 ) -> None:
     # An edit cuts the return just as it reaches rest: the smoothed value (lagging) is still
     # short of rest on the last frame. It counts if the unsmoothed value was at rest.
-    samples = signal([Seg(1.0), *rep()], 30)
-    down = next(i for i, (t, v) in enumerate(samples) if t > 3000 and v >= BRIDGE.rest_deg)
-    c = RepCounter(BRIDGE)
-    for i, (t, v) in enumerate(samples):
-        if i < down:
-            c.update(t, v, raw=samples[i + raw_lead][1] if i == down - 1 else v)
-        else:
-            c.update(t, math.nan, present=False)  # the pose is gone for good
+    c, samples, down = _return_cut_at_rest(raw_lead)
+    for t, _ in samples[down:]:
+        c.update(t, math.nan, present=False)  # the pose is gone for good
     assert samples[down - 1][1] < BRIDGE.rest_deg
     assert c.rep_count == counted
     if counted:
@@ -208,11 +215,7 @@ def test_input_ending_on_a_return_counts_if_last_measured_frame_at_rest(
     raw_lead: int, counted: int
 ) -> None:
     # The file ends where the edit above cut: the same rule, and `unfinished` agrees with it.
-    samples = signal([Seg(1.0), *rep()], 30)
-    down = next(i for i, (t, v) in enumerate(samples) if t > 3000 and v >= BRIDGE.rest_deg)
-    c = RepCounter(BRIDGE)
-    for i, (t, v) in enumerate(samples[:down]):
-        c.update(t, v, raw=samples[i + raw_lead][1] if i == down - 1 else v)
+    c, _, _ = _return_cut_at_rest(raw_lead)
     assert (c.unfinished() is None) == bool(counted)
     c.finish()
     assert c.rep_count == counted
